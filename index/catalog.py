@@ -144,7 +144,7 @@ class Catalog:
         if paper.id != existing["id"]:  # a title-only record of a paper we know by arXiv id
             return "unchanged"
         self._db.execute("DELETE FROM chunks WHERE paper_id = ?", (paper.id,))
-        self._write_paper(paper, "INSERT OR REPLACE", added_at=existing["added_at"])
+        self._write_paper(paper, added_at=existing["added_at"])
         self._write_chunks(chunks)
         return "updated"
 
@@ -160,15 +160,19 @@ class Catalog:
                 self._db.execute(f"UPDATE papers SET {column} = ? WHERE id = ?", (value, existing["id"]))
 
     def _insert(self, paper: Paper, chunks: Sequence[Chunk]) -> None:
-        self._write_paper(paper, "INSERT")
+        self._write_paper(paper)
         self._write_chunks(chunks)
 
-    def _write_paper(self, paper: Paper, verb: str, added_at: str | None = None) -> None:
+    def _write_paper(self, paper: Paper, added_at: str | None = None) -> None:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        columns = ("title", "title_key", "abstract", "authors", "url", "published", "categories", "source",
+                   "version", "upvotes", "abstract_hash", "updated_at")
+        # An upsert, not INSERT OR REPLACE: replacing the row would cascade away its feed dates.
         self._db.execute(
-            f"{verb} INTO papers(id, title, title_key, abstract, authors, url, published, categories,"
+            "INSERT INTO papers(id, title, title_key, abstract, authors, url, published, categories,"
             " source, version, upvotes, abstract_hash, added_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            + ", ".join(f"{column} = excluded.{column}" for column in columns),
             (paper.id, paper.title, text_hash(normalise_title(paper.title)), paper.abstract,
              json.dumps(list(paper.authors)), paper.url,
              paper.published.isoformat() if paper.published else None,
