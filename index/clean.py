@@ -7,9 +7,7 @@ import re
 import unicodedata
 
 # Elements whose contents are never prose (a pasted page can carry them).
-_DROPPED_ELEMENTS = re.compile(
-    r"<(script|style|head|template)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL
-)
+_DROPPED_ELEMENTS = re.compile(r"<(script|style|head|template)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
 # A tag needs a name right after '<' and attributes of the form name=value, so
@@ -22,47 +20,11 @@ _TAG = re.compile(
 # Tags inside a word or formula ("H<sub>2</sub>O") vanish; any other tag separates words.
 _INLINE_TAGS = frozenset(
     {
-        *(
-            "a",
-            "abbr",
-            "b",
-            "bdi",
-            "bdo",
-            "bold",
-            "cite",
-            "code",
-            "dfn",
-            "em",
-            "font",
-            "i",
-        ),
-        *(
-            "inline-formula",
-            "italic",
-            "kbd",
-            "mark",
-            "q",
-            "s",
-            "samp",
-            "sc",
-            "small",
-            "span",
-        ),
+        *("a", "abbr", "b", "bdi", "bdo", "bold", "cite", "code", "dfn", "em", "font", "i"),
+        *("inline-formula", "italic", "kbd", "mark", "q", "s", "samp", "sc", "small", "span"),
         *("strong", "sub", "sup", "tt", "u", "underline", "var"),
         # MathML, as in JATS abstracts
-        *(
-            "math",
-            "mi",
-            "mn",
-            "mo",
-            "mrow",
-            "ms",
-            "msub",
-            "msubsup",
-            "msup",
-            "mtext",
-            "mfrac",
-        ),
+        *("math", "mi", "mn", "mo", "mrow", "ms", "msub", "msubsup", "msup", "mtext", "mfrac"),
         *("msqrt", "mroot", "mover", "munder", "munderover", "mstyle", "semantics"),
     }
 )
@@ -84,9 +46,7 @@ def _tag_replacement(tag: re.Match[str]) -> str:
 
 # Control characters that str.split() does not already treat as whitespace, invisible
 # characters and lone surrogates (JSON "\ud800" escapes make them; they cannot be encoded).
-_DROPPED_CHARS = re.compile(
-    "[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f" + _INVISIBLE + "\ud800-\udfff]"
-)
+_DROPPED_CHARS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f" + _INVISIBLE + "\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:

@@ -61,9 +61,7 @@ class HttpFetcher:
         self.retries = retries
         self.backoff = backoff
         self.sleep = sleep  # injectable so tests never wait
-        self._client = httpx.Client(
-            timeout=timeout, headers={"User-Agent": user_agent}, follow_redirects=True
-        )
+        self._client = httpx.Client(timeout=timeout, headers={"User-Agent": user_agent}, follow_redirects=True)
 
     def close(self) -> None:
         self._client.close()
@@ -89,13 +87,7 @@ class HttpFetcher:
             failure = outcome
             if attempt + 1 < attempts:
                 delay = self._delay(attempt, failure)
-                log.info(
-                    "GET %s: %s; retry %d in %.1f s",
-                    shown,
-                    failure.reason,
-                    attempt + 1,
-                    delay,
-                )
+                log.info("GET %s: %s; retry %d in %.1f s", shown, failure.reason, attempt + 1, delay)
                 self.sleep(delay)
         raise _final_error(shown, failure, attempts)
 
@@ -114,14 +106,8 @@ class HttpFetcher:
                 if status >= 400:
                     raise FetchError(f"GET {shown} failed: {_status_text(response)}")
                 content = _read_limited(response, shown)
-                return Fetched(
-                    str(response.url), content, response.headers.get("Content-Type", "")
-                )
-        except (
-            httpx.UnsupportedProtocol,
-            httpx.TooManyRedirects,
-            httpx.InvalidURL,
-        ) as error:
+                return Fetched(str(response.url), content, response.headers.get("Content-Type", ""))
+        except (httpx.UnsupportedProtocol, httpx.TooManyRedirects, httpx.InvalidURL) as error:
             raise FetchError(f"GET {shown} failed: {error}") from error
         except httpx.ConnectTimeout:
             return _Failure("connect", f"connecting timed out after {self.timeout:g} s")
@@ -164,16 +150,12 @@ def _status_text(response: httpx.Response) -> str:
 def _read_limited(response: httpx.Response, shown: str) -> bytes:
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > MAX_FILE_BYTES:
-        raise FetchError(
-            f"GET {shown}: the response is {declared} bytes; the limit is {MAX_FILE_BYTES}"
-        )
+        raise FetchError(f"GET {shown}: the response is {declared} bytes; the limit is {MAX_FILE_BYTES}")
     body = bytearray()
     for chunk in response.iter_bytes():
         body += chunk
         if len(body) > MAX_FILE_BYTES:
-            raise FetchError(
-                f"GET {shown}: the response exceeds the {MAX_FILE_BYTES}-byte limit"
-            )
+            raise FetchError(f"GET {shown}: the response exceeds the {MAX_FILE_BYTES}-byte limit")
     return bytes(body)
 
 
@@ -194,18 +176,12 @@ def fetch_hf_daily(day: date, fetcher: HttpFetcher, api_url: str) -> ParseResult
     origin = display_url(api_url, params)
     result = parse_bytes(fetcher.get(api_url, params=params), origin, "hf-api")
     if not result.papers and not result.bad:
-        return with_warnings(
-            result, [f"{origin}: no papers listed for {day.isoformat()}"]
-        )
+        return with_warnings(result, [f"{origin}: no papers listed for {day.isoformat()}"])
     return result
 
 
 def fetch_arxiv(
-    query: str,
-    fetcher: HttpFetcher,
-    api_url: str,
-    max_results: int = 100,
-    page_size: int = 100,
+    query: str, fetcher: HttpFetcher, api_url: str, max_results: int = 100, page_size: int = 100
 ) -> ParseResult:
     """Newest-first arXiv search results, page by page, until max_results or an empty page."""
     if max_results < 0 or page_size < 1:
@@ -236,9 +212,7 @@ def fetch_arxiv(
 def fetch_url(url: str, fetcher: HttpFetcher, fmt: str | None = None) -> ParseResult:
     """Any URL: the format comes from `fmt`, else the content type, else the extension and content."""
     fetched = fetcher.fetch(url)
-    return parse_bytes(
-        fetched.content, url, fmt or format_from_content_type(fetched.content_type)
-    )
+    return parse_bytes(fetched.content, url, fmt or format_from_content_type(fetched.content_type))
 
 
 def format_from_content_type(content_type: str) -> str | None:

@@ -14,8 +14,9 @@ OLD_ARXIV_ID = re.compile(r"(?P<base>[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v(?P<versi
 
 def normalise_title(title: str) -> str:
     """Case-, accent- and punctuation-insensitive form used for identity."""
-    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+    # Drop accents but keep every script's letters, so non-Latin titles get distinct ids.
+    text = "".join(ch for ch in unicodedata.normalize("NFKD", title) if not unicodedata.combining(ch))
+    return " ".join(re.findall(r"[^\W_]+", text.lower()))
 
 
 def title_id(title: str) -> str:
@@ -30,8 +31,8 @@ def split_arxiv_id(raw: str) -> tuple[str, int | None] | None:
             tail = tail.split("/abs/", 1)[-1].split("/pdf/", 1)[-1]
     tail = tail.removeprefix("arXiv:").removeprefix("arxiv:").removesuffix(".pdf")
     for pattern in (ARXIV_ID, OLD_ARXIV_ID):
-        match = pattern.search(tail)
-        if match and match.end() == len(tail):
+        match = pattern.fullmatch(tail)
+        if match:
             version = match.group("version")
             return match.group("base"), int(version) if version else None
     return None

@@ -24,13 +24,17 @@ def collect(settings: Settings, sources: Sequence[str], *, fmt: str | None = Non
     results: list[ParseResult] = []
     needs_network = hf_date or arxiv_query or any(s.startswith(("http://", "https://")) for s in sources)
     fetcher = fetcher_for(settings) if needs_network else None
-    for source in sources:
-        if source.startswith(("http://", "https://")):
-            results.append(fetch_url(source, fetcher, fmt))
-        else:
-            results.append(parse_file(source, fmt))
-    if hf_date:
-        results.append(fetch_hf_daily(parse_day(hf_date), fetcher, settings.hf_api_url))
-    if arxiv_query:
-        results.append(fetch_arxiv(arxiv_query, fetcher, settings.arxiv_api_url, max_results=max_results))
+    try:
+        for source in sources:
+            if source.startswith(("http://", "https://")):
+                results.append(fetch_url(source, fetcher, fmt))
+            else:
+                results.append(parse_file(source, fmt))
+        if hf_date:
+            results.append(fetch_hf_daily(parse_day(hf_date), fetcher, settings.hf_api_url))
+        if arxiv_query:
+            results.append(fetch_arxiv(arxiv_query, fetcher, settings.arxiv_api_url, max_results=max_results))
+    finally:
+        if fetcher is not None:
+            fetcher.close()
     return results

@@ -80,8 +80,9 @@ class Searcher:
         if not query.strip():
             raise ValueError("search query is empty")
         allowed = self.catalog.paper_ids(filters.days, filters.sources) if filters.active else None
-        dense = self._dense(query, allowed) if mode != "bm25" else []
-        lexical = self.catalog.bm25(query, self.candidates, allowed) if mode != "dense" else []
+        limit = max(self.candidates, 3 * k)  # several chunks per paper: k papers need more chunks
+        dense = self._dense(query, allowed, limit) if mode != "bm25" else []
+        lexical = self.catalog.bm25(query, limit, allowed) if mode != "dense" else []
         rankings = {"dense": best_per_paper(dense), "bm25": best_per_paper(lexical)}
         if mode == "hybrid":
             fused = reciprocal_rank_fusion([rankings["dense"], rankings["bm25"]], self.rrf_k)
@@ -92,9 +93,9 @@ class Searcher:
             fused = [(pid, best[pid]) for pid, _ in fused]
         return self._hits(query, fused[:k], dense, lexical, rankings)
 
-    def _dense(self, query: str, allowed: list[str] | None) -> list[tuple[str, float]]:
+    def _dense(self, query: str, allowed: list[str] | None, limit: int) -> list[tuple[str, float]]:
         vector = self.embedder.embed_batch([query])[0]
-        return self.vectors.query(vector, self.candidates, allowed)
+        return self.vectors.query(vector, limit, allowed)
 
     def _hits(self, query: str, fused: list[tuple[str, float]], dense: list[tuple[str, float]],
               lexical: list[tuple[str, float]], rankings: dict[str, list[str]]) -> list[SearchHit]:

@@ -9,23 +9,12 @@ import defusedxml.ElementTree as SafeElementTree
 from defusedxml import DefusedXmlException
 
 from index.models import ParseResult
-from index.sources.common import (
-    Collector,
-    Fields,
-    SourceError,
-    arxiv_abs_url,
-    arxiv_id_from,
-    parse_date,
-)
+from index.sources.common import Collector, Fields, SourceError, arxiv_abs_url, arxiv_id_from, parse_date
 
 FORMAT = "arxiv"
 ATOM = "http://www.w3.org/2005/Atom"
 ARXIV = "http://arxiv.org/schemas/atom"
-NS = {
-    "atom": ATOM,
-    "arxiv": ARXIV,
-    "opensearch": "http://a9.com/-/spec/opensearch/1.1/",
-}
+NS = {"atom": ATOM, "arxiv": ARXIV, "opensearch": "http://a9.com/-/spec/opensearch/1.1/"}
 ERROR_ID_PREFIX = "http://arxiv.org/api/errors"
 _ENTRY_TAG = re.compile(r"<(?:[\w.-]+:)?entry[\s>]")
 
@@ -49,15 +38,11 @@ def load_feed(text: str, origin: str) -> Element:
     except ParseError as error:
         line, column = error.position
         reason = str(error).split(":", 1)[0]
-        raise SourceError(
-            f"{origin}: line {line} column {column}: not well-formed XML ({reason})"
-        ) from error
+        raise SourceError(f"{origin}: line {line} column {column}: not well-formed XML ({reason})") from error
     except DefusedXmlException as error:
         raise SourceError(f"{origin}: refused unsafe XML ({error})") from error
     if root.tag != f"{{{ATOM}}}feed":
-        raise SourceError(
-            f"{origin}: not an Atom feed (the root element is {_local(root.tag)!r})"
-        )
+        raise SourceError(f"{origin}: not an Atom feed (the root element is {_local(root.tag)!r})")
     return root
 
 
@@ -84,17 +69,13 @@ def _fields(collector: Collector, where: str, entry: Element) -> Fields | None:
     raw_id = _text(entry, "atom:id")
     arxiv = arxiv_id_from(raw_id) if raw_id else None
     if arxiv is None:
-        collector.bad(
-            where, f"entry id {raw_id!r} is not an arXiv abs URL" if raw_id else "no id"
-        )
+        collector.bad(where, f"entry id {raw_id!r} is not an arXiv abs URL" if raw_id else "no id")
         return None
     title = _text(entry, "atom:title")
     if not title:
         collector.bad(where, f"{arxiv[0]}: no title")
         return None
-    authors = tuple(
-        _text(author, "atom:name") for author in entry.findall("atom:author", NS)
-    )
+    authors = tuple(_text(author, "atom:name") for author in entry.findall("atom:author", NS))
     return Fields(
         title=title,
         abstract=_text(entry, "atom:summary"),
@@ -111,9 +92,7 @@ def _categories(entry: Element) -> tuple[str, ...]:
     """Primary category first, then the others in feed order."""
     primary = entry.find("arxiv:primary_category", NS)
     terms = [primary.get("term", "")] if primary is not None else []
-    terms += [
-        category.get("term", "") for category in entry.findall("atom:category", NS)
-    ]
+    terms += [category.get("term", "") for category in entry.findall("atom:category", NS)]
     return tuple(dict.fromkeys(term.strip() for term in terms if term.strip()))
 
 

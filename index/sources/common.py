@@ -69,10 +69,7 @@ class Collector:
         paper = _make_paper(fields, title, abstract, self.source)
         previous = self._papers.pop(paper.id, None)
         if previous:
-            self.warn(
-                where,
-                f"duplicate id {paper.id} (also at {previous[0]}); keeping this one",
-            )
+            self.warn(where, f"duplicate id {paper.id} (also at {previous[0]}); keeping this one")
         self._papers[paper.id] = (where, paper)
         return paper
 
@@ -90,19 +87,13 @@ def _limit_problem(title: str, abstract: str) -> str | None:
     if len(title) > MAX_TITLE_CHARS:
         return f"title is {len(title)} characters; the limit is {MAX_TITLE_CHARS}"
     if len(abstract) > MAX_ABSTRACT_CHARS:
-        return (
-            f"abstract is {len(abstract)} characters; the limit is {MAX_ABSTRACT_CHARS}"
-        )
+        return f"abstract is {len(abstract)} characters; the limit is {MAX_ABSTRACT_CHARS}"
     return None
 
 
 def _make_paper(fields: Fields, title: str, abstract: str, source: str) -> Paper:
-    authors = tuple(
-        name for name in (clean_text(raw) for raw in fields.authors) if name
-    )
-    categories = tuple(
-        dict.fromkeys(c for c in (clean_text(raw) for raw in fields.categories) if c)
-    )
+    authors = tuple(name for name in (clean_text(raw) for raw in fields.authors) if name)
+    categories = tuple(dict.fromkeys(c for c in (clean_text(raw) for raw in fields.categories) if c))
     return Paper(
         id=fields.id or title_id(title),
         title=title,
@@ -132,12 +123,8 @@ def merge_results(results: Iterable[ParseResult]) -> ParseResult:
         bad.extend(result.bad)
         warnings.extend(result.warnings)
     if repeats:
-        warnings.append(
-            f"{repeats} paper(s) appeared in more than one page; kept the last copy"
-        )
-    return ParseResult(
-        papers=tuple(papers.values()), bad=tuple(bad), warnings=tuple(warnings)
-    )
+        warnings.append(f"{repeats} paper(s) appeared in more than one page; kept the last copy")
+    return ParseResult(papers=tuple(papers.values()), bad=tuple(bad), warnings=tuple(warnings))
 
 
 def with_warnings(result: ParseResult, warnings: Iterable[str]) -> ParseResult:
@@ -163,9 +150,7 @@ def iter_json_objects(text: str, collector: Collector) -> Iterator[tuple[str, di
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            collector.bad(
-                where, f"not valid JSON ({error.msg} at column {error.colno})"
-            )
+            collector.bad(where, f"not valid JSON ({error.msg}; column {error.colno})")
             continue
         if not isinstance(record, dict):
             collector.bad(where, f"expected a JSON object, got {json_type(record)}")

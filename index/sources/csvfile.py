@@ -21,9 +21,7 @@ FORMAT = "csv"
 def parse(text: str, origin: str) -> ParseResult:
     collector = Collector(origin, FORMAT)
     # newline="" lets the csv module see the raw line ends, so quoted multi-line fields work.
-    reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=_delimiter(text, origin)
-    )
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text, origin))
     header = _read_header(reader, origin)
     record_start = reader.line_num + 1
     try:
@@ -33,15 +31,11 @@ def parse(text: str, origin: str) -> ParseResult:
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != len(header):
-                collector.bad(
-                    where, f"has {len(row)} fields; the header has {len(header)}"
-                )
+                collector.bad(where, f"has {len(row)} fields; the header has {len(header)}")
                 continue
             add_record(collector, where, dict(zip(header, row, strict=True)))
     except csv.Error as error:
-        raise SourceError(
-            f"{origin}: line {reader.line_num}: unreadable CSV ({error})"
-        ) from error
+        raise SourceError(f"{origin}: line {reader.line_num}: unreadable CSV ({error})") from error
     return collector.result()
 
 
@@ -59,17 +53,14 @@ def _read_header(reader: Reader, origin: str) -> list[str]:
     try:
         row = next(reader, None)
     except csv.Error as error:
-        raise SourceError(
-            f"{origin}: line 1: unreadable CSV header ({error})"
-        ) from error
+        raise SourceError(f"{origin}: line 1: unreadable CSV header ({error})") from error
     if row is None:
         raise SourceError(f"{origin}: the file is empty; expected a CSV header row")
     columns = [cell.strip().lower() for cell in row]
     if not has_required_columns(columns):
         found = ", ".join(repr(cell) for cell in row) or "none"
         raise SourceError(
-            f"{origin}: line 1: a CSV file needs 'title' and 'abstract' (or 'summary') columns; "
-            f"found: {found}"
+            f"{origin}: line 1: a CSV file needs 'title' and 'abstract' (or 'summary') columns; found: {found}"
         )
     return columns
 

@@ -5,15 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from index.sources.common import (
-    Collector,
-    Fields,
-    arxiv_abs_url,
-    arxiv_id_from,
-    json_type,
-    parse_date,
-    text_field,
-)
+from index.sources.common import Collector, Fields, arxiv_abs_url, arxiv_id_from, json_type, parse_date, text_field
 
 _AUTHOR_SEPARATORS = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s+&\s+")
 _CATEGORY_SEPARATORS = re.compile(r"[;,\s]+")
@@ -26,9 +18,7 @@ def add_record(collector: Collector, where: str, record: dict) -> None:
     if title is None:
         value = record.get("title")
         missing = value is None or value == ""
-        collector.bad(
-            where, "no title" if missing else f"title is {json_type(value)}, not text"
-        )
+        collector.bad(where, "no title" if missing else f"title is {json_type(value)}, not text")
         return
     arxiv = _arxiv_id(record)
     url = text_field(record, "url") or (arxiv_abs_url(arxiv[0]) if arxiv else "")
@@ -51,9 +41,7 @@ def split_authors(value: object) -> tuple[str, ...]:
     """A list of names / {"name": ...} objects, or one string "A; B" or "A, B and C"."""
     if isinstance(value, list):
         names = [item.get("name") if isinstance(item, dict) else item for item in value]
-        return tuple(
-            name.strip() for name in names if isinstance(name, str) and name.strip()
-        )
+        return tuple(name.strip() for name in names if isinstance(name, str) and name.strip())
     if not isinstance(value, str) or not value.strip():
         return ()
     parts = value.split(";") if ";" in value else _AUTHOR_SEPARATORS.split(value)
@@ -62,9 +50,7 @@ def split_authors(value: object) -> tuple[str, ...]:
 
 def split_categories(value: object) -> tuple[str, ...]:
     if isinstance(value, list):
-        return tuple(
-            item.strip() for item in value if isinstance(item, str) and item.strip()
-        )
+        return tuple(item.strip() for item in value if isinstance(item, str) and item.strip())
     if isinstance(value, str):
         return tuple(part for part in _CATEGORY_SEPARATORS.split(value) if part)
     return ()
@@ -86,17 +72,13 @@ def _arxiv_id(record: dict) -> tuple[str, int | None] | None:
     return None
 
 
-def _date_field(
-    collector: Collector, where: str, record: dict, key: str
-) -> date | None:
+def _date_field(collector: Collector, where: str, record: dict, key: str) -> date | None:
     value = record.get(key)
     if value is None or value == "":
         return None
     parsed = parse_date(value)
     if parsed is None:
-        collector.warn(
-            where, f"{key} {value!r} is not an ISO date (YYYY-MM-DD); left empty"
-        )
+        collector.warn(where, f"{key} {value!r} is not an ISO date (YYYY-MM-DD); left empty")
     return parsed
 
 
@@ -110,9 +92,7 @@ def _feed_dates(collector: Collector, where: str, record: dict) -> tuple[date, .
     for value in values:
         parsed = parse_date(value)
         if parsed is None:
-            collector.warn(
-                where, f"feed date {value!r} is not an ISO date (YYYY-MM-DD); ignored"
-            )
+            collector.warn(where, f"feed date {value!r} is not an ISO date (YYYY-MM-DD); ignored")
         else:
             dates.append(parsed)
     return tuple(dates)

@@ -44,9 +44,7 @@ def load_items(text: str, origin: str) -> list:
     if isinstance(data, dict) and "error" in data:
         raise SourceError(f"{origin}: the API answered with an error: {data['error']}")
     if not isinstance(data, list):
-        raise SourceError(
-            f"{origin}: expected a JSON list of daily-paper items, got {json_type(data)}"
-        )
+        raise SourceError(f"{origin}: expected a JSON list of daily-paper items, got {json_type(data)}")
     return data
 
 
@@ -64,10 +62,7 @@ def _fields(collector: Collector, where: str, item: dict) -> Fields | None:
     raw_id = text_field(paper, "id") or ""
     arxiv = arxiv_id_from(raw_id) if raw_id.strip() else None
     if arxiv is None:
-        collector.warn(
-            where,
-            f"id {raw_id!r} is not an arXiv id; identifying the paper by its title",
-        )
+        collector.warn(where, f"id {raw_id!r} is not an arXiv id; identifying the paper by its title")
     feed_date = parse_date(item.get("publishedAt"))
     upvotes = paper.get("upvotes", item.get("upvotes"))
     return Fields(
@@ -79,7 +74,5 @@ def _fields(collector: Collector, where: str, item: dict) -> Fields | None:
         url=arxiv_abs_url(arxiv[0]) if arxiv else "",
         published=parse_date(paper.get("publishedAt")),
         feed_dates=(feed_date,) if feed_date else (),
-        upvotes=upvotes
-        if isinstance(upvotes, int) and not isinstance(upvotes, bool)
-        else None,
+        upvotes=upvotes if isinstance(upvotes, int) and not isinstance(upvotes, bool) else None,
     )

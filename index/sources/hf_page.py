@@ -57,16 +57,10 @@ def parse(text: str, origin: str) -> ParseResult:
             collector.bad(f"line {block.line}", "a paragraph with no title before it")
             index += 1
         elif following and _is_abstract_of_title(following[0], following[1:]):
-            collector.add(
-                f"line {block.line}",
-                Fields(title=block.text, abstract=following[0].text),
-            )
+            collector.add(f"line {block.line}", Fields(title=block.text, abstract=following[0].text))
             index += 2
         else:
-            collector.warn(
-                f"line {block.line}",
-                f"no abstract after the title {block.text!r}; skipped",
-            )
+            collector.warn(f"line {block.line}", f"no abstract after the title {block.text!r}; skipped")
             index += 1
     return collector.result()
 
@@ -94,9 +88,7 @@ def is_prose(text: str) -> bool:
     words = len(text.split())
     if len(text) >= 400 or words >= 60:
         return True
-    return words >= 20 and (
-        text.endswith(_SENTENCE_END) or bool(_SENTENCE_BREAK.search(text))
-    )
+    return words >= 20 and (text.endswith(_SENTENCE_END) or bool(_SENTENCE_BREAK.search(text)))
 
 
 def _could_be_title(block: Block, following: list[Block]) -> bool:
@@ -113,9 +105,7 @@ def _is_abstract_of_title(candidate: Block, after: list[Block]) -> bool:
     if is_prose(candidate.text):
         return True
     # A short abstract ("We study X.") is one unless it is itself the title of what follows.
-    ends_like_sentence = (
-        candidate.text.endswith(_SENTENCE_END) and len(candidate.text.split()) >= 3
-    )
+    ends_like_sentence = candidate.text.endswith(_SENTENCE_END) and len(candidate.text.split()) >= 3
     return ends_like_sentence and not (after and is_prose(after[0].text))
 
 
@@ -126,11 +116,7 @@ def _split_block(lines: list[tuple[int, str]]) -> list[Block]:
         rest = " ".join(text for _, text in lines[1:])
         second = lines[1][1]
         title_like = not is_prose(first) and not first.endswith((",", "-", ";", ":"))
-        if (
-            title_like
-            and is_prose(rest)
-            and (_is_title_case(first) or len(first) < 0.6 * len(second))
-        ):
+        if title_like and is_prose(rest) and (_is_title_case(first) or len(first) < 0.6 * len(second)):
             return [Block(first_line, first), Block(lines[1][0], rest)]
     return [Block(first_line, " ".join(text for _, text in lines))]
 

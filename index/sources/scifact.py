@@ -20,8 +20,5 @@ def parse(text: str, origin: str) -> ParseResult:
             collector.bad(where, "no title")
             continue
         abstract = text_field(record, "text") or ""
-        collector.add(
-            where,
-            Fields(title=title, abstract=abstract, id=f"scifact-{doc_id.strip()}"),
-        )
+        collector.add(where, Fields(title=title, abstract=abstract, id=f"scifact-{doc_id.strip()}"))
     return collector.result()

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from index.clean import clean_text
 from index.models import ParseResult
-from index.sources.common import (
-    Collector,
-    Fields,
-    iter_json_objects,
-    json_type,
-    text_field,
-)
+from index.sources.common import Collector, Fields, iter_json_objects, json_type, text_field
 
 FORMAT = "scitldr"
 TITLE_WORDS = 12  # a missing title is made from the abstract's opening words
@@ -31,13 +25,8 @@ def parse(text: str, origin: str) -> ParseResult:
         title = clean_text(text_field(record, "title") or "")
         if not title and abstract.strip():
             title = title_from_abstract(abstract)
-            collector.warn(
-                where, f"no title; using the abstract's first words: {title!r}"
-            )
-        collector.add(
-            where,
-            Fields(title=title, abstract=abstract, id=f"scitldr-{paper_id.strip()}"),
-        )
+            collector.warn(where, f"no title; using the abstract's first words: {title!r}")
+        collector.add(where, Fields(title=title, abstract=abstract, id=f"scitldr-{paper_id.strip()}"))
     return collector.result()
 
 
@@ -47,9 +36,7 @@ def _abstract(source: object) -> str | None:
         return ""
     if isinstance(source, str):
         return source
-    if isinstance(source, list) and all(
-        isinstance(sentence, str) for sentence in source
-    ):
+    if isinstance(source, list) and all(isinstance(sentence, str) for sentence in source):
         return " ".join(source)
     return None
 

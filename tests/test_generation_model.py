@@ -1,0 +1,161 @@
+"""Model tier: the real bundled Qwen2.5-Coder-0.5B-Instruct, loaded once per module.
+
+The cache lives under $PAPERBRIEF_HOME or the repo's `.paperbrief/test-home`, so the GGUF is
+converted once and reused by later runs. The first load happens in a subprocess that records
+every network call, which also proves the default configuration never touches the network.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from service.generation import Generator, make_generator
+from service.settings import Settings
+
+pytestmark = pytest.mark.model
+
+REPO = Path(__file__).resolve().parents[1]
+HOME = Path(os.environ.get("PAPERBRIEF_HOME") or REPO / ".paperbrief" / "test-home")
+QUESTION = [{"role": "user", "content": "In one sentence, what is a transformer in machine learning?"}]
+
+AUDITED_RUN = r"""
+import json, resource, sys, time
+
+NETWORK = {"socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex",
+           "socket.gethostbyaddr", "socket.sendto", "socket.sendmsg", "urllib.Request", "http.client.connect"}
+events = []
+sys.addaudithook(lambda event, args: events.append([event, repr(args)[:300]]) if event in NETWORK else None)
+
+from service.generation import make_generator
+from service.settings import load_settings
+
+started = time.perf_counter()
+generator = make_generator(load_settings())  # the default configuration, nothing overridden
+loaded = time.perf_counter() - started
+text = generator.generate([[{"role": "user", "content": "Say hello."}]], max_new_tokens=8)[0]
+streamed = "".join(generator.stream([{"role": "user", "content": "Say hi."}], max_new_tokens=8))
+print(json.dumps({"events": events, "name": generator.name, "text": text, "streamed": streamed,
+                  "load_s": round(loaded, 1),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
+"""
+
+
+def _clean_env() -> dict[str, str]:
+    # Drop every override so the subprocess sees the default configuration, offline flags included.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBRIEF_", "HF_", "TRANSFORMERS_"))}
+    return {**env, "PAPERBRIEF_HOME": str(HOME), "PYTHONPATH": str(REPO)}
+
+
+@pytest.fixture(scope="module")
+def audited_run(tmp_path_factory) -> dict:
+    """Load (converting on a cold cache) and generate in a subprocess, recording network calls."""
+    result = subprocess.run(
+        [sys.executable, "-c", AUDITED_RUN],
+        cwd=tmp_path_factory.mktemp("no-dotenv"),  # no stray .env changes the defaults
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    print(f"\nsubprocess load {report['load_s']} s, peak RSS {report['peak_rss_mb']} MB")
+    return report
+
+
+@pytest.fixture(scope="module")
+def generator(audited_run) -> Generator:
+    # Runs after the audited subprocess, so this loads from the converted cache.
+    settings = Settings(home=HOME, generator="bundled", generator_base_url=None, generator_device="cpu")
+    return make_generator(settings)
+
+
+def test_default_configuration_opens_no_network_connection(audited_run):
+    assert audited_run["events"] == []
+    assert audited_run["name"] == "qwen2.5-coder-0.5b-instruct"
+    assert audited_run["text"].strip() and audited_run["streamed"].strip()
+
+
+def test_short_answer_streams_in_several_pieces(generator):
+    pieces = list(generator.stream(QUESTION, max_new_tokens=24))
+    assert len(pieces) >= 3
+    assert "".join(pieces).strip()
+
+
+def test_batch_gives_the_same_text_as_single_prompts(generator):
+    batch = [
+        [{"role": "user", "content": "Name three sorting algorithms."}],
+        [{"role": "user", "content": "What is 2+2? Answer with a number."}],
+        [{"role": "system", "content": "You answer in French."}, {"role": "user", "content": "Say good morning."}],
+    ]
+    singles = [generator.generate([conversation], max_new_tokens=20)[0] for conversation in batch]
+    assert generator.generate(batch, max_new_tokens=20) == singles
+    assert "".join(generator.stream(batch[0], max_new_tokens=20)) == singles[0]
+
+
+def test_stop_string_cuts_the_output(generator):
+    ask = [{"role": "user", "content": "List three fruits, one per line, no numbering."}]
+    full = generator.generate([ask], max_new_tokens=16)[0]
+    assert "\n" in full
+    cut = generator.generate([ask], max_new_tokens=16, stop=["\n"])[0]
+    assert cut == full.split("\n")[0]
+    assert "".join(generator.stream(ask, max_new_tokens=16, stop=["\n"])) == cut
+
+
+def _second_request_finishes(generator: Generator, seconds: float = 60) -> str:
+    answers: list[str] = []
+    worker = threading.Thread(target=lambda: answers.append(generator.generate([QUESTION], max_new_tokens=4)[0]))
+    worker.start()
+    worker.join(seconds)
+    assert answers, "a request after the cancelled one never got the model lock"
+    return answers[0]
+
+
+def test_closing_a_stream_cancels_generation_and_releases_the_lock(generator):
+    pieces = generator.stream(QUESTION, max_new_tokens=400)
+    next(pieces), next(pieces)
+    started = time.perf_counter()
+    pieces.close()
+    # 400 tokens would take ~30 s here; cancelling waits for at most one decoding step.
+    assert time.perf_counter() - started < 5
+    assert _second_request_finishes(generator).strip()
+
+
+def test_abandoned_stream_releases_the_lock(generator):
+    pieces = generator.stream(QUESTION, max_new_tokens=400)
+    next(pieces)
+    del pieces
+    gc.collect()
+    assert _second_request_finishes(generator).strip()
+
+
+def test_concurrent_streams_are_not_interleaved(generator):
+    asks = [
+        [{"role": "user", "content": "Write the word 'alpha' five times."}],
+        [{"role": "user", "content": "Count from 1 to 6."}],
+    ]
+    expected = generator.generate(asks, max_new_tokens=16)
+    got: dict[int, str] = {}
+    workers = [
+        threading.Thread(target=lambda i=i: got.__setitem__(i, "".join(generator.stream(asks[i], max_new_tokens=16))))
+        for i in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert [got.get(0), got.get(1)] == expected
+
+
+def test_count_tokens_uses_the_model_tokenizer(generator):
+    assert 1 <= generator.count_tokens("retrieval-augmented generation") <= 8
+    assert generator.count_tokens("") == 0
