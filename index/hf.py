@@ -94,9 +94,9 @@ def _auto_device() -> str:
 # Thin on purpose: load, convert, encode a chat, stream, batch-generate.
 # =====================================================================================
 
-import copy  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+import copy
+from collections.abc import Iterator
+from pathlib import Path
 
 
 def convert_gguf(gguf_path: Path, out_dir: Path) -> None:
@@ -212,7 +212,7 @@ class CausalLM:
     def _stream_worker(self, ids, mask, max_new_tokens, stop, cancel, streamer, failure) -> None:
         try:
             self._generate(ids, mask, max_new_tokens, stop, cancel, streamer)
-        except BaseException as error:  # re-raised in the consumer's thread
+        except BaseException as error:  # noqa: BLE001  # re-raised in the consumer's thread
             failure.append(error)
             streamer.end()  # unblocks the consumer, which would otherwise wait forever
 

@@ -41,14 +41,10 @@ class GeneratorConfigError(ValueError):
 class Generator(Protocol):
     name: str  # stable model name, used in cache keys
 
-    def stream(
-        self, messages: list[Message], *, max_new_tokens: int = 256, stop: Sequence[str] = ()
-    ) -> Iterator[str]:
+    def stream(self, messages: list[Message], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> Iterator[str]:
         """Answer pieces as they are produced; closing the iterator early stops the generation."""
 
-    def generate(
-        self, batch: list[list[Message]], *, max_new_tokens: int = 256, stop: Sequence[str] = ()
-    ) -> list[str]:
+    def generate(self, batch: list[list[Message]], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> list[str]:
         """One complete answer per conversation, in order."""
 
     def count_tokens(self, text: str) -> int:
@@ -117,15 +113,11 @@ class LocalGenerator:
         self._lm = hf.CausalLM(model_path, device=device, dtype=dtype, threads=threads)
         self.name = name or model_path
 
-    def stream(
-        self, messages: list[Message], *, max_new_tokens: int = 256, stop: Sequence[str] = ()
-    ) -> Iterator[str]:
+    def stream(self, messages: list[Message], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> Iterator[str]:
         prompt = self._lm.encode_chat(messages)  # here, so a bad conversation fails at the call
         return stream_until_stop(self._lm.stream(prompt, max_new_tokens, stop), stop)
 
-    def generate(
-        self, batch: list[list[Message]], *, max_new_tokens: int = 256, stop: Sequence[str] = ()
-    ) -> list[str]:
+    def generate(self, batch: list[list[Message]], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> list[str]:
         if not batch:
             return []
         prompts = [self._lm.encode_chat(messages) for messages in batch]
@@ -188,16 +180,12 @@ class OpenAIGenerator:
             "extra_body": {"max_tokens": max_new_tokens},
         }
 
-    def stream(
-        self, messages: list[Message], *, max_new_tokens: int = 256, stop: Sequence[str] = ()
-    ) -> Iterator[str]:
+    def stream(self, messages: list[Message], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> Iterator[str]:
         chunks = self._chat.stream(to_langchain(messages), **self._options(max_new_tokens, stop))
         # Servers differ in honouring `stop`, so it is applied here as well.
         return stream_until_stop(_texts(chunks), stop)
 
-    def generate(
-        self, batch: list[list[Message]], *, max_new_tokens: int = 256, stop: Sequence[str] = ()
-    ) -> list[str]:
+    def generate(self, batch: list[list[Message]], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> list[str]:
         if not batch:
             return []
         replies = self._chat.batch(

@@ -111,9 +111,7 @@ def converted_dir(spec: BundledModel, cache_root: Path) -> Path:
     return cache_root / f"{spec.name}-bf16-{spec.sha256[:12]}"
 
 
-def ensure_converted(
-    spec: BundledModel, cache_root: Path, convert: Converter, parts: list[Path] | None = None
-) -> Path:
+def ensure_converted(spec: BundledModel, cache_root: Path, convert: Converter, parts: list[Path] | None = None) -> Path:
     """The converted model directory, building it at most once across processes."""
     final = converted_dir(spec, cache_root)
     if (final / _COMPLETE).is_file():

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from langchain_core.output_parsers import StrOutputParser
@@ -142,6 +143,12 @@ def test_openai_generator_needs_a_model_name(tmp_path):
         make_generator(settings_for(tmp_path, generator="openai:", generator_base_url="http://127.0.0.1:9/v1"))
 
 
+def test_unknown_hub_model_offline_says_how_to_enable_downloads(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(GeneratorConfigError, match="HF_HUB_OFFLINE=0"):
+        make_generator(settings_for(tmp_path, generator="nobody/no-such-model-for-paperbrief-tests"))
+
+
 def test_shared_generator_is_one_object_per_configuration(tmp_path):
     first = shared_generator(settings_for(tmp_path, generator="openai:m", generator_base_url="http://127.0.0.1:9/v1"))
     again = shared_generator(settings_for(tmp_path, generator="openai:m", generator_base_url="http://127.0.0.1:9/v1"))
@@ -171,8 +178,9 @@ CHUNKS = (b"GGUF-fake-part-one|", b"part-two|", b"part-three")
 
 def fake_spec(package: str, sha: str | None = None, parts: int = len(CHUNKS)) -> BundledModel:
     digest = sha or hashlib.sha256(b"".join(CHUNKS)).hexdigest()
-    return BundledModel(name="tiny-test", package=package, parts=parts, version="1.0",
-                        sha256=digest, gguf_file="tiny.gguf")
+    return BundledModel(
+        name="tiny-test", package=package, parts=parts, version="1.0", sha256=digest, gguf_file="tiny.gguf"
+    )
 
 
 class RecordingConverter:
@@ -266,7 +274,7 @@ REPLY = "Retrieval helps. STOP-HERE then more"
 
 
 class ChatHandler(BaseHTTPRequestHandler):
-    requests: list[dict] = []
+    requests: ClassVar[list[dict]] = []
 
     def log_message(self, *args) -> None:  # keep pytest output clean
         pass
@@ -284,11 +292,16 @@ class ChatHandler(BaseHTTPRequestHandler):
             self._json(body["model"], text)
 
     def _json(self, model: str, text: str) -> None:
-        payload = json.dumps({
-            "id": "cmpl-1", "object": "chat.completion", "created": 0, "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8},
-        }).encode()
+        payload = json.dumps(
+            {
+                "id": "cmpl-1",
+                "object": "chat.completion",
+                "created": 0,
+                "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8},
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -307,8 +320,13 @@ class ChatHandler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _event(self, choice: dict, model: str) -> None:
-        chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
-                 "choices": [{"index": 0, **choice}]}
+        chunk = {
+            "id": "c1",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": model,
+            "choices": [{"index": 0, **choice}],
+        }
         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
         self.wfile.flush()
 
@@ -332,9 +350,11 @@ def chat_server():
 
 
 def test_openai_generator_streams_from_a_real_server(chat_server, tmp_path):
-    generator = make_generator(settings_for(
-        tmp_path, generator="openai:tiny-chat", generator_base_url=chat_server, generator_api_key="sk-test"
-    ))
+    generator = make_generator(
+        settings_for(
+            tmp_path, generator="openai:tiny-chat", generator_base_url=chat_server, generator_api_key="sk-test"
+        )
+    )
     pieces = list(generator.stream([{"role": "user", "content": "hi"}], max_new_tokens=12))
     assert "".join(pieces) == REPLY and len(pieces) > 3
     request = ChatHandler.requests[-1]
@@ -354,10 +374,7 @@ def test_openai_generator_cuts_a_stream_at_a_stop_string(chat_server):
 
 def test_openai_generator_batch_keeps_order(chat_server):
     generator = OpenAIGenerator("tiny-chat", chat_server)
-    batch = [
-        [{"role": "system", "content": "Be terse."}, {"role": "user", "content": f"reply {i}"}]
-        for i in range(5)
-    ]
+    batch = [[{"role": "system", "content": "Be terse."}, {"role": "user", "content": f"reply {i}"}] for i in range(5)]
     assert generator.generate(batch, max_new_tokens=8) == [f"reply {i}" for i in range(5)]
     assert generator.generate([[{"role": "user", "content": "x"}]], stop=["STOP"]) == ["Retrieval helps. "]
     bodies = [r["body"] for r in ChatHandler.requests]
@@ -376,6 +393,11 @@ def test_generation_module_does_not_import_torch():
     code = "import sys, service.generation, service.model_assets; print('torch' in sys.modules)"
     import subprocess
 
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=Path(generation.__file__).parents[1], check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=Path(generation.__file__).parents[1],
+        check=True,
+    )
     assert out.stdout.strip() == "False"

@@ -1,6 +1,6 @@
 """Model tier: the real bundled Qwen2.5-Coder-0.5B-Instruct, loaded once per module.
 
-The cache lives under $PAPERBRIEF_HOME or the repo's `.paperbrief/test-home`, so the GGUF is
+The cache lives under $PAPERBRIEF_TEST_HOME, $PAPERBRIEF_HOME or the repo's `.paperbrief/test-cache`, so the GGUF is
 converted once and reused by later runs. The first load happens in a subprocess that records
 every network call, which also proves the default configuration never touches the network.
 """
@@ -24,7 +24,10 @@ from service.settings import Settings
 pytestmark = pytest.mark.model
 
 REPO = Path(__file__).resolve().parents[1]
-HOME = Path(os.environ.get("PAPERBRIEF_HOME") or REPO / ".paperbrief" / "test-home")
+# scripts/test.sh sets PAPERBRIEF_TEST_HOME so CI converts the GGUF once per run.
+HOME = Path(
+    os.environ.get("PAPERBRIEF_TEST_HOME") or os.environ.get("PAPERBRIEF_HOME") or REPO / ".paperbrief" / "test-cache"
+)
 QUESTION = [{"role": "user", "content": "In one sentence, what is a transformer in machine learning?"}]
 
 AUDITED_RUN = r"""
@@ -65,6 +68,7 @@ def audited_run(tmp_path_factory) -> dict:
         capture_output=True,
         text=True,
         timeout=900,
+        check=False,  # the assert below shows stderr instead
     )
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -159,3 +163,13 @@ def test_concurrent_streams_are_not_interleaved(generator):
 def test_count_tokens_uses_the_model_tokenizer(generator):
     assert 1 <= generator.count_tokens("retrieval-augmented generation") <= 8
     assert generator.count_tokens("") == 0
+
+
+def test_a_local_model_directory_works_by_configuration(generator):
+    """`PAPERBRIEF_GENERATOR=/path/to/hf-model` (here: the converted bundled model) loads the same model."""
+    from service import model_assets
+
+    path = model_assets.converted_dir(model_assets.BUNDLED["bundled"], HOME / "models")
+    by_path = make_generator(Settings(home=HOME, generator=str(path), generator_base_url=None))
+    assert by_path.name == str(path)
+    assert by_path.generate([QUESTION], max_new_tokens=12) == generator.generate([QUESTION], max_new_tokens=12)
