@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     def model_cache(self) -> Path:
         return self.home / "models"
 
+    @property
+    def output_cache_path(self) -> Path:
+        return self.home / "outputs.sqlite"
+
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, with CLI flags (non-None values) on top."""
