@@ -156,6 +156,40 @@ def reindex(ctx) -> None:
     click.echo(f"re-embedded {count} chunks")
 
 
+@main.command()
+@click.argument("paper_ids", nargs=-1)
+@click.option("--date", "when", help="TL;DRs of every paper of this feed date or range (default: today, if no ids).")
+@click.option("--style", type=click.Choice(["tldr", "plain"]), default="tldr", show_default=True,
+              help="tldr: one sentence; plain: 2–3 sentences without jargon.")
+@click.option("--refresh", is_flag=True, help="Regenerate instead of using cached TL;DRs.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines as they finish.")
+@click.pass_context
+def tldr(ctx, paper_ids, when, style, refresh, as_json) -> None:
+    """TL;DRs, streamed one per paper as they finish (cached: nothing is computed twice)."""
+    from service.tldr import summarise
+
+    library = _library(ctx)
+    papers = _papers_named(library, paper_ids) if paper_ids else library.papers(parse_range(when or "today"))
+    if not papers:
+        raise click.ClickException(f"no papers for {when or 'today'}; ingest some first (paperbrief ingest …)")
+    for summary in summarise(papers, library.generator, library.outputs, style=style, refresh=refresh):
+        if as_json:
+            click.echo(json.dumps({"paper_id": summary.paper.id, "title": summary.paper.title,
+                                   "style": style, "text": summary.text, "cached": summary.cached}))
+        elif style == "plain":
+            click.echo(click.style(summary.paper.title, bold=True) + f"\n{summary.text}\n")
+        else:
+            click.echo(click.style(summary.paper.title, bold=True) + f" — {summary.text}")
+
+
+def _papers_named(library, paper_ids) -> list[Paper]:
+    found = library.catalog.get_papers(list(paper_ids))
+    missing = [pid for pid in paper_ids if pid not in found]
+    if missing:
+        raise click.ClickException(f"unknown paper id(s): {', '.join(missing)} (see `paperbrief papers`)")
+    return [found[pid] for pid in paper_ids]
+
+
 def paper_json(paper: Paper) -> dict:
     data = asdict(paper)
     data["published"] = paper.published.isoformat() if paper.published else None

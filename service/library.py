@@ -14,6 +14,7 @@ from index.embedding import Embedder, make_embedder
 from index.models import BadRecord, Paper, ParseResult
 from index.pipeline import IngestReport, Indexer, Progress
 from index.store import VectorStore
+from service.cache import OutputCache
 from service.search import SearchFilter, SearchHit, Searcher
 from service.settings import Settings
 
@@ -64,6 +65,17 @@ class Library:
                     base_url=s.embed_base_url, api_key=s.embed_api_key, threads=s.threads,
                 )
             return self._embedder
+
+    @property
+    def generator(self):
+        """The process-wide language model (loaded on first use; one per process)."""
+        from service.generation import shared_generator
+
+        return shared_generator(self.settings)
+
+    @functools.cached_property
+    def outputs(self) -> OutputCache:
+        return OutputCache(self.settings.output_cache_path)
 
     @functools.cached_property
     def indexer(self) -> Indexer:

@@ -1,0 +1,106 @@
+"""TL;DRs: one sentence (`tldr`) or 2–3 plain-language sentences (`plain`), batched and cached.
+
+The model only writes the sentence; everything around it is code: prompts per paper, batching by
+length, cleaning the output to the promised shape, and a cache keyed by (paper id, abstract hash,
+model, prompt version, style) so nothing is computed twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from index.models import Paper
+from index.sentences import sentences
+from service.cache import OutputCache, cache_key
+from service.generation import Generator
+from service.guard import injected_sentences, paper_block
+from service.prompts import load_prompt
+
+STYLES = {"tldr": ("tldr", 25, 1), "plain": ("plain", 90, 3)}  # prompt, word cap, sentence cap
+MAX_NEW_TOKENS = {"tldr": 48, "plain": 140}
+BATCH_SIZE = 8  # batched decode on CPU roughly doubles throughput; more mostly adds padding
+_PREFIX = re.compile(r"^\s*(\*\*)?(tl;?dr|summary|plain[- ]language summary)\s*[:\-–]\s*(\*\*)?\s*", re.I)
+_CONTRIBUTION = re.compile(r"\b(we|this paper|this work)\s+(propose|present|introduce|develop|show|find)", re.I)
+
+ExampleSelector = Callable[[Paper], str]  # returns rendered few-shot examples (may be "")
+
+
+@dataclass(frozen=True)
+class Summary:
+    paper: Paper
+    text: str
+    style: str
+    cached: bool
+
+
+def check_style(style: str) -> None:
+    if style not in STYLES:
+        raise ValueError(f"unknown TL;DR style {style!r}; use one of: {', '.join(STYLES)}")
+
+
+def summarise(papers: Sequence[Paper], generator: Generator, cache: OutputCache, style: str = "tldr",
+              refresh: bool = False, examples: ExampleSelector | None = None,
+              batch_size: int = BATCH_SIZE) -> Iterator[Summary]:
+    """Yield a Summary per paper: cached ones first, then each batch as it finishes."""
+    check_style(style)
+    prompt = load_prompt(STYLES[style][0])
+    keys = {p.id: cache_key(p.id, p.abstract_hash, generator.name, prompt.key, style) for p in papers}
+    todo = []
+    for paper in papers:
+        hit = None if refresh else cache.get("tldr", keys[paper.id])
+        if hit is not None:
+            yield Summary(paper, hit, style, cached=True)
+        else:
+            todo.append(paper)
+    todo.sort(key=lambda p: len(p.abstract))  # similar lengths batch with little padding
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start : start + batch_size]
+        messages = [render_messages(paper, style, examples) for paper in batch]
+        outputs = generator.generate(messages, max_new_tokens=MAX_NEW_TOKENS[style], stop=["\n\n", "<paper>"])
+        for paper, raw in zip(batch, outputs):
+            text = clean_summary(raw, paper, style)
+            cache.put("tldr", keys[paper.id], text)
+            yield Summary(paper, text, style, cached=False)
+
+
+def render_messages(paper: Paper, style: str, examples: ExampleSelector | None = None) -> list[dict[str, str]]:
+    prompt = load_prompt(STYLES[style][0])
+    values = {"paper": paper_block(paper.title, paper.abstract, where=paper.id)}
+    if "examples" in prompt.variables:
+        values["examples"] = examples(paper) if examples else ""
+    return prompt.render(**values)
+
+
+def clean_summary(raw: str, paper: Paper, style: str) -> str:
+    """The model's text cut to the promised shape; an extractive sentence if it gave nothing usable."""
+    _, word_cap, sentence_cap = STYLES[style]
+    if injected_sentences(raw):
+        return extractive_fallback(paper)
+    text = _PREFIX.sub("", raw.strip().strip('"“”').strip())
+    text = " ".join(text.split())
+    parts = sentences(text)[:sentence_cap]
+    text = " ".join(parts)
+    words = text.split()
+    if len(words) > word_cap + 10:  # far over the cap: cut at the cap, end cleanly
+        text = " ".join(words[:word_cap]).rstrip(",;:") + "…"
+    if not text or _too_far_from(text, paper):
+        return extractive_fallback(paper)
+    return text
+
+
+def _too_far_from(text: str, paper: Paper) -> bool:
+    """A summary sharing almost no content word with the paper is not a summary of it."""
+    words = {w for w in re.findall(r"[a-z]{4,}", text.lower())}
+    source = set(re.findall(r"[a-z]{4,}", f"{paper.title} {paper.abstract}".lower()))
+    return len(words) >= 4 and len(words & source) / len(words) < 0.2
+
+
+def extractive_fallback(paper: Paper) -> str:
+    """The sentence stating the contribution ('we propose …'), else the first sentence."""
+    found = sentences(paper.abstract)
+    for sentence in found:
+        if _CONTRIBUTION.search(sentence):
+            return sentence
+    return found[0] if found else paper.title
