@@ -229,5 +229,15 @@ class _progress_bar:
             self.bar.close()
 
 
+def _register_task_commands() -> None:
+    # Imported last: these modules use the helpers above (`_library`, output helpers).
+    from service.cli_compare import compare, digest
+
+    main.add_command(compare)
+    main.add_command(digest)
+
+
+_register_task_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     main()
