@@ -231,10 +231,11 @@ class _progress_bar:
 
 def _register_task_commands() -> None:
     # Imported last: these modules use the helpers above (`_library`, output helpers).
+    from service.cli_ask import ask, chat
     from service.cli_compare import compare, digest
 
-    main.add_command(compare)
-    main.add_command(digest)
+    for command in (ask, chat, compare, digest):
+        main.add_command(command)
 
 
 _register_task_commands()

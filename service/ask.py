@@ -1,0 +1,386 @@
+"""Questions answered from the indexed papers with checked citations — or an honest abstention.
+
+    retrieve: hybrid search → one chunk per paper → dense cosine of each with the question
+    abstain early (no model call) when the best cosine is below MIN_RELEVANCE
+    numbered `source_block`s within a token budget → prompts/answer.txt
+    → LangChain Runnable (prompt | GeneratorChatModel), streamed
+    → citations checked in code (service.citations); the model's "NOT IN THE PAPERS" → abstain
+
+`ask_stream` yields events (Sources, Token…, Answer) for the CLI and the web app; `ask` returns the
+final `AskResult`. A `Conversation` carries follow-up questions.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+
+from langchain_core.runnables import Runnable
+
+from index.catalog import query_terms
+from index.models import Chunk
+from index.sentences import split_sentences
+from service.citations import Citation, Passage, SourceSentence, check_answer, content_stems, stem, strip_markers
+from service.generation import Generator, GeneratorChatModel
+from service.guard import injected_sentences, neutralise, source_block
+from service.prompts import load_prompt
+from service.search import SearchFilter, SearchHit
+
+log = logging.getLogger(__name__)
+
+ABSTENTION = "The indexed papers don't answer this."
+DECLINE = "NOT IN THE PAPERS"  # the exact phrase prompts/answer.txt asks for when the sources don't answer
+PROMPT = "answer"
+STOP = ("\n\n", "<source", "Question:")
+
+# A question is relevant to a chunk when their dense cosine (all-MiniLM-L6-v2) reaches MIN_RELEVANCE or
+# the chunk holds MIN_COVERAGE of the question's idf-weighted words (short questions like "What is
+# WAU?" embed poorly but name rare words). Below both for every candidate: abstain, no model call.
+# Calibrated by `bench/ask_eval.py --calibrate` (docs/ask-calibration.md) on 194 answerable questions
+# (44 about the sample page, 150 SciFact train claims over a 1,500-abstract subset) vs 233 off-topic
+# ones (general questions, SciFact claims asked of the sample, sample questions asked of SciFact):
+# the rule with the best balanced accuracy when a wrong abstention counts twice (it is final; an
+# off-topic question let through still meets the model's "NOT IN THE PAPERS" and the citation checks):
+# 3 of 194 answerable abstained, 2 of 233 off-topic through (balanced accuracy 98.8%). Cosine alone
+# at its best cut (0.309) loses 8 answerable and lets 8 off-topic through (96.2%).
+MIN_RELEVANCE = 0.345
+MIN_COVERAGE = 0.44
+
+ALL_PAPERS = SearchFilter()
+
+NO_RELEVANT_PASSAGES = "no passage is relevant enough"
+MODEL_DECLINED = "the model found no answer in the passages"
+NO_SUPPORT = "no passage supports the model's answer"
+
+
+@dataclass(frozen=True)
+class AskOptions:
+    passages: int = 3  # the 0.5B model loses track of sources beyond 3–5
+    source_tokens: int = 900  # generator tokens for all source blocks together
+    max_new_tokens: int = 120  # 1–3 sentences
+    min_relevance: float = MIN_RELEVANCE
+    min_coverage: float = MIN_COVERAGE
+    mode: str = "hybrid"
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    query: str  # what was searched: the question, made standalone for follow-ups
+    passages: tuple[Passage, ...]  # numbered from 1, relevant ones only
+    relevance: float  # best dense cosine between the query and a candidate chunk (0.0: nothing matched)
+    coverage: float = 0.0  # best idf-weighted share of the query's words a candidate contains
+
+
+@dataclass(frozen=True)
+class AskResult:
+    question: str
+    text: str  # the rendered answer: citations cleaned, or ABSTENTION
+    citations: tuple[Citation, ...]
+    abstained: bool
+    reason: str  # why it abstained; "" when it answered
+    raw_answer: str  # what the model said ("" when it was not asked)
+    retrieval: Retrieval
+    notes: tuple[str, ...] = ()  # citation changes and flags
+
+
+@dataclass(frozen=True)
+class Sources:
+    retrieval: Retrieval
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    result: AskResult
+
+
+AskEvent = Sources | Token | Answer
+
+
+# --- retrieval -------------------------------------------------------------------------------
+
+
+def retrieve(library, query: str, filters: SearchFilter = ALL_PAPERS, options: AskOptions = AskOptions(),
+             preferred: Sequence[str] = ()) -> Retrieval:
+    """The most relevant chunk of each of the best papers, `preferred` papers first; none if none is relevant."""
+    hits = library.search(query, options.passages + 3, filters, options.mode)
+    if not hits:
+        return Retrieval(query, (), 0.0, 0.0)
+    cosines = chunk_cosines(library, query, [hit.paper.id for hit in hits])
+    weights = term_weights(library, query)
+    candidates = []
+    for hit in sorted(hits, key=lambda hit: hit.paper.id not in preferred):  # stable: search order otherwise
+        chunk = best_chunk(hit)
+        paper_cosine = max((c for cid, c in cosines.items() if cid.rsplit("#", 1)[0] == hit.paper.id), default=0.0)
+        candidates.append((hit, chunk, paper_cosine, coverage(weights, hit.paper.title + " " + chunk.text)))
+    chosen = [c for c in candidates if is_relevant(c[2], c[3], options)][: options.passages]
+    passages = tuple(make_passage(number, hit, chunk, cosine) for number, (hit, chunk, cosine, _) in
+                     enumerate(chosen, start=1))
+    return Retrieval(query, passages, max(c[2] for c in candidates), max(c[3] for c in candidates))
+
+
+def is_relevant(cosine: float, coverage: float, options: AskOptions) -> bool:
+    """Close in meaning, or holding the query's rare words (short questions embed poorly: "What is WAU?")."""
+    return cosine >= options.min_relevance or coverage >= options.min_coverage
+
+
+def term_weights(library, query: str) -> dict[str, float]:
+    """idf of each query word over the library's chunks: rare words say most about the topic."""
+    terms = query_terms(query)
+    total = max(1, library.catalog.chunk_count())
+    frequencies = library.catalog.term_document_frequency(terms)
+    return {stem(term): math.log(1 + total / (1 + frequencies[term])) for term in terms}
+
+
+def coverage(weights: dict[str, float], text: str) -> float:
+    if not weights:
+        return 0.0
+    present = content_stems(text)
+    return sum(weight for word, weight in weights.items() if word in present) / sum(weights.values())
+
+
+def chunk_cosines(library, query: str, paper_ids: Sequence[str]) -> dict[str, float]:
+    """Dense cosine of every chunk of these papers: RRF scores are ranks, with no absolute meaning."""
+    vector = library.embedder.embed_batch([query])[0]
+    return dict(library.vectors.query(vector, 20 * len(paper_ids), list(paper_ids)))
+
+
+def best_chunk(hit: SearchHit) -> Chunk:
+    """The chunk holding most of the hit's matching sentences (search order breaks ties)."""
+    wanted = {sentence.index for sentence in hit.sentences}
+    return max(hit.chunks, key=lambda c: sum(c.sent_start <= i < c.sent_end for i in wanted))
+
+
+def make_passage(number: int, hit: SearchHit, chunk: Chunk, relevance: float) -> Passage:
+    """The chunk's sentences, minus any that address the model (they must not be cited either)."""
+    abstract = hit.paper.abstract
+    spans = split_sentences(abstract)[chunk.sent_start : chunk.sent_end]
+    sentences = tuple(
+        SourceSentence(chunk.sent_start + offset, abstract[start:end])
+        for offset, (start, end) in enumerate(spans)
+        if not injected_sentences(abstract[start:end])
+    )
+    if len(sentences) < len(spans):
+        log.warning("left %d instruction-like sentence(s) of %s out of the prompt", len(spans) - len(sentences),
+                    hit.paper.id)
+    return Passage(number, hit.paper, chunk.id, sentences, round(relevance, 4))
+
+
+def within_budget(passages: Sequence[Passage], count_tokens: Callable[[str], int], budget: int) -> tuple[Passage, ...]:
+    """The leading passages whose source blocks fit the token budget (the first always does)."""
+    kept: list[Passage] = []
+    used = 0
+    for passage in passages:
+        used += count_tokens(render_source(passage))
+        if kept and used > budget:
+            break
+        kept.append(passage)
+    return tuple(kept)
+
+
+# --- prompt and generation -----------------------------------------------------------------
+
+
+def render_source(passage: Passage) -> str:
+    return source_block(passage.number, passage.paper.title, passage.text, where=passage.paper.id)
+
+
+def prompt_variables(question: str, passages: Sequence[Passage], history: str = "") -> dict[str, str]:
+    return {
+        "history": history,
+        "sources": "\n\n".join(render_source(passage) for passage in passages),
+        "question": neutralise(" ".join(question.split())),
+    }
+
+
+def build_messages(question: str, passages: Sequence[Passage], history: str = "") -> list[dict[str, str]]:
+    """The chat messages the model gets (what `answer_chain` renders), for tests and debugging."""
+    return load_prompt(PROMPT).render(**prompt_variables(question, passages, history))
+
+
+def answer_chain(generator: Generator, max_new_tokens: int = 120) -> Runnable:
+    """prompt | model: any Generator (local, OpenAI-compatible, fake) streams message chunks through it.
+
+    No StrOutputParser at the end: on close it drains the model's stream (LangChain consumes a step's
+    remaining input for tracing), which would run the generation to its end after the reader left.
+    """
+    model = GeneratorChatModel(generator=generator, max_new_tokens=max_new_tokens).bind(stop=list(STOP))
+    return load_prompt(PROMPT).template | model
+
+
+class DeclineGate:
+    """Holds the stream back while it may still be the decline phrase, so users never see it."""
+
+    def __init__(self) -> None:
+        self.raw = ""
+        self.shown = 0
+        self.declined = False
+
+    def feed(self, piece: str) -> str:
+        self.raw += piece
+        head = self.raw.lstrip().upper()
+        if head.startswith(DECLINE):
+            self.declined = True
+        if self.declined or (self.shown == 0 and DECLINE.startswith(head)):
+            return ""
+        new, self.shown = self.raw[self.shown :], len(self.raw)
+        return new
+
+    def flush(self) -> str:
+        if self.declined:
+            return ""
+        new, self.shown = self.raw[self.shown :], len(self.raw)
+        return new
+
+
+def declined(raw: str) -> bool:
+    return DECLINE in raw.upper() or not raw.strip()
+
+
+# --- answering ----------------------------------------------------------------------------
+
+
+def ask_stream(library, generator: Generator, question: str, filters: SearchFilter = ALL_PAPERS,
+               conversation: Conversation | None = None, options: AskOptions = AskOptions()) -> Iterator[AskEvent]:
+    """Sources, then the answer's pieces as the model writes them, then the checked Answer."""
+    question = " ".join(question.split())
+    if not question:
+        raise ValueError("the question is empty")
+    conversation = conversation if conversation is not None else Conversation()
+    retrieval = retrieve(library, conversation.standalone_query(question), filters, options,
+                         conversation.preferred_papers(question))
+    retrieval = replace(retrieval, passages=within_budget(retrieval.passages, generator.count_tokens,
+                                                          options.source_tokens))
+    yield Sources(retrieval)
+    if not retrieval.passages:  # below the calibrated threshold: abstain without calling the model
+        result = abstention(question, retrieval, NO_RELEVANT_PASSAGES)
+    else:
+        gate = DeclineGate()
+        variables = prompt_variables(question, retrieval.passages, conversation.history())
+        pieces = answer_chain(generator, options.max_new_tokens).stream(variables)
+        try:
+            for chunk in pieces:
+                if shown := gate.feed(chunk.text):
+                    yield Token(shown)
+                if gate.declined:
+                    break  # closing the stream stops the generation
+        finally:
+            pieces.close()
+        if tail := gate.flush():
+            yield Token(tail)
+        result = finish(question, retrieval, gate.raw)
+    conversation.add(result)
+    yield Answer(result)
+
+
+def ask(library, generator: Generator, question: str, filters: SearchFilter = ALL_PAPERS,
+        conversation: Conversation | None = None, options: AskOptions = AskOptions()) -> AskResult:
+    """The final result of `ask_stream` (tokens dropped)."""
+    for event in ask_stream(library, generator, question, filters, conversation, options):
+        if isinstance(event, Answer):
+            return event.result
+    raise AssertionError("ask_stream ended without an Answer")  # pragma: no cover
+
+
+def finish(question: str, retrieval: Retrieval, raw: str) -> AskResult:
+    """The model's raw answer checked against the passages: an answer with citations or an abstention."""
+    if declined(raw):
+        return abstention(question, retrieval, MODEL_DECLINED, raw)
+    checked = check_answer(raw.strip(), retrieval.passages)
+    if not checked.citations:  # never present an uncited guess as sourced
+        return abstention(question, retrieval, NO_SUPPORT, raw, checked.notes)
+    return AskResult(question, checked.text, checked.citations, False, "", raw, retrieval, checked.notes)
+
+
+def abstention(question: str, retrieval: Retrieval, reason: str, raw: str = "",
+               notes: tuple[str, ...] = ()) -> AskResult:
+    return AskResult(question, ABSTENTION, (), True, reason, raw, retrieval, notes)
+
+
+# --- follow-ups ---------------------------------------------------------------------------
+
+# Words that lean on an earlier turn: "does it…", "what about…", "the authors…".
+_FOLLOW_UP = re.compile(
+    r"^\s*(and|also|what about|how about|then|so)\b"
+    r"|\b(it|its|it's|they|them|their|this|that|these|those|he|she|his|her)\b"
+    r"|\bthe (paper|papers|model|method|approach|authors|work|system|framework|technique)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    query: str
+    answer: str  # rendered answer without markers
+    paper_ids: tuple[str, ...]  # papers the answer cited
+    abstained: bool
+
+
+@dataclass
+class Conversation:
+    """Earlier turns of a chat: follow-ups are made standalone for retrieval and see the last Q/A."""
+
+    max_turns: int = 4
+    history_chars: int = 500  # bounds the earlier answer in the prompt: the model's context is small
+    key_terms: int = 8
+    turns: list[Turn] = field(default_factory=list)
+
+    def is_follow_up(self, question: str) -> bool:
+        return bool(self.turns) and bool(_FOLLOW_UP.search(question))
+
+    def standalone_query(self, question: str) -> str:
+        """The question plus the previous question's key terms, when it leans on that turn."""
+        if not self.is_follow_up(question):
+            return question
+        own = set(query_terms(question))
+        extra = [term for term in query_terms(self.turns[-1].query) if term not in own][: self.key_terms]
+        return f"{question} {' '.join(extra)}".strip()
+
+    def preferred_papers(self, question: str) -> tuple[str, ...]:
+        return self.turns[-1].paper_ids if self.is_follow_up(question) else ()
+
+    def history(self) -> str:
+        """The last answered turn, for the prompt ('' when there is none or it abstained)."""
+        if not self.turns or self.turns[-1].abstained:
+            return ""
+        turn = self.turns[-1]
+        answer = turn.answer if len(turn.answer) <= self.history_chars else turn.answer[: self.history_chars] + "…"
+        return f"Earlier question: {neutralise(turn.question)}\nEarlier answer: {neutralise(answer)}\n\n"
+
+    def add(self, result: AskResult) -> None:
+        paper_ids = tuple(dict.fromkeys(citation.paper_id for citation in result.citations))
+        answer = "" if result.abstained else strip_markers(result.text)
+        self.turns.append(Turn(result.question, result.retrieval.query, answer, paper_ids, result.abstained))
+        del self.turns[: -self.max_turns]
+
+
+def result_json(result: AskResult) -> dict:
+    """The result as plain JSON (CLI --json, HTTP API)."""
+    return {
+        "question": result.question,
+        "answer": result.text,
+        "abstained": result.abstained,
+        "reason": result.reason,
+        "citations": [
+            {"number": c.number, "paper_id": c.paper_id, "title": c.title, "url": c.url,
+             "sentence_indices": list(c.sentence_indices), "sentences": list(c.sentences),
+             "support": c.support, "added": c.added}
+            for c in result.citations
+        ],
+        "notes": list(result.notes),
+        "query": result.retrieval.query,
+        "relevance": round(result.retrieval.relevance, 4),
+        "passages": [
+            {"number": p.number, "paper_id": p.paper.id, "title": p.paper.title, "chunk_id": p.chunk_id,
+             "relevance": p.relevance}
+            for p in result.retrieval.passages
+        ],
+    }

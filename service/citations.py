@@ -1,0 +1,262 @@
+"""Checks a generated answer against the passages it was given — in code, not on the model's word.
+
+The bundled 0.5B model cites unreliably (it forgets markers, points at the wrong source and
+fills gaps from other passages), so every claim is checked:
+
+- a marker [n] that names no passage is removed;
+- a kept marker is tied to the sentences of its passage that best support the answer sentence
+  carrying it (stemmed word overlap), and re-pointed when it does not support it but another
+  passage clearly does;
+- distinctive tokens of a claim (numbers, acronyms, CamelCase names) must occur in the cited
+  passage: that is how facts borrowed from another paper or made up show up;
+- quoted text must appear verbatim in a cited passage, else the quote marks go and it is flagged;
+- an answer sentence left uncited gets the best-supporting passage when the overlap is high
+  enough, marked `added`; otherwise it stays uncited and flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from index.catalog import query_terms
+from index.models import Paper
+from index.sentences import split_sentences
+
+# Share of a claim's content words its source must contain. Chosen on the ask question set
+# (docs/ask-calibration.md): correct answers overlap their source by 0.6–1.0, borrowed facts less.
+MIN_SUPPORT = 0.5
+# An uncited claim gets a source only with this much overlap (stricter: nobody chose that source).
+MIN_ADDED_SUPPORT = 0.6
+
+MARKER = re.compile(r"\[\s*(?:sources?\s*)?(\d{1,3}(?:\s*[,;]\s*(?:sources?\s*)?\d{1,3})*)\s*\]", re.IGNORECASE)
+_LEADING_MARKERS = re.compile(rf"(?:\s*{MARKER.pattern}\s*[.,;:]?)*\s*", re.IGNORECASE)
+_QUOTE = re.compile(r"\"([^\"\n]{3,}?)\"|“([^”\n]{3,}?)”")
+_TOKEN = re.compile(r"[^\W_][\w\-.+@%]*")
+_SUFFIX = re.compile(r"(ing|ed|es|s|ly)$")
+
+
+@dataclass(frozen=True)
+class SourceSentence:
+    index: int  # position in the paper's sentence list (index.sentences.split_sentences)
+    text: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk as numbered in the prompt (sentences that address the model removed)."""
+
+    number: int
+    paper: Paper
+    chunk_id: str
+    sentences: tuple[SourceSentence, ...]
+    relevance: float  # dense cosine between the question and the chunk
+
+    @property
+    def text(self) -> str:
+        return " ".join(sentence.text for sentence in self.sentences)
+
+
+@dataclass(frozen=True)
+class Citation:
+    number: int  # the passage number, as in the answer's [n] markers
+    paper_id: str
+    title: str
+    url: str
+    sentence_indices: tuple[int, ...]
+    sentences: tuple[str, ...]
+    support: float  # best share of a citing claim's content words found in the passage
+    added: bool = False  # attached by paperbrief because the model cited nothing for the claim
+
+
+@dataclass(frozen=True)
+class CheckedAnswer:
+    text: str  # the answer with markers and quotes cleaned
+    citations: tuple[Citation, ...]  # in order of first use
+    notes: tuple[str, ...]  # what was changed or flagged, for the user
+
+
+@dataclass(frozen=True)
+class _Claim:
+    text: str  # one answer sentence without its markers
+    numbers: tuple[int, ...]  # the markers it carried, in order
+
+
+def stem(word: str) -> str:
+    return _SUFFIX.sub("", word) if len(word) > 4 else word
+
+
+def content_stems(text: str) -> set[str]:
+    return {stem(word) for word in query_terms(text)}
+
+
+def strip_markers(text: str) -> str:
+    return re.sub(r"\s+([.,;:!?])", r"\1", " ".join(MARKER.sub("", text).split()))
+
+
+def support(claim: str, passage: Passage) -> float:
+    """Share of the claim's content words that the passage (title included) contains."""
+    words = content_stems(claim)
+    if not words:
+        return 0.0
+    return len(words & content_stems(passage.paper.title + " " + passage.text)) / len(words)
+
+
+def distinctive_tokens(text: str) -> set[str]:
+    """Numbers, acronyms and CamelCase names: the words a borrowed or invented fact brings."""
+    found = set()
+    for raw in _TOKEN.findall(text):
+        token = raw.strip(".-+@%")
+        if any(ch.isdigit() for ch in token) or sum(ch.isupper() for ch in token) >= 2:
+            found.add(token)
+    return found
+
+
+def missing_facts(claim: str, passage: Passage) -> list[str]:
+    """Distinctive tokens of the claim the passage lacks (compared on letters and digits only:
+    the model writes "M2-Encoder-10B" for "M^2-Encoder-10B")."""
+    haystack = _alnum(passage.paper.title + " " + passage.text)
+    return sorted(token for token in distinctive_tokens(claim) if _alnum(token) not in haystack)
+
+
+def _alnum(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def split_claims(answer: str) -> list[_Claim]:
+    """Answer sentences with the markers each carries; a marker after the full stop joins its sentence."""
+    claims: list[_Claim] = []
+    for start, end in split_sentences(answer):
+        piece = answer[start:end]
+        leading = _LEADING_MARKERS.match(piece)
+        if claims and leading and leading.end():  # "… tracks. [1] It …": the [1] closes the sentence before
+            claims[-1] = _Claim(claims[-1].text, claims[-1].numbers + _numbers(leading.group(0)))
+            piece = piece[leading.end():]
+        if piece.strip():
+            claims.append(_Claim(strip_markers(piece), _numbers(piece)))
+    return [claim for claim in claims if claim.text or claim.numbers]
+
+
+def _numbers(text: str) -> tuple[int, ...]:
+    return tuple(int(n) for group in MARKER.findall(text) for n in re.findall(r"\d+", group))
+
+
+def best_sentences(claim: str, passage: Passage, limit: int = 2) -> tuple[SourceSentence, ...]:
+    """A greedy cover: the sentence sharing most claim words, then one adding two or more it lacks
+    (one word is usually just the method's name repeated)."""
+    wanted = content_stems(claim)
+    chosen: list[SourceSentence] = []
+    for _ in range(limit):
+        gains = [(len(wanted & content_stems(s.text)), -k, s) for k, s in enumerate(passage.sentences)
+                 if s not in chosen]
+        if not gains:
+            break
+        gain, _, sentence = max(gains, key=lambda item: item[:2])
+        if chosen and gain < 2:
+            break
+        chosen.append(sentence)
+        wanted -= content_stems(sentence.text)
+    return tuple(sorted(chosen, key=lambda s: s.index))
+
+
+def verify_quotes(claim: str, sources: Sequence[Passage]) -> tuple[str, list[str]]:
+    """The claim with unverifiable quote marks removed, and a note for each."""
+    haystacks = [_flat(p.paper.title + " " + p.text) for p in sources]
+    notes: list[str] = []
+
+    def check(match: re.Match) -> str:
+        quoted = match.group(1) or match.group(2)
+        if any(_flat(quoted).rstrip(".,;:") in hay for hay in haystacks):
+            return match.group(0)
+        notes.append(f'quote not found verbatim in the cited source, quote marks removed: "{quoted}"')
+        return quoted
+
+    return _QUOTE.sub(check, claim), notes
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.replace("“", '"').replace("”", '"').split())
+
+
+def check_answer(answer: str, passages: Sequence[Passage]) -> CheckedAnswer:
+    """The answer with every citation verified, re-pointed, added or removed (see module doc)."""
+    by_number = {passage.number: passage for passage in passages}
+    notes: list[str] = []
+    rendered: list[str] = []
+    evidence: dict[int, dict] = {}
+    for claim in split_claims(answer):
+        numbers, added, claim_notes = _sources_for(claim, passages, by_number)
+        text, quote_notes = verify_quotes(claim.text, [by_number[n] for n in numbers] or passages)
+        notes += claim_notes + quote_notes
+        if text:
+            rendered.append(_with_markers(text, numbers))
+        for number in numbers:
+            _collect(evidence.setdefault(number, {"sentences": {}, "support": 0.0, "added": True}),
+                     claim.text, by_number[number], added)
+    citations = tuple(_citation(by_number[number], found) for number, found in evidence.items())
+    return CheckedAnswer(" ".join(rendered), citations, tuple(notes))
+
+
+def _sources_for(claim: _Claim, passages: Sequence[Passage],
+                 by_number: dict[int, Passage]) -> tuple[list[int], bool, list[str]]:
+    """The passage numbers a claim ends up citing, whether paperbrief added them, and notes."""
+    named = list(dict.fromkeys(claim.numbers))
+    notes = [f"removed [{n}]: there is no source {n}" for n in named if n not in by_number]
+    valid = [n for n in named if n in by_number]
+    if not content_stems(claim.text):
+        return valid, False, notes  # "Yes." / "No.": nothing to check, the marker stands
+    quoted, kept = _short(claim.text), []
+    for number in valid:
+        if _backs(claim.text, by_number[number], MIN_SUPPORT):
+            kept.append(number)
+            continue
+        better = _best_backing(claim.text, passages, MIN_SUPPORT)
+        if better is not None:
+            notes.append(f"[{number}] changed to [{better}]: source {number} does not support {quoted}")
+            kept.append(better)
+        else:
+            notes.append(f"removed [{number}]: source {number} does not support {quoted}")
+    if valid:
+        return list(dict.fromkeys(kept)), False, notes
+    best = _best_backing(claim.text, passages, MIN_ADDED_SUPPORT)
+    if best is None:
+        return [], False, [*notes, f"no source supports {quoted}"]
+    return [best], True, [*notes, f"[{best}] added by paperbrief: the model cited no source for {quoted}"]
+
+
+def _backs(claim: str, passage: Passage, threshold: float) -> bool:
+    return support(claim, passage) >= threshold and not missing_facts(claim, passage)
+
+
+def _best_backing(claim: str, passages: Sequence[Passage], threshold: float) -> int | None:
+    backing = [(support(claim, p), -p.number) for p in passages if _backs(claim, p, threshold)]
+    return -max(backing)[1] if backing else None
+
+
+def _collect(found: dict, claim: str, passage: Passage, added: bool) -> None:
+    for sentence in best_sentences(claim, passage):
+        found["sentences"][sentence.index] = sentence.text
+    found["support"] = max(found["support"], support(claim, passage))
+    found["added"] = found["added"] and added  # one claim the model cited itself makes it the model's
+
+
+def _citation(passage: Passage, found: dict) -> Citation:
+    indices = tuple(sorted(found["sentences"]))
+    return Citation(
+        number=passage.number, paper_id=passage.paper.id, title=passage.paper.title, url=passage.paper.url,
+        sentence_indices=indices, sentences=tuple(found["sentences"][i] for i in indices),
+        support=round(found["support"], 2), added=found["added"],
+    )
+
+
+def _with_markers(text: str, numbers: Sequence[int]) -> str:
+    if not numbers:
+        return text
+    markers = "".join(f"[{n}]" for n in numbers)
+    body, end = (text[:-1], text[-1]) if text[-1] in ".!?" else (text, "")
+    return f"{body.rstrip()} {markers}{end}"
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return "“" + (text if len(text) <= limit else text[: limit - 1].rstrip() + "…") + "”"

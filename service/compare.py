@@ -1,0 +1,418 @@
+"""Compare 2–8 papers: problem | method | data | key result, each cell traced to an abstract sentence.
+
+The 0.5B model can't write a comparison table reliably, so it only fills four short lines per paper
+(batched, cached, validated); code checks every phrase against the abstract, swaps unsupported ones
+for extractive text, assembles the table, and vets the model's short similarities/differences text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, TypeAdapter, ValidationError
+
+from index.catalog import query_terms
+from index.models import Paper
+from index.sentences import sentences
+from service.cache import OutputCache, cache_key
+from service.generation import Generator
+from service.guard import neutralise, paper_block, strip_injections
+from service.prompts import load_prompt
+from service.search import SearchFilter
+
+log = logging.getLogger(__name__)
+
+FIELDS = ("problem", "method", "data", "result")
+HEADERS = {"problem": "Problem", "method": "Method", "data": "Data", "result": "Key result"}
+NOT_STATED = "not stated"
+MIN_PAPERS, MAX_PAPERS = 2, 8
+EXTRACT_TOKENS = 100  # four 15-word lines; also caps the repetition loops the small model falls into
+SUMMARY_TOKENS = 120  # 2–4 sentences
+MIN_SUPPORT = 0.5  # share of a phrase's content words that must occur in its best abstract sentence…
+SPREAD_SUPPORT = (0.3, 0.8)  # …or this share there and this share in the whole abstract (lists span sentences)
+MAX_PHRASE_WORDS = 25
+STRICT_REMINDER = ("Reply with only the four lines Problem:, Method:, Data:, Result:, each under 15 words, "
+                   "with facts from this paper's abstract only, not from the example.")
+_LABELS = {"problem": "problem", "method": "method", "approach": "method", "data": "data", "dataset": "data",
+           "datasets": "data", "benchmarks": "data", "data/benchmarks": "data", "result": "result",
+           "results": "result", "key result": "result", "main result": "result"}
+_LINE = re.compile(r"^[\s>*#\-\d.)]*(?P<label>[A-Za-z][A-Za-z/ ]{0,20}?)\s*\**\s*:\s*\**\s*(?P<value>.*)$")
+_NOT_STATED = re.compile(r"^(not (stated|mentioned|specified|given|reported)|none|n/?a|unknown|-+)\.?$", re.IGNORECASE)
+_TEMPLATE = re.compile(r"the problem the paper tackles|what the authors propose or do|the datasets, benchmarks or"
+                       r"|the main result, or|, or \"?not stated|<|>", re.IGNORECASE)
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_STOP_WORDS = ("a an and are as at be by for from has have in into is it its of on or our that the their this to "
+               "using via we which with while paper propose proposed present show novel new based approach method model")
+_STOP = frozenset(_STOP_WORDS.split())  # words that say nothing about what a paper did
+_CUES = {
+    "problem": re.compile(r"\b(challeng|problem|remain|limit|lack|difficult|suffer|issue|bottleneck|however|"
+                          r"costly|expensive|struggl|fail|open question)", re.IGNORECASE),
+    "method": re.compile(r"\b(we (?!show|find|prove|observe|demonstrate|achieve)[a-z]+|this (paper|work) [a-z]+s\b|"
+                         r"our (method|approach|model|framework)|novel|framework|architecture)", re.IGNORECASE),
+    "data": re.compile(r"\b(dataset|benchmark|corpus|corpora|evaluated on|experiments on|trained on)"
+                       r"|(?-i:\b[Oo]n [A-Z][a-z]*[A-Z0-9][\w\-]*)", re.IGNORECASE),  # "On LibriSpeech"
+    "result": re.compile(r"\b(outperform|achiev|state-of-the-art|improv|surpass|results (show|demonstrate)|"
+                         r"speed-?up|faster|reduc|prove|show that|find that)|\d+(\.\d+)?\s?(%|x\b|×)", re.IGNORECASE),
+}
+_LETTER_REF = re.compile(r"\[([A-Z])\]")
+_ALL_PAPERS = re.compile(r"\b(all|each of the|every one of the) (two |three |four |five |six |seven |eight )?papers\b"
+                         r"|\b(each|every) paper\b", re.IGNORECASE)
+_PAPER_LETTER = re.compile(r"\b[Pp]aper ([A-Z])\b")
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
+_ORDINAL = re.compile(rf"\b(?:the )?({'|'.join(ORDINALS)}) paper\b", re.IGNORECASE)
+_NAME_LIKE = re.compile(r"\b[A-Za-z]*(?:[A-Z][A-Za-z]*[A-Z0-9]|[a-z][A-Z])[A-Za-z0-9\-]*")
+
+
+def _short_phrase(text: str) -> str:
+    if len(text.split()) > MAX_PHRASE_WORDS:
+        raise ValueError(f"longer than {MAX_PHRASE_WORDS} words")
+    if _TEMPLATE.search(text):
+        raise ValueError("copies the prompt's template")
+    return text
+
+
+Phrase = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=240),
+                   AfterValidator(_short_phrase)]
+_PHRASE = TypeAdapter(Phrase)
+
+
+class ExtractionReply(BaseModel):
+    """The model's four lines, as parsed: all four fields, nothing else."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    problem: Phrase
+    method: Phrase
+    data: Phrase
+    result: Phrase
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What the model said about one paper: a phrase per field (None where it gave nothing usable)."""
+
+    paper_id: str
+    phrases: tuple[str | None, ...]  # in FIELDS order
+    attempts: int
+    valid: bool  # the whole reply passed validation (on the first or the retry attempt)
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    sentence_index: int | None  # the supporting sentence in split_sentences(abstract); None = not stated
+    supported: bool  # the text is backed by that sentence
+    origin: str  # "model" (validated phrase), "extractive" (abstract text), "none" (not stated)
+
+
+@dataclass(frozen=True)
+class Row:
+    paper: Paper
+    letter: str  # [A], [B], … in the table and the summary
+    name: str  # short name, e.g. "MosaicBERT"
+    cells: tuple[Cell, ...]  # in FIELDS order
+
+    def cell(self, field: str) -> Cell:
+        return self.cells[FIELDS.index(field)]
+
+
+@dataclass(frozen=True)
+class ComparisonTable:
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    table: ComparisonTable
+    summary: str
+    summary_origin: str  # "model" (checked) or "code" (the model's text failed the check)
+
+
+# --- choosing papers ----------------------------------------------------------------------------------
+
+
+def find_papers(library, ids: Sequence[str] = (), query: str | None = None, k: int = 4,
+                filters: SearchFilter | None = None) -> list[Paper]:
+    """The papers named by id (in order), or the top `k` papers for a query."""
+    if bool(ids) == bool(query):
+        raise ValueError("compare takes paper ids or a query, not both or neither")
+    if query:
+        papers = [hit.paper for hit in library.search(query, k, filters or SearchFilter())]
+    else:
+        missing = [pid for pid in ids if library.paper(pid) is None]
+        if missing:
+            raise ValueError(f"unknown paper id(s): {', '.join(missing)}")
+        papers = [library.paper(pid) for pid in dict.fromkeys(ids)]
+    if not MIN_PAPERS <= len(papers) <= MAX_PAPERS:
+        raise ValueError(f"compare needs {MIN_PAPERS}–{MAX_PAPERS} papers, got {len(papers)}")
+    return papers
+
+
+# --- extraction -------------------------------------------------------------------------------------
+
+
+def parse_reply(text: str) -> dict[str, str]:
+    """`Label: value` lines to {field: value}; unknown labels are kept so validation rejects them."""
+    found: dict[str, str] = {}
+    last = None
+    for line in text.strip().splitlines():
+        match = _LINE.match(line)
+        if match:
+            label = match.group("label").strip().lower()
+            last = _LABELS.get(label, label)
+            found.setdefault(last, match.group("value").strip().strip("*\"'“”").rstrip("."))
+        elif line.strip() and last in found:  # a wrapped line continues the previous value
+            found[last] += " " + line.strip()
+    return found
+
+
+def validate_reply(fields: dict[str, str]) -> tuple[tuple[str | None, ...], bool]:
+    """Phrases per field and whether the whole reply is valid; on failure keep the fields that pass alone."""
+    try:
+        reply = ExtractionReply.model_validate(fields)
+        return tuple(getattr(reply, name) for name in FIELDS), True
+    except ValidationError:
+        return tuple(_valid_phrase(fields.get(name)) for name in FIELDS), False
+
+
+def _valid_phrase(value: str | None) -> str | None:
+    try:
+        return _PHRASE.validate_python(value) if value is not None else None
+    except ValidationError:
+        return None
+
+
+def extract(papers: Sequence[Paper], generator: Generator, cache: OutputCache,
+            refresh: bool = False) -> list[Extraction]:
+    """One Extraction per paper: cached, else a batched generation, a stricter retry for bad replies."""
+    prompt = load_prompt("extract")
+    keys = {p.id: cache_key(p.id, p.abstract_hash, generator.name, prompt.key) for p in papers}
+    done = {} if refresh else {p.id: hit for p in papers if (hit := _cached(cache, keys[p.id], p.id))}
+    todo = [p for p in papers if p.id not in done]
+    first = _ask(generator, todo, reminder="")
+    retry = [p for p, (_, valid) in zip(todo, first) if not valid]
+    second = dict(zip([p.id for p in retry], _ask(generator, retry, reminder=STRICT_REMINDER)))
+    for paper, (phrases, valid) in zip(todo, first):
+        if paper.id in second:
+            phrases, valid = _better(second[paper.id], (phrases, valid))
+        done[paper.id] = Extraction(paper.id, phrases, 2 if paper.id in second else 1, valid)
+        cache.put("extract", keys[paper.id], json.dumps(
+            {"phrases": list(phrases), "attempts": done[paper.id].attempts, "valid": valid}))
+    return [done[p.id] for p in papers]
+
+
+def _ask(generator: Generator, papers: Sequence[Paper], reminder: str) -> list[tuple[tuple, bool]]:
+    prompt = load_prompt("extract")
+    batch = [prompt.render(paper=paper_block(p.title, p.abstract, where=p.id), reminder=reminder) for p in papers]
+    replies = generator.generate(batch, max_new_tokens=EXTRACT_TOKENS, stop=["\n\n\n", "</paper>"]) if batch else []
+    return [validate_reply(parse_reply(reply)) for reply in replies]
+
+
+def _better(retry: tuple[tuple, bool], first: tuple[tuple, bool]) -> tuple[tuple, bool]:
+    """The valid attempt, else the one with more usable fields (per-field fallback fills the rest)."""
+    def usable(attempt):
+        return attempt[1], sum(phrase is not None for phrase in attempt[0])
+    return retry if usable(retry) > usable(first) else first
+
+
+def _cached(cache: OutputCache, key: str, paper_id: str) -> Extraction | None:
+    raw = cache.get("extract", key)
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    return Extraction(paper_id, tuple(data["phrases"]), data["attempts"], data["valid"])
+
+
+# --- traceability -----------------------------------------------------------------------------------
+
+
+def content_words(text: str) -> set[str]:
+    return {_stem(word) for word in query_terms(text) if word not in _STOP}
+
+
+def _stem(word: str) -> str:
+    return re.sub(r"(ing|ed|es|s|ly)$", "", word) if len(word) > 4 else word
+
+
+def best_sentence(phrase: str, sentences: Sequence[str]) -> tuple[int | None, float]:
+    """The sentence sharing the largest share of the phrase's content words, and that share."""
+    words = content_words(phrase)
+    if not words or not sentences:
+        return None, 0.0
+    scores = [len(words & content_words(sentence)) / len(words) for sentence in sentences]
+    best = max(range(len(scores)), key=lambda index: scores[index])
+    return best, scores[best]
+
+
+def trace_cell(field: str, phrase: str | None, abstract: str, taken: set[int] = frozenset()) -> Cell:
+    """The model's phrase with its supporting sentence, or extractive text when it has too little support."""
+    found = sentences(abstract)
+    if phrase and not _NOT_STATED.match(phrase):
+        index, support = best_sentence(phrase, found)
+        # Numbers are what a small model invents most: each must appear in the abstract.
+        numbers_ok = set(_NUMBER.findall(phrase)) <= set(_NUMBER.findall(abstract))
+        spread = support >= SPREAD_SUPPORT[0] and best_sentence(phrase, [abstract])[1] >= SPREAD_SUPPORT[1]
+        if index is not None and (support >= MIN_SUPPORT or spread) and numbers_ok:
+            return Cell(phrase, index, True, "model")
+    return extractive_cell(field, found, taken)
+
+
+def extractive_cell(field: str, sentences: Sequence[str], taken: set[int] = frozenset()) -> Cell:
+    """The sentence with the most cues for the field (early for problems, late for results), shortened."""
+    def score(index: int) -> float:
+        cues = len(_CUES[field].findall(sentences[index]))
+        position = index / max(1, len(sentences) - 1)
+        prior = {"problem": 1 - position, "result": position}.get(field, 0.0)
+        return cues + 0.5 * prior - (2 if index in taken else 0)
+    scored = [(score(i), i) for i in range(len(sentences)) if _CUES[field].search(sentences[i])]
+    if not scored:
+        return Cell(NOT_STATED, None, False, "none")
+    _, index = max(scored, key=lambda pair: (pair[0], -pair[1]))
+    return Cell(_shorten(sentences[index], _CUES[field]), index, True, "extractive")
+
+
+def _shorten(sentence: str, cue: re.Pattern, limit: int = MAX_PHRASE_WORDS) -> str:
+    """The sentence, or the clause with the cue and what follows it, cut to `limit` words."""
+    words = sentence.split()
+    if len(words) <= limit:
+        return sentence
+    match = cue.search(sentence)
+    comma = sentence.rfind(", ", 0, match.start()) if match else -1
+    clause = sentence[comma + 2 if comma >= 0 else 0 :].split()
+    return " ".join(clause[:limit]).rstrip(",;:.") + "…"
+
+
+def build_row(paper: Paper, extraction: Extraction, letter: str, name: str) -> Row:
+    cells: list[Cell] = []
+    taken: set[int] = set()  # extractive fallbacks prefer sentences no other cell of the row uses
+    for field, phrase in zip(FIELDS, extraction.phrases):
+        if phrase and any(_same_words(phrase, cell.text) for cell in cells if cell.origin == "model"):
+            phrase = None  # the small model pads fields by repeating one; a repeat answers nothing
+        cell = trace_cell(field, phrase, paper.abstract, taken)
+        cells.append(cell)
+        if cell.sentence_index is not None:
+            taken.add(cell.sentence_index)
+    return Row(paper, letter, name, tuple(cells))
+
+
+def _same_words(one: str, other: str) -> bool:
+    a, b = content_words(one), content_words(other)
+    return bool(a and b) and len(a & b) / len(a | b) >= 0.8
+
+
+def short_names(titles: Sequence[str]) -> list[str]:
+    """'MosaicBERT: A Bidirectional …' -> 'MosaicBERT'; otherwise the first four title words; unique."""
+    names = []
+    for title in titles:
+        head = title.split(":", 1)[0].strip()
+        words = title.split()
+        name = head if ":" in title and len(head.split()) <= 3 else " ".join(words[:4]) + ("…" if len(words) > 4 else "")
+        names.append(name if name not in names else f"{name} ({len(names) + 1})")
+    return names
+
+
+def build_table(papers: Sequence[Paper], generator: Generator, cache: OutputCache,
+                refresh: bool = False) -> ComparisonTable:
+    extractions = extract(papers, generator, cache, refresh)
+    names = short_names([p.title for p in papers])
+    letters = [chr(ord("A") + i) for i in range(len(papers))]
+    return ComparisonTable(tuple(map(build_row, papers, extractions, letters, names)))
+
+
+# --- similarities and differences --------------------------------------------------------------------
+
+
+def compare_papers(papers: Sequence[Paper], generator: Generator, cache: OutputCache,
+                   refresh: bool = False) -> Comparison:
+    """The whole comparison: the traced table, then a checked summary written from its rows."""
+    table = build_table(papers, generator, cache, refresh)
+    summary, origin = summarise_table(table, generator, cache, refresh)
+    return Comparison(table, summary, origin)
+
+
+def summarise_table(table: ComparisonTable, generator: Generator, cache: OutputCache,
+                    refresh: bool = False) -> tuple[str, str]:
+    """2–4 sentences from the validated rows (short input); the code-written summary if they fail the check."""
+    prompt = load_prompt("compare_summary")
+    rows_text = "\n".join(_row_block(row) for row in table.rows)
+    key = cache_key(rows_text, generator.name, prompt.key)
+    raw = None if refresh else cache.get("compare_summary", key)
+    if raw is None:
+        letters = _join([f"[{row.letter}]" for row in table.rows])
+        raw = generator.generate([prompt.render(papers=rows_text, letters=letters)], max_new_tokens=SUMMARY_TOKENS,
+                                 stop=["\n\n", "<paper>"])[0]
+        cache.put("compare_summary", key, raw)
+    checked = check_summary(raw, table)
+    if not checked:
+        log.info("summary failed the check, using the code-written one: %r", raw)
+        return code_summary(table), "code"
+    return checked, "model"
+
+
+def _row_block(row: Row) -> str:
+    lines = [f"[{row.letter}] {row.name}"] + [f"{HEADERS[f]}: {row.cell(f).text}" for f in FIELDS]
+    return "<paper>\n" + "\n".join(neutralise(strip_injections(line, row.paper.id)) for line in lines) + "\n</paper>"
+
+
+def check_summary(text: str, table: ComparisonTable) -> str:
+    """The sentences about named compared papers that mention nothing absent from the table; '' if < 2 remain."""
+    letters = {row.letter for row in table.rows}
+    known = " ".join(_row_block(row) + " " + row.paper.title for row in table.rows).lower()
+    kept = []
+    for sentence in sentences(normalise_references(" ".join(text.split()))):
+        if not sentence.endswith((".", "!", "?")):
+            continue  # cut off by the token cap
+        refs = set(_LETTER_REF.findall(sentence))
+        names = _NAME_LIKE.findall(_LETTER_REF.sub(" ", sentence))
+        # A sentence naming no paper ("Both papers …" of three) can't be traced to rows: dropped.
+        about = refs or _ALL_PAPERS.search(sentence) or any(_names_row(sentence, row) for row in table.rows)
+        if about and refs <= letters and all(name.lower() in known for name in names):
+            kept.append(sentence)
+    kept = kept[:4]
+    named = {row.letter for row in table.rows for sentence in kept if _names_row(sentence, row)}
+    return " ".join(kept) if len(kept) >= 2 and (len(named) >= 2 or _ALL_PAPERS.search(" ".join(kept))) else ""
+
+
+def normalise_references(text: str) -> str:
+    """'the first paper' and 'Paper A' become '[A]', the form the table uses ('the fourth' of three: '[D]')."""
+    text = _ORDINAL.sub(lambda match: f"[{chr(ord('A') + ORDINALS.index(match.group(1).lower()))}]", text)
+    return _PAPER_LETTER.sub(r"[\1]", text)
+
+
+def _names_row(sentence: str, row: Row) -> bool:
+    return row.letter in _LETTER_REF.findall(sentence) or row.name.rstrip("…").lower() in sentence.lower()
+
+
+def code_summary(table: ComparisonTable) -> str:
+    """A plain, always-true summary: the key words papers share, then how their methods differ."""
+    shared = [f"“{word}” ({_join(letters)})" for word, letters in _shared_words(table)[:3]]
+    opening = f"Shared key words: {'; '.join(shared)}." if shared else "The papers share no key words."
+    methods = "; ".join(f"[{row.letter}] {_first_words(row.cell('method').text)}" for row in table.rows)
+    return f"{opening} Their methods differ: {methods}."
+
+
+def _shared_words(table: ComparisonTable) -> list[tuple[str, list[str]]]:
+    """Content words of the cells that at least two papers use, most widely shared first."""
+    owners: dict[str, list[str]] = {}
+    surface: dict[str, str] = {}
+    for row in table.rows:
+        words = [w for c in row.cells if c.origin != "none" for w in query_terms(c.text) if w not in _STOP]
+        for word in (w for w in words if len(w) > 2):
+            if f"[{row.letter}]" not in owners.setdefault(_stem(word), []):
+                owners[_stem(word)].append(f"[{row.letter}]")
+                surface.setdefault(_stem(word), word)
+    shared = [(surface[stem], letters) for stem, letters in owners.items() if len(letters) >= 2]
+    return sorted(shared, key=lambda item: -len(item[1]))
+
+
+def _join(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _first_words(text: str, count: int = 8) -> str:
+    words = text.rstrip(".…").split()
+    return " ".join(words[:count]) + ("…" if len(words) > count else "")
