@@ -215,6 +215,7 @@ def score_row(item: dict, result, seconds: float) -> dict:
         "reason": result.reason, "contains": any(a.lower() in text for a in item["answer_any"]),
         "right_paper": bool(cited_titles & set(item["papers"])),
         "added_citation": any(c.added for c in result.citations), "relevance": result.retrieval.relevance,
+        "supports": [c.support for c in result.citations],
         "seconds": round(seconds, 1), "answer": result.text, "raw": result.raw_answer,
         "notes": list(result.notes),
     }

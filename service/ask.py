@@ -1,7 +1,7 @@
 """Questions answered from the indexed papers with checked citations — or an honest abstention.
 
-    retrieve: hybrid search → one chunk per paper → dense cosine of each with the question
-    abstain early (no model call) when the best cosine is below MIN_RELEVANCE
+    retrieve: hybrid search → one chunk per paper → its dense cosine and rare-word coverage
+    abstain early (no model call) when no candidate reaches MIN_RELEVANCE or MIN_COVERAGE
     numbered `source_block`s within a token budget → prompts/answer.txt
     → LangChain Runnable (prompt | GeneratorChatModel), streamed
     → citations checked in code (service.citations); the model's "NOT IN THE PAPERS" → abstain

@@ -25,7 +25,29 @@ def _library(ctx: click.Context):
 
 
 class Friendly(click.Group):
-    """Turn expected failures into one clear line instead of a traceback."""
+    """Turn expected failures into one clear line instead of a traceback.
+
+    Task commands live in their own modules and are loaded when named: they import this
+    module's helpers, so importing them here at load time would be circular.
+    """
+
+    lazy_commands = {
+        "ask": "service.cli_ask:ask",
+        "chat": "service.cli_ask:chat",
+        "compare": "service.cli_compare:compare",
+        "digest": "service.cli_compare:digest",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy_commands])
+
+    def get_command(self, ctx: click.Context, name: str):
+        if name in self.lazy_commands:
+            import importlib
+
+            module, attribute = self.lazy_commands[name].split(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):
         from index.pipeline import EmbedderMismatch
@@ -229,16 +251,6 @@ class _progress_bar:
             self.bar.close()
 
 
-def _register_task_commands() -> None:
-    # Imported last: these modules use the helpers above (`_library`, output helpers).
-    from service.cli_ask import ask, chat
-    from service.cli_compare import compare, digest
-
-    for command in (ask, chat, compare, digest):
-        main.add_command(command)
-
-
-_register_task_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

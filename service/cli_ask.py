@@ -10,7 +10,6 @@ import json
 import click
 
 from service.ask import Answer, AskOptions, AskResult, Conversation, Token, ask_stream, result_json
-from service.cli import _library
 from service.dates import parse_range
 from service.model_assets import ModelAssetError
 from service.search import MODES, SearchFilter
@@ -37,6 +36,8 @@ def _filters(when: str | None, sources: tuple[str, ...]) -> SearchFilter:
 def _answer(ctx: click.Context, question: str, filters: SearchFilter, options: AskOptions,
             conversation: Conversation, stream: bool) -> AskResult:
     """Run one question, echoing the model's words as they come when `stream`, then the checked answer."""
+    from service.cli import _library  # here: service.cli imports this module to register the commands
+
     library = _library(ctx)
     generator = _generator(ctx, library)
     streamed: list[str] = []

@@ -40,8 +40,9 @@ def test_a_fact_question_is_streamed_and_cites_the_right_paper(sample_library, g
 
 
 def test_a_question_the_abstracts_do_not_answer_gets_the_abstention(sample_library, generator):
-    # The paper is indexed, its abstract doesn't say: retrieval passes, so the model or the checks must refuse.
-    result = ask(sample_library, generator, "What learning rate was used to pretrain MosaicBERT?")
+    # The paper is indexed, its abstract doesn't say: retrieval passes, so the model or the checks must refuse
+    # (the 0.5B model tends to answer anyway, with a number the source lacks: the citation check catches it).
+    result = ask(sample_library, generator, "How many GPUs were used to pre-train LXMERT?")
     assert result.abstained and result.text == ABSTENTION, result
     assert result.raw_answer  # the model was asked (an off-topic question would stop before it)
 
