@@ -34,7 +34,7 @@ MIN_ADDED_SUPPORT = 0.7
 MARKER = re.compile(r"\[\s*(?:sources?\s*)?(\d{1,3}(?:\s*[,;]\s*(?:sources?\s*)?\d{1,3})*)\s*\]", re.IGNORECASE)
 _LEADING_MARKERS = re.compile(rf"(?:\s*{MARKER.pattern}\s*[.,;:]?)*\s*", re.IGNORECASE)
 _QUOTE = re.compile(r"\"([^\"\n]{3,}?)\"|“([^”\n]{3,}?)”")
-_TOKEN = re.compile(r"[^\W_][\w\-.+@%]*")
+_TOKEN = re.compile(r"[^\W_][\w\-.,+@%]*")
 _SUFFIX = re.compile(r"(ing|ed|es|s|ly)$")
 
 
@@ -108,20 +108,30 @@ def distinctive_tokens(text: str) -> set[str]:
     """Numbers, acronyms and CamelCase names: the words a borrowed or invented fact brings."""
     found = set()
     for raw in _TOKEN.findall(text):
-        token = raw.strip(".-+@%")
+        token = raw.strip(".,-+@%")
         if any(ch.isdigit() for ch in token) or sum(ch.isupper() for ch in token) >= 2:
             found.add(token)
     return found
 
 
 def missing_facts(claim: str, passage: Passage) -> list[str]:
-    """Distinctive tokens of the claim the passage lacks (compared on letters and digits only:
-    the model writes "M2-Encoder-10B" for "M^2-Encoder-10B")."""
-    haystack = _alnum(passage.paper.title + " " + passage.text)
-    return sorted(token for token in distinctive_tokens(claim) if _alnum(token) not in haystack)
+    """Distinctive tokens of the claim that are no word of the passage (compared on letters and digits:
+    the model writes "M2-Encoder-10B" for "M^2-Encoder-10B"; whole words: "EVE" is not in "achieves")."""
+    words = _word_forms(passage.paper.title + " " + passage.text)
+    return sorted(token for token in distinctive_tokens(claim) if not {_core(token), _core(token).removesuffix("s")} & words)
 
 
-def _alnum(text: str) -> str:
+def _word_forms(text: str) -> set[str]:
+    """Each whitespace-separated word and its hyphen/slash parts, letters and digits only, with and
+    without a plural or possessive s."""
+    forms = set()
+    for word in text.lower().split():
+        for part in [word, *re.split(r"[-/]", word)]:
+            forms.update({_core(part), _core(part).removesuffix("s")} - {""})
+    return forms
+
+
+def _core(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 

@@ -121,6 +121,17 @@ def test_a_fact_missing_from_the_cited_passage_loses_its_citation(passages):
     assert any("does not support" in note for note in checked.notes)
 
 
+def test_a_name_must_be_a_word_of_the_passage_not_part_of_one(passages):
+    # "EVE" hides inside "achieves"/"reaches"-like words; "M2-Encoder" is how the model writes "M^2-Encoder"
+    other = passage(3, "OWSM-CTC", "OWSM-CTC achieves competitive results. It is trained on 180k hours of audio.")
+    assert check_answer("EVE is trained on 180k hours of audio [3].", [other]).citations == ()
+    m2 = passage(4, "M2-Encoder", "Our largest M^2-Encoder-10B model has achieved top-1 accuracies of 88.5% on ImageNet.")
+    assert check_answer("M2-Encoder-10B achieves 88.5% top-1 accuracy on ImageNet [4].", [m2]).citations != ()
+    assert check_answer("M3-Encoder-10B achieves 88.5% top-1 accuracy on ImageNet [4].", [m2]).citations == ()
+    bench = passage(5, "VideoGPT+", "This benchmark with 4,354 question-answer pairs evaluates video LMMs.")
+    assert check_answer("The benchmark has 4,354 question-answer pairs [5].", [bench]).citations != ()
+
+
 def test_markers_after_the_full_stop_and_grouped_markers_are_understood(passages):
     claims = split_claims("It needs no 3D supervision. [1] MosaicBERT masks 30% of tokens [1, 2].")
     assert [(c.text, c.numbers) for c in claims] == [
