@@ -19,5 +19,16 @@ def settings_table() -> str:
     return "\n".join(rows)
 
 
+def write_readme(readme: Path) -> None:
+    text = readme.read_text()
+    start, end = "<!-- settings:start -->\n", "\n<!-- settings:end -->"
+    head, rest = text.split(start, 1)
+    readme.write_text(head + start + settings_table() + end + rest.split(end, 1)[1])
+
+
 if __name__ == "__main__":
-    print(settings_table())
+    # `--write` updates README.md in place; without it the table is printed.
+    if "--write" in sys.argv:
+        write_readme(Path(__file__).resolve().parents[1] / "README.md")
+    else:
+        print(settings_table())

@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # Converted model weights are cached across runs here (the conversion takes ~40 s once).
 export PAPERBRIEF_TEST_HOME="${PAPERBRIEF_TEST_HOME:-$PWD/.paperbrief/test-cache}"
+export PAPERBRIEF_MODEL_DIR="${PAPERBRIEF_MODEL_DIR:-$PWD/.paperbrief/models}"
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

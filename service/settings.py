@@ -20,13 +20,18 @@ class Settings(BaseSettings):
     # --- where things live -------------------------------------------------------------
     home: Path = Field(
         default_factory=default_home,
-        description="Data directory: catalogue, Chroma store, caches, converted models.",
+        description="Data directory: catalogue, Chroma store, output caches.",
     )
     chroma_url: str | None = Field(
         default=None,
         description="Chroma server URL (http://host:port); unset = embedded store under `home`.",
     )
     collection: str = Field(default="paperbrief_chunks", description="Chroma collection name.")
+    model_dir: Path | None = Field(
+        default=None,
+        description="Converted-model cache, shared by every data directory; unset = the user cache dir "
+        "(e.g. ~/.cache/paperbrief/models).",
+    )
 
     # --- embeddings ----------------------------------------------------------------------
     embedder: str = Field(
@@ -101,7 +106,8 @@ class Settings(BaseSettings):
 
     @property
     def model_cache(self) -> Path:
-        return self.home / "models"
+        # Not under `home`: a second data directory must not convert the same model again.
+        return self.model_dir or Path(platformdirs.user_cache_dir("paperbrief", appauthor=False)) / "models"
 
     @property
     def output_cache_path(self) -> Path:
