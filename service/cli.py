@@ -36,6 +36,7 @@ class Friendly(click.Group):
         "chat": "service.cli_ask:chat",
         "compare": "service.cli_compare:compare",
         "digest": "service.cli_compare:digest",
+        "serve": "service.cli_serve:serve",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
