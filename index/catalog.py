@@ -190,6 +190,11 @@ class Catalog:
               c.char_end) for c in chunks],
         )
 
+    def replace_chunks(self, paper_id: str, chunks: Sequence[Chunk]) -> None:
+        """New chunks for an unchanged paper (a re-chunk); call inside `transaction()`."""
+        self._db.execute("DELETE FROM chunks WHERE paper_id = ?", (paper_id,))
+        self._write_chunks(chunks)
+
     def remove(self, paper_ids: Sequence[str]) -> int:
         with self.transaction():
             return sum(

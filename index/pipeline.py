@@ -43,15 +43,20 @@ class IngestReport:
 
 
 class Indexer:
-    def __init__(self, catalog: Catalog, vectors: VectorStore, embedder: Embedder, chunker: Chunker):
+    def __init__(self, catalog: Catalog, vectors: VectorStore, embedder: Embedder, chunker: Chunker,
+                 *, for_reindex: bool = False):
         self.catalog = catalog
         self.vectors = vectors
         self.embedder = embedder
         self.chunker = chunker
-        self._check_embedder()
+        if not for_reindex:  # a reindex is how a mismatched store gets fixed
+            self._check_embedder()
+
+    def _signature(self) -> str:
+        return f"{self.embedder.name}/{self.embedder.dimension}/{self.chunker.limit}/{self.chunker.overlap}"
 
     def _check_embedder(self) -> None:
-        signature = f"{self.embedder.name}/{self.embedder.dimension}/{self.chunker.limit}/{self.chunker.overlap}"
+        signature = self._signature()
         stored = self.catalog.get_meta("embedder")
         if stored is None:
             self.catalog.set_meta("embedder", signature)
@@ -105,10 +110,18 @@ class Indexer:
         return removed
 
     def reindex(self, progress: Progress | None = None) -> int:
-        """Re-embed everything, e.g. after switching the embedder."""
+        """Re-chunk and re-embed everything, e.g. after switching the embedder or the chunk size.
+
+        The signature is written last: a reindex killed midway leaves a store that still asks
+        for `reindex`, never one that silently mixes old and new chunks.
+        """
         self.vectors.reset()
         self.catalog.mark_all_unembedded()
-        self.catalog.set_meta(
-            "embedder", f"{self.embedder.name}/{self.embedder.dimension}/{self.chunker.limit}/{self.chunker.overlap}"
-        )
+        paper_ids = self.catalog.paper_ids()
+        for start in range(0, len(paper_ids), CATALOG_BATCH_PAPERS):
+            papers = self.catalog.get_papers(paper_ids[start : start + CATALOG_BATCH_PAPERS])
+            with self.catalog.transaction():
+                for paper in papers.values():
+                    self.catalog.replace_chunks(paper.id, self.chunker.chunk(paper))
+        self.catalog.set_meta("embedder", self._signature())
         return self.sync_vectors(progress)

@@ -79,11 +79,14 @@ class Library:
 
     @functools.cached_property
     def indexer(self) -> Indexer:
+        return self._make_indexer()
+
+    def _make_indexer(self, for_reindex: bool = False) -> Indexer:
         chunker = Chunker(
             self.embedder.count_tokens, min(self.settings.chunk_tokens, self.embedder.max_tokens),
             self.settings.chunk_overlap_tokens,
         )
-        return Indexer(self.catalog, self.vectors, self.embedder, chunker)
+        return Indexer(self.catalog, self.vectors, self.embedder, chunker, for_reindex=for_reindex)
 
     @functools.cached_property
     def searcher(self) -> Searcher:
@@ -113,7 +116,10 @@ class Library:
         return self.indexer.remove(paper_ids)
 
     def reindex(self, progress: Progress | None = None) -> int:
-        return self.indexer.reindex(progress)
+        count = self._make_indexer(for_reindex=True).reindex(progress)
+        self.__dict__.pop("indexer", None)
+        self.__dict__.pop("searcher", None)
+        return count
 
     # --- reading ------------------------------------------------------------------------
     def papers(self, days: tuple[date, date] | None = None, sources: Sequence[str] = ()) -> list[Paper]:

@@ -136,6 +136,28 @@ def test_remove_deletes_chunks_and_vectors(library):
     assert all(hit.paper.id != victim for hit in library.search("rhyming lyrics", k=5))
 
 
+def test_reindex_rechunks_after_a_chunk_size_change(settings, minilm):
+    from index.pipeline import EmbedderMismatch
+    from service.library import Library
+
+    with_default = Library(settings, embedder=minilm)
+    with_default.ingest([parse_file(SAMPLE_PAGE)])
+    before = with_default.catalog.chunk_count()
+    with_default.close()
+
+    smaller = Library(settings.model_copy(update={"chunk_tokens": 96, "chunk_overlap_tokens": 0}), embedder=minilm)
+    with pytest.raises(EmbedderMismatch, match="reindex"):
+        smaller.search("rhyming lyrics", k=1)
+    smaller.reindex()
+    after = smaller.catalog.chunk_count()
+    assert after > before
+    assert smaller.vectors.count() == after
+    chunks = smaller.catalog.get_chunks([f"{paper.id}#0" for paper in smaller.papers()])
+    assert all(minilm.count_tokens([chunk.embed_text])[0] <= 96 for chunk in chunks.values())
+    assert smaller.search("rhyming lyrics generation with pretrained language models", k=1)[0].paper.title == RHYMING
+    smaller.close()
+
+
 # --- search ----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("query", "title"),
