@@ -18,7 +18,8 @@ def build(ctx: WebContext, tab: gr.Tab) -> None:
         with gr.Column(scale=2):
             topic = gr.Textbox(label="…or a topic", placeholder="e.g. efficient BERT pretraining",
                                elem_id="pb-compare-topic")
-            count = gr.Slider(MIN_PAPERS, MAX_PAPERS, value=3, step=1, label="Papers for the topic")
+            count = gr.Slider(MIN_PAPERS, MAX_PAPERS, value=3, step=1, label="Papers for the topic",
+                              elem_id="pb-compare-count")
     go = gr.Button("Compare", variant="primary", elem_id="pb-compare")
     table = gr.HTML(elem_id="pb-compare-table")
     downloads = gr.File(label="Download (CSV, Markdown)", file_count="multiple", interactive=False)

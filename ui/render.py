@@ -72,10 +72,10 @@ def search_html(query: str, hits: Sequence[SearchHit]) -> str:
     if not hits:
         return f'<div class="pb-results"><p class="pb-status">No paper matches “{esc(query)}”.</p></div>'
     items = []
-    for rank, hit in enumerate(hits, start=1):
+    for hit in hits:
         quotes = "".join(f"<blockquote>{esc(s.text)}</blockquote>" for s in hit.sentences)
         items.append(f'<li class="pb-hit" data-paper-id="{esc(hit.paper.id)}">'
-                     f'<strong>{rank}. {link(hit.paper.title, hit.paper.url)}</strong>'
+                     f'<strong>{link(hit.paper.title, hit.paper.url)}</strong>'
                      f' <span class="pb-meta">{esc(hit.paper.id)}</span>{quotes}</li>')
     return f'<ol class="pb-results">{"".join(items)}</ol>'
 

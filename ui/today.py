@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from service import web
+from service.dates import parse_range
 from service.digest import digest_markdown
 from service.web import WebContext
 from ui import render
@@ -16,7 +17,7 @@ WRITING = "Writing TL;DR…"
 
 def build(ctx: WebContext, blocks: gr.Blocks) -> None:
     with gr.Row():
-        day = gr.Dropdown(label="Date", choices=date_choices(ctx), value="today", allow_custom_value=True,
+        day = gr.Dropdown(label="Date", choices=date_choices(ctx), value=default_day(ctx), allow_custom_value=True,
                           info="a day, a range a..b, or last-7-days", elem_id="pb-day", scale=2)
         sources = gr.Dropdown(label="Sources", choices=source_choices(ctx), multiselect=True, scale=2,
                               info="empty = all")
@@ -62,14 +63,28 @@ def build(ctx: WebContext, blocks: gr.Blocks) -> None:
             progress((done, total), desc="TL;DRs", unit="papers")
         return digest_markdown(web.digest(ctx, when or "today", chosen, progress=tick))
 
-    listing = [day, sources]
-    for trigger in (blocks.load, day.change, sources.change):
-        event = trigger(show, listing, papers, **browse(ctx), **PRIVATE)
+    @friendly
+    def opening():
+        """The newest day with papers (today if it has any), the filters' choices, and that day's papers."""
+        when = default_day(ctx)
+        return (gr.update(choices=date_choices(ctx), value=when), gr.update(choices=source_choices(ctx)),
+                show(when, []))
+
+    listing, tldr_inputs = [day, sources], [day, sources, style]
+    # `.input` (the user's changes) rather than `.change`: the page load sets the day itself.
+    for event in (blocks.load(opening, None, [day, sources, papers], **browse(ctx), **PRIVATE),
+                  day.input(show, listing, papers, **browse(ctx), **PRIVATE),
+                  sources.input(show, listing, papers, **browse(ctx), **PRIVATE)):
         if ctx.options.auto_tldr:
-            event.then(write_tldrs, [day, sources, style], papers, **MODEL, **PRIVATE)
-    style.change(write_tldrs, [day, sources, style], papers, **MODEL, **PRIVATE)
-    write.click(write_tldrs, [day, sources, style], papers, **MODEL, **PRIVATE)
+            event.then(write_tldrs, tldr_inputs, papers, **MODEL, **PRIVATE)
+    style.input(write_tldrs, tldr_inputs, papers, **MODEL, **PRIVATE)
+    write.click(write_tldrs, tldr_inputs, papers, **MODEL, **PRIVATE)
     query.submit(find, [query, search_days, sources], results, **browse(ctx), **PRIVATE)
     digest_button.click(make_digest, listing, digest, **MODEL, **PRIVATE)
-    blocks.load(lambda: (gr.update(choices=date_choices(ctx)), gr.update(choices=source_choices(ctx))),
-                None, [day, sources], **browse(ctx), **PRIVATE)
+
+
+def default_day(ctx: WebContext) -> str:
+    if ctx.library.papers(parse_range("today")):
+        return "today"
+    days = [day for day in ctx.library.stats().get("feed_dates", {}) if day]
+    return days[0] if days else "today"  # stats lists feed dates newest first
