@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import nullcontext
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
@@ -90,6 +91,7 @@ class RemoveBody(Body):
 def build_router(ctx: web.WebContext) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["paperbrief"])
     _reading_routes(router, ctx)
+    _ask_routes(router, ctx)
     _model_routes(router, ctx)
     _writing_routes(router, ctx)
     return router
@@ -117,7 +119,7 @@ def _reading_routes(router: APIRouter, ctx: web.WebContext) -> None:
         return web.stats_json(ctx)
 
 
-def _model_routes(router: APIRouter, ctx: web.WebContext) -> None:
+def _ask_routes(router: APIRouter, ctx: web.WebContext) -> None:
     @router.post("/ask", summary="A cited answer from the indexed papers (or an abstention)")
     def ask(body: AskBody) -> dict:
         conversation_id, conversation = ctx.conversation(body.conversation_id)
@@ -144,6 +146,8 @@ def _model_routes(router: APIRouter, ctx: web.WebContext) -> None:
 
         return StreamingResponse(_guarded(lines()), media_type="application/x-ndjson")
 
+
+def _model_routes(router: APIRouter, ctx: web.WebContext) -> None:
     @router.post("/tldr", summary="TL;DRs of papers (by id, or of a date), cached")
     def tldr(body: TldrBody) -> list[dict]:
         papers = web.papers_for_tldr(ctx, body.paper_ids, body.date)
@@ -158,7 +162,7 @@ def _model_routes(router: APIRouter, ctx: web.WebContext) -> None:
 
     @router.post("/digest", summary="The papers of a date grouped by topic, each with its TL;DR")
     def digest(body: DigestBody) -> dict:
-        with ctx.model_turns.turn():
+        with nullcontext() if body.no_model else ctx.model_turns.turn():
             return web.digest_json(web.digest(ctx, body.date, body.sources, body.no_model, body.refresh))
 
 

@@ -16,54 +16,68 @@ from ui.common import PRIVATE, WRITE, browse, friendly, paper_choices
 def build(ctx: WebContext, blocks: gr.Blocks, tab: gr.Tab) -> None:
     with gr.Row():
         with gr.Column():
-            upload = gr.File(label=f"Upload a paper list (≤ {ctx.options.max_upload_bytes // 2**20} MB)",
-                             file_types=list(UPLOAD_SUFFIXES), type="filepath", elem_id="pb-upload")
-            url = gr.Textbox(label="…or a URL", placeholder="https://…/papers.jsonl")
-            hf_date = gr.Textbox(label="…or a Hugging Face Daily Papers date", placeholder="2026-11-24 or today")
-            with gr.Row():
-                arxiv_query = gr.Textbox(label="…or an arXiv query", placeholder="cat:cs.CL", scale=3)
-                max_results = gr.Number(100, label="max results", minimum=1, maximum=2000, precision=0, scale=1)
-            with gr.Row():
-                fmt = gr.Dropdown(["auto", *FORMATS], value="auto", label="Format")
-                feed_date = gr.Textbox(label="Feed date", placeholder="default: today")
-                skip_bad = gr.Checkbox(label="Skip bad records")
-            go = gr.Button("Ingest", variant="primary", elem_id="pb-ingest")
-            report = gr.JSON(label="Last ingest", elem_id="pb-ingest-report")
+            inputs, go, report = ingest_form(ctx)
         with gr.Column():
             stats = gr.JSON(label="Index statistics", elem_id="pb-stats")
             with gr.Row():
                 doomed = gr.Dropdown(label="Remove papers", multiselect=True, scale=4)
                 remove = gr.Button("Remove", variant="stop", scale=1)
             table = gr.HTML(elem_id="pb-library-papers")
+    handlers = LibraryHandlers(ctx)
+    view = [stats, table, doomed]
+    go.click(handlers.ingest, inputs, report, api_name="ingest", **WRITE).then(
+        handlers.refresh, None, view, **browse(ctx), **PRIVATE)
+    remove.click(handlers.drop, doomed, doomed, **WRITE, **PRIVATE).then(
+        handlers.refresh, None, view, **browse(ctx), **PRIVATE)
+    for trigger in (blocks.load, tab.select):
+        trigger(handlers.refresh, None, view, **browse(ctx), **PRIVATE)
+
+
+def ingest_form(ctx: WebContext) -> tuple[list, gr.Button, gr.JSON]:
+    """The ingest inputs (in the order LibraryHandlers.ingest takes them), its button and its report."""
+    upload = gr.File(label=f"Upload a paper list (≤ {ctx.options.max_upload_bytes // 2**20} MB)",
+                     file_types=list(UPLOAD_SUFFIXES), type="filepath", elem_id="pb-upload")
+    url = gr.Textbox(label="…or a URL", placeholder="https://…/papers.jsonl")
+    hf_date = gr.Textbox(label="…or a Hugging Face Daily Papers date", placeholder="2026-11-24 or today")
+    with gr.Row():
+        arxiv_query = gr.Textbox(label="…or an arXiv query", placeholder="cat:cs.CL", scale=3)
+        max_results = gr.Number(100, label="max results", minimum=1, maximum=2000, precision=0, scale=1)
+    with gr.Row():
+        fmt = gr.Dropdown(["auto", *FORMATS], value="auto", label="Format")
+        feed_date = gr.Textbox(label="Feed date", placeholder="default: today")
+        skip_bad = gr.Checkbox(label="Skip bad records")
+    go = gr.Button("Ingest", variant="primary", elem_id="pb-ingest")
+    report = gr.JSON(label="Last ingest", elem_id="pb-ingest-report")
+    return [upload, url, hf_date, arxiv_query, max_results, fmt, skip_bad, feed_date], go, report
+
+
+class LibraryHandlers:
+    def __init__(self, ctx: WebContext):
+        self.ctx = ctx
 
     @friendly
-    def ingest(file: str | None, link: str, day: str, query: str, limit: float, format_name: str, bad: bool,
-               feed: str, progress=gr.Progress()):  # noqa: B008 — Gradio's idiom
-        chosen = None if format_name == "auto" else format_name
-        parsed = [read_upload(ctx, file, chosen)] if file else []
-        link, day, query = ((text or "").strip() for text in (link, day, query))
-        parsed += web.fetch_remote(ctx, link, day, query, int(limit or 100), chosen)
+    def ingest(self, file: str | None, url: str, hf_date: str, arxiv_query: str, max_results: float, fmt: str,
+               skip_bad: bool, feed_date: str, progress=gr.Progress()):  # noqa: B008 — Gradio's idiom
+        """Ingest an uploaded file, a URL, a Hugging Face day and/or an arXiv query; returns the report."""
+        chosen = None if fmt == "auto" else fmt
+        parsed = [read_upload(self.ctx, file, chosen)] if file else []
+        url, hf_date, arxiv_query = ((text or "").strip() for text in (url, hf_date, arxiv_query))
+        parsed += web.fetch_remote(self.ctx, url, hf_date, arxiv_query, int(max_results or 100), chosen)
 
         def tick(done: int, total: int) -> None:
             progress((done, total), desc="embedding chunks", unit="chunks")
-        return web.ingest(ctx, parsed, bool(bad), (feed or "").strip() or None, tick)
+        return web.ingest(self.ctx, parsed, bool(skip_bad), (feed_date or "").strip() or None, tick)
 
-    def refresh():
+    def refresh(self):
+        ctx = self.ctx
         return web.stats_json(ctx), render.papers_table(ctx.library.papers()), gr.update(choices=paper_choices(ctx))
 
     @friendly
-    def drop(ids: list[str]):
+    def drop(self, ids: list[str]):
         if not ids:
             raise ValueError("choose the papers to remove first")
-        web.remove(ctx, ids)
+        web.remove(self.ctx, ids)
         return gr.update(value=[])
-
-    view = [stats, table, doomed]
-    inputs = [upload, url, hf_date, arxiv_query, max_results, fmt, skip_bad, feed_date]
-    go.click(ingest, inputs, report, api_name="ingest", **WRITE).then(refresh, None, view, **browse(ctx), **PRIVATE)
-    remove.click(drop, doomed, doomed, **WRITE, **PRIVATE).then(refresh, None, view, **browse(ctx), **PRIVATE)
-    for trigger in (blocks.load, tab.select):
-        trigger(refresh, None, view, **browse(ctx), **PRIVATE)
 
 
 def read_upload(ctx: WebContext, path: str, fmt: str | None):

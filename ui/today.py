@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import gradio as gr
 
 from service import web
@@ -15,7 +17,39 @@ WAITING = "TL;DR not written yet."
 WRITING = "Writing TL;DR…"
 
 
+@dataclass(frozen=True)
+class TodayView:
+    day: gr.Dropdown
+    sources: gr.Dropdown
+    style: gr.Radio
+    write: gr.Button
+    papers: gr.HTML
+    query: gr.Textbox
+    search_days: gr.Textbox
+    results: gr.HTML
+    digest_button: gr.Button
+    digest: gr.Markdown
+
+
 def build(ctx: WebContext, blocks: gr.Blocks) -> None:
+    view = layout(ctx)
+    handlers = TodayHandlers(ctx)
+    listing, tldr_inputs = [view.day, view.sources], [view.day, view.sources, view.style]
+    # `.input` (the user's changes) rather than `.change`: the page load sets the day itself.
+    for event in (blocks.load(handlers.opening, None, [view.day, view.sources, view.papers], **browse(ctx),
+                              **PRIVATE),
+                  view.day.input(handlers.show, listing, view.papers, **browse(ctx), **PRIVATE),
+                  view.sources.input(handlers.show, listing, view.papers, **browse(ctx), **PRIVATE)):
+        if ctx.options.auto_tldr:
+            event.then(handlers.write_tldrs, tldr_inputs, view.papers, **MODEL, **PRIVATE)
+    view.style.input(handlers.write_tldrs, tldr_inputs, view.papers, **MODEL, **PRIVATE)
+    view.write.click(handlers.write_tldrs, tldr_inputs, view.papers, **MODEL, **PRIVATE)
+    view.query.submit(handlers.find, [view.query, view.search_days, view.sources], view.results, **browse(ctx),
+                      **PRIVATE)
+    view.digest_button.click(handlers.make_digest, listing, view.digest, **MODEL, **PRIVATE)
+
+
+def layout(ctx: WebContext) -> TodayView:
     with gr.Row():
         day = gr.Dropdown(label="Date", choices=date_choices(ctx), value=default_day(ctx), allow_custom_value=True,
                           info="a day, a range a..b, or last-7-days", elem_id="pb-day", scale=2)
@@ -33,54 +67,49 @@ def build(ctx: WebContext, blocks: gr.Blocks) -> None:
             results = gr.HTML(elem_id="pb-search-results")
             digest_button = gr.Button("Digest by topic")
             digest = gr.Markdown(elem_id="pb-digest")
+    return TodayView(day, sources, style, write, papers, query, search_days, results, digest_button, digest)
+
+
+class TodayHandlers:
+    """The tab's event handlers: each calls one service function and renders its result."""
+
+    def __init__(self, ctx: WebContext):
+        self.ctx = ctx
 
     @friendly
-    def show(when: str, chosen: list[str]):
-        found = web.list_papers(ctx, when, chosen)
+    def opening(self):
+        """The newest day with papers (today if it has any), the filters' choices, and that day's papers."""
+        when = default_day(self.ctx)
+        return (gr.update(choices=date_choices(self.ctx), value=when), gr.update(choices=source_choices(self.ctx)),
+                self.show(when, []))
+
+    @friendly
+    def show(self, when: str, chosen: list[str]):
+        found = web.list_papers(self.ctx, when, chosen)
         status = f"{len(found)} papers" + ("" if found else f" for {when or 'any date'} — ingest some in Library")
-        return render.papers_html(found, {}, status, WRITING if ctx.options.auto_tldr else WAITING)
+        return render.papers_html(found, {}, status, WRITING if self.ctx.options.auto_tldr else WAITING)
 
     @friendly
-    def write_tldrs(when: str, chosen: list[str], tldr_style: str):
-        found = web.list_papers(ctx, when, chosen)
+    def write_tldrs(self, when: str, chosen: list[str], tldr_style: str):
+        found = web.list_papers(self.ctx, when, chosen)
         done: dict[str, str] = {}
         yield render.papers_html(found, done, f"{len(found)} papers · writing TL;DRs…", WRITING)
-        for summary in web.tldrs(ctx, found, tldr_style):
+        for summary in web.tldrs(self.ctx, found, tldr_style):
             done[summary["paper_id"]] = summary["text"]
             status = f"{len(found)} papers · {len(done)} TL;DRs" + (" written" if len(done) == len(found) else "…")
             yield render.papers_html(found, done, status, WRITING)
 
     @friendly
-    def find(text: str, when: str, chosen: list[str]):
+    def find(self, text: str, when: str, chosen: list[str]):
         if not (text or "").strip():
             return ""
-        hits = ctx.library.search(text, 10, web.search_filter(when, chosen))
-        return render.search_html(text, hits)
+        return render.search_html(text, self.ctx.library.search(text, 10, web.search_filter(when, chosen)))
 
     @friendly
-    def make_digest(when: str, chosen: list[str], progress=gr.Progress()):  # noqa: B008 — Gradio's idiom
+    def make_digest(self, when: str, chosen: list[str], progress=gr.Progress()):  # noqa: B008 — Gradio's idiom
         def tick(done: int, total: int) -> None:
             progress((done, total), desc="TL;DRs", unit="papers")
-        return digest_markdown(web.digest(ctx, when or "today", chosen, progress=tick))
-
-    @friendly
-    def opening():
-        """The newest day with papers (today if it has any), the filters' choices, and that day's papers."""
-        when = default_day(ctx)
-        return (gr.update(choices=date_choices(ctx), value=when), gr.update(choices=source_choices(ctx)),
-                show(when, []))
-
-    listing, tldr_inputs = [day, sources], [day, sources, style]
-    # `.input` (the user's changes) rather than `.change`: the page load sets the day itself.
-    for event in (blocks.load(opening, None, [day, sources, papers], **browse(ctx), **PRIVATE),
-                  day.input(show, listing, papers, **browse(ctx), **PRIVATE),
-                  sources.input(show, listing, papers, **browse(ctx), **PRIVATE)):
-        if ctx.options.auto_tldr:
-            event.then(write_tldrs, tldr_inputs, papers, **MODEL, **PRIVATE)
-    style.input(write_tldrs, tldr_inputs, papers, **MODEL, **PRIVATE)
-    write.click(write_tldrs, tldr_inputs, papers, **MODEL, **PRIVATE)
-    query.submit(find, [query, search_days, sources], results, **browse(ctx), **PRIVATE)
-    digest_button.click(make_digest, listing, digest, **MODEL, **PRIVATE)
+        return digest_markdown(web.digest(self.ctx, when or "today", chosen, progress=tick))
 
 
 def default_day(ctx: WebContext) -> str:
