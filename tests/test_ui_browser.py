@@ -165,12 +165,63 @@ def test_tldrs_fill_in_while_the_page_stays_usable(browser, fake_model_url, tmp_
         context.close()
 
 
+def test_chat_abstains_distinctly_keeps_context_and_shows_the_queue(browser, fake_model_url):
+    url, model = fake_model_url
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    first, second = context.new_page(), context.new_page()
+    try:
+        for page in (first, second):
+            page.goto(url)
+            page.get_by_role("tab", name="Ask").click()
+        ask(first, "What is the boiling point of ethanol?")
+        first.wait_for_selector("#pb-chat .pb-abstained", timeout=30_000)
+        assert "Not in the indexed papers." in first.inner_text("#pb-chat .pb-abstained")
+        model.hold()
+        ask(first, QUESTION)
+        assert model.entered.wait(30)
+        ask(second, QUESTION)  # waits behind the first: its place in line is shown
+        second.wait_for_function("/queue/i.test(document.querySelector('#pb-chat').parentElement.innerText)",
+                                 timeout=30_000)
+        model.release()
+        first.wait_for_selector("#pb-chat .pb-answered", timeout=30_000)
+        ask(first, "Does it need 3D supervision?")
+        first.wait_for_function("document.querySelectorAll('#pb-chat .pb-answered').length === 2", timeout=30_000)
+        assert "Earlier question: " + QUESTION in model.prompts[-1]  # the follow-up kept the conversation
+        second.wait_for_selector("#pb-chat .pb-answered", timeout=30_000)
+    finally:
+        model.release()
+        context.close()
+
+
+def test_upload_ingests_with_a_report(browser, fake_model_url, tmp_path):
+    url, _ = fake_model_url
+    upload = tmp_path / "widgets.jsonl"
+    upload.write_text('{"id": "2509.00001", "title": "Widget sorting", "abstract": "We sort widgets fast."}\n')
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(url)
+        page.get_by_role("tab", name="Library").click()
+        page.locator("#pb-upload input[type=file]").set_input_files(str(upload))
+        page.click("#pb-ingest")
+        page.wait_for_function("document.querySelector('#pb-ingest-report').innerText.includes('(1 new)')",
+                               timeout=60_000)
+        page.wait_for_function("document.querySelector('#pb-library-papers').innerText.includes('Widget sorting')",
+                               timeout=30_000)
+    finally:
+        context.close()
+
+
+def ask(page, question: str) -> None:
+    page.fill("#pb-question textarea", question)
+    page.click("#pb-ask")
+
+
 @pytest.mark.model
 def test_ask_streams_a_cited_answer_then_compare_shows_the_table(page, tmp_path):
     page.get_by_role("tab", name="Ask").click()
     page.evaluate(WATCH_STREAM)
-    page.fill("#pb-question textarea", QUESTION)
-    page.click("#pb-ask")
+    ask(page, QUESTION)
     page.wait_for_selector("#pb-chat .pb-answered, #pb-chat .pb-abstained", timeout=240_000)
     partials = [text for text in page.evaluate("window.__partials") if text.strip("▍ ")]
     assert len(set(partials)) >= 2, "the answer arrived in one piece, not streamed"
