@@ -337,8 +337,8 @@ def test_gradio_keeps_uploads_inside_the_data_directory(ctx, gradio, api):
     with pytest.raises(UploadRejected):
         read_upload(ctx, str(outside), None)
     assert os.environ["GRADIO_TEMP_DIR"] == str(ctx.upload_dir)
-    catalog = api.get(f"/gradio_api/file={ctx.library.settings.catalog_path}")
-    assert catalog.status_code in (403, 404)
+    for forbidden in (ctx.library.settings.catalog_path, "/etc/passwd", ctx.upload_dir / ".." / "catalog.sqlite"):
+        assert api.get(f"/gradio_api/file={forbidden}").status_code in (403, 404), forbidden
 
 
 # --- concurrency ----------------------------------------------------------------------------------

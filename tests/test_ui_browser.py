@@ -47,8 +47,6 @@ WATCH_STREAM = """() => {
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory, minilm):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (scripts/setup.sh installs it)")
     from service.server import create_app, serve_in_background
     from service.web import ServeOptions, WebContext
 
@@ -80,6 +78,8 @@ def fake_model_url(tmp_path_factory, minilm):
 
 @pytest.fixture(scope="module")
 def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (scripts/setup.sh installs it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -89,7 +89,7 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, app_url):
+def page(browser, app_url):  # browser first: it skips when chromium is missing
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     opened = context.new_page()
     opened.requested = []  # every URL the page asked for
