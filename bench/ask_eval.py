@@ -14,11 +14,9 @@ Calibration (embedder only, ~3 min on 2 cores: embeds the sample and a 1,500-abs
   "near" questions (the paper is there, the abstract doesn't say) are reported, not fitted: those
   must be caught by the model's "NOT IN THE PAPERS" and the citation checks, not by retrieval.
 
-Eval (the real model over the question set; ~10 s a question on 2 cores):
+Eval (the real model over the question set; ~10 s a question on 2 cores): delegates to
 
-    .venv/bin/python bench/ask_eval.py [--limit N] [--out results.json]
-
-  answer-contains rate, right-paper-cited rate, abstention precision/recall, latency.
+    paperbrief eval answers --corpus samples/hf-daily-papers-encoder.txt --data samples/questions-hf-daily.jsonl
 """
 
 from __future__ import annotations
@@ -30,7 +28,6 @@ import os
 import random
 import statistics
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,11 +38,11 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 import numpy as np
 
 from index.sources import parse_file
-from service.ask import MIN_COVERAGE, MIN_RELEVANCE, AskOptions, ask, retrieve
+from service.ask import MIN_COVERAGE, MIN_RELEVANCE, AskOptions, retrieve
 from service.library import Library
 from service.settings import Settings
 
-QUESTIONS = REPO / "tests" / "fixtures" / "ask_questions.jsonl"
+QUESTIONS = REPO / "samples" / "questions-hf-daily.jsonl"
 SAMPLE = REPO / "samples" / "hf-daily-papers-encoder.txt"
 SCIFACT = REPO.parent / "shared" / "data" / "scifact"
 # Off-topic for both corpora (no medicine: SciFact might answer that).
@@ -187,59 +184,6 @@ def calibrate(work: Path, claims: int, docs: int) -> dict:
     return report
 
 
-# --- end-to-end eval -----------------------------------------------------------------------------
-
-
-def run_eval(work: Path, limit: int | None, generator_home: Path) -> dict:
-    from service.generation import shared_generator
-
-    library = library_at(work / "sample", lambda: parse_file(SAMPLE))
-    generator = shared_generator(Settings(home=generator_home))
-    questions = load_questions()
-    answerable = [q for q in questions if q["papers"]][:limit]
-    unanswerable = [q for q in questions if not q["papers"]][:limit]
-    rows = []
-    for item in answerable + unanswerable:
-        started = time.perf_counter()
-        result = ask(library, generator, item["question"])
-        rows.append(score_row(item, result, time.perf_counter() - started))
-        print(json.dumps(rows[-1]), flush=True)
-    return {"summary": summarise(rows), "rows": rows}
-
-
-def score_row(item: dict, result, seconds: float) -> dict:
-    cited_titles = {citation.title for citation in result.citations}
-    text = result.text.lower()
-    return {
-        "id": item["id"], "answerable": bool(item["papers"]), "abstained": result.abstained,
-        "reason": result.reason, "contains": any(a.lower() in text for a in item["answer_any"]),
-        "right_paper": bool(cited_titles & set(item["papers"])),
-        "added_citation": any(c.added for c in result.citations), "relevance": result.retrieval.relevance,
-        "supports": [c.support for c in result.citations],
-        "seconds": round(seconds, 1), "answer": result.text, "raw": result.raw_answer,
-        "notes": list(result.notes),
-    }
-
-
-def summarise(rows: list[dict]) -> dict:
-    answerable = [r for r in rows if r["answerable"]]
-    unanswerable = [r for r in rows if not r["answerable"]]
-    abstained = [r for r in rows if r["abstained"]]
-    rate = lambda part, whole: round(len(part) / len(whole), 3) if whole else None
-    return {
-        "answerable": len(answerable), "unanswerable": len(unanswerable),
-        "answer_contains_rate": rate([r for r in answerable if r["contains"] and not r["abstained"]], answerable),
-        "right_paper_cited_rate": rate([r for r in answerable if r["right_paper"]], answerable),
-        "answered_rate": rate([r for r in answerable if not r["abstained"]], answerable),
-        "added_citation_rate": rate([r for r in answerable if r["added_citation"]], answerable),
-        "abstention_precision": rate([r for r in abstained if not r["answerable"]], abstained),
-        "abstention_recall": rate([r for r in unanswerable if r["abstained"]], unanswerable),
-        "abstention_reasons": {reason: sum(r["reason"] == reason for r in abstained)
-                               for reason in sorted({r["reason"] for r in abstained})},
-        "median_seconds": statistics.median(r["seconds"] for r in rows) if rows else None,
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calibrate", action="store_true", help="Calibrate the relevance threshold (no LLM).")
@@ -247,19 +191,19 @@ def main() -> None:
                         help="Where the indexed corpora are kept between runs.")
     parser.add_argument("--claims", type=int, default=150, help="SciFact train claims to calibrate with.")
     parser.add_argument("--docs", type=int, default=1500, help="SciFact abstracts in the subset.")
-    parser.add_argument("--limit", type=int, help="At most N answerable and N unanswerable questions.")
-    parser.add_argument("--generator-home", type=Path,
-                        default=Path(os.environ.get("PAPERBRIEF_TEST_HOME", REPO / ".paperbrief" / "test-cache")),
-                        help="Home whose model cache holds the converted generator.")
-    parser.add_argument("--out", type=Path, help="Also write the JSON report here.")
+    parser.add_argument("--limit", type=int, help="Eval: the first N questions only.")
+    parser.add_argument("--out", type=Path, help="Calibration: also write the JSON report here; eval: the --out dir.")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    if args.calibrate:
-        report = calibrate(args.work, args.claims, args.docs)
-    else:
-        report = run_eval(args.work, args.limit, args.generator_home)
-    text = json.dumps(report if args.calibrate else report["summary"], indent=2)
-    print(text)
+    if not args.calibrate:  # the end-to-end eval is `paperbrief eval answers` (service/evaluation/answers.py)
+        from service.cli import main as cli
+
+        limit = ["--limit", str(args.limit)] if args.limit else []
+        cli(["eval", "answers", "--corpus", str(SAMPLE), "--data", str(QUESTIONS), *limit,
+             "--out", str(args.out or args.work / "answers")])
+        return
+    report = calibrate(args.work, args.claims, args.docs)
+    print(json.dumps(report, indent=2))
     if args.out:
         args.out.write_text(json.dumps(report, indent=2))
 

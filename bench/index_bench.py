@@ -10,7 +10,6 @@ into fresh stores; latency is p50/p95 over every query after a warm-up.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import platform
 import statistics
@@ -21,23 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from index.sources import parse_file  # noqa: E402
-from service.evaluation.retrieval_metrics import mean_over_queries, ndcg_at_k, recall_at_k  # noqa: E402
-from service.library import Library  # noqa: E402
-from service.search import MODES  # noqa: E402
-from service.settings import Settings  # noqa: E402
-
-
-def load_queries(path: Path) -> dict[str, str]:
-    return {row["_id"]: row["text"] for row in map(json.loads, path.open())}
-
-
-def load_qrels(path: Path) -> dict[str, dict[str, int]]:
-    qrels: dict[str, dict[str, int]] = {}
-    with path.open() as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            qrels.setdefault(row["query-id"], {})[f"scifact-{row['corpus-id']}"] = int(row["score"])
-    return qrels
+from index.sources import parse_file
+from service.evaluation.retrieval_eval import load_qrels, load_queries
+from service.evaluation.retrieval_metrics import mean_over_queries, ndcg_at_k, recall_at_k
+from service.evaluation.runner import percentile
+from service.library import Library
+from service.search import MODES
+from service.settings import Settings
 
 
 def ingest_once(corpus: Path, home: Path, embedder) -> tuple[Library, float, int]:
@@ -46,11 +35,6 @@ def ingest_once(corpus: Path, home: Path, embedder) -> tuple[Library, float, int
     parsed = parse_file(corpus)
     report = library.ingest([parsed]).report
     return library, time.perf_counter() - started, report.papers
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
 def main() -> None:
@@ -73,8 +57,8 @@ def main() -> None:
         rates.append(papers / seconds)
         print(f"ingest: {papers} abstracts in {seconds:.1f} s = {papers / seconds:.1f}/s", file=sys.stderr)
 
-    queries, qrels = load_queries(args.queries), load_qrels(args.qrels)
-    queries = {qid: text for qid, text in queries.items() if qid in qrels}
+    qrels = load_qrels(args.qrels)
+    queries = {query.id: query.text for query in load_queries(args.queries) if query.id in qrels}
     results = {"machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",
                "abstracts": papers, "ingest_abstracts_per_s": {"median": statistics.median(rates), "runs": rates}}
     for mode in MODES:

@@ -184,6 +184,15 @@ class CausalLM:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def first_token_logprobs(self, prompt: list[int], continuations: Sequence[str]) -> list[float]:
+        """Log-probability of each continuation's first token right after `prompt`: one forward pass,
+        no decoding (classification by scoring the answer words instead of generating them)."""
+        first = [self.tokenizer(text, add_special_tokens=False)["input_ids"][0] for text in continuations]
+        with self._lock, torch.inference_mode():
+            logits = self.model(input_ids=torch.tensor([prompt], device=self.model.device)).logits[0, -1]
+            logprobs = torch.log_softmax(logits.float(), dim=-1)
+        return [float(logprobs[token]) for token in first]
+
     def stream(self, prompt: list[int], max_new_tokens: int, stop: Sequence[str] = ()) -> Iterator[str]:
         """Text pieces as they are decoded; closing the iterator early cancels the generation."""
         from transformers import TextIteratorStreamer

@@ -36,6 +36,7 @@ class Friendly(click.Group):
         "chat": "service.cli_ask:chat",
         "compare": "service.cli_compare:compare",
         "digest": "service.cli_compare:digest",
+        "eval": "service.cli_eval:eval_group",
         "serve": "service.cli_serve:serve",
     }
 

@@ -51,6 +51,13 @@ class Generator(Protocol):
         """Tokens `text` takes in the model's input (an estimate for remote models)."""
 
 
+class ChoiceScorer(Protocol):
+    """Optional: generators that can score fixed answers instead of generating (local models)."""
+
+    def score_choices(self, messages: list[Message], choices: Sequence[str]) -> list[float]:
+        """Log-probability of each choice's first token as the start of the reply."""
+
+
 # --- stop strings ------------------------------------------------------------------------
 
 
@@ -125,6 +132,10 @@ class LocalGenerator:
 
     def count_tokens(self, text: str) -> int:
         return self._lm.count_tokens(text)
+
+    def score_choices(self, messages: list[Message], choices: Sequence[str]) -> list[float]:
+        """Log-probability of each choice's first token opening the reply (optional `ChoiceScorer`)."""
+        return self._lm.first_token_logprobs(self._lm.encode_chat(messages), choices)
 
 
 # --- OpenAI-compatible servers -----------------------------------------------------------

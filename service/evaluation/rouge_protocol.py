@@ -3,7 +3,6 @@ report that gold's R1/R2/RL F1 × 100, average over papers (Cachola et al., 2020
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 from rouge_score import rouge_scorer
 
 from index.sentences import sentences
+from service.evaluation.runner import EvalDataError, read_json_lines
 
 
 @dataclass(frozen=True)
@@ -22,15 +22,16 @@ class TldrItem:
 
 
 def load_scitldr(path: Path, limit: int | None = None) -> list[TldrItem]:
+    """SciTLDR-format JSON Lines: `paper_id`, `title`, `source` (sentences), `target` (gold TL;DRs)."""
     items = []
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                row = json.loads(line)
-                items.append(TldrItem(row["paper_id"], row.get("title") or "", " ".join(row["source"]),
-                                      tuple(row["target"])))
-            if limit and len(items) >= limit:
-                break
+    for number, row in read_json_lines(path):
+        source, target = row.get("source"), row.get("target")
+        if "paper_id" not in row or not isinstance(source, list) or not isinstance(target, list) or not target:
+            raise EvalDataError(f"{path}:{number}: a SciTLDR line needs paper_id, source (a list of sentences) "
+                                "and target (a non-empty list of gold TL;DRs)")
+        items.append(TldrItem(str(row["paper_id"]), row.get("title") or "", " ".join(source), tuple(target)))
+        if limit and len(items) >= limit:
+            break
     return items
 
 

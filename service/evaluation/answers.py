@@ -1,0 +1,138 @@
+"""`paperbrief eval answers`: cited answers over a corpus, scored against a question set.
+
+Question file (JSON Lines, documented in docs/EVAL.md), one question a line:
+
+    {"id": "tracks-input", "question": "…", "papers": ["<title or paper id>", …], "answer_any": ["…", …]}
+
+An empty `papers` list marks a question the corpus can't answer: paperbrief should abstain.
+Scores: retrieval hit rate (every expected paper in the top k / cited), answer-contains rate (an
+`answer_any` string in the answer, case-insensitive), abstention precision and recall, latency.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from service.ask import AskOptions, ask
+from service.evaluation.runner import EvalDataError, ResultCache, markdown_table, read_json_lines, run_items
+from service.prompts import load_prompt
+
+
+class _QuestionLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+    papers: list[str]
+    answer_any: list[str] = []
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    papers: tuple[str, ...]  # titles or paper ids; empty = unanswerable
+    answer_any: tuple[str, ...]
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.papers)
+
+
+def load_questions(path: Path) -> list[Question]:
+    questions, seen = [], set()
+    for number, row in read_json_lines(path):
+        try:
+            line = _QuestionLine.model_validate(row)
+        except ValidationError as error:
+            problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in error.errors()[:3])
+            raise EvalDataError(f"{path}:{number}: {problem}") from None
+        if line.id in seen:
+            raise EvalDataError(f"{path}:{number}: duplicate id {line.id!r}")
+        if line.papers and not line.answer_any:
+            raise EvalDataError(f"{path}:{number}: an answerable question needs at least one answer_any string")
+        seen.add(line.id)
+        questions.append(Question(line.id, line.question, tuple(line.papers), tuple(line.answer_any)))
+    return questions
+
+
+def cache_config(generator, library, options: AskOptions, k: int) -> str:
+    return (f"model={generator.name}|prompt={load_prompt('answer').key}|embedder={library.embedder.name}|"
+            f"options={options}|k={k}")
+
+
+def matches(expected: str, paper_id: str, title: str) -> bool:
+    """An expected paper is named by its id or its title (case and spacing ignored)."""
+    norm = lambda text: " ".join(text.lower().split())
+    return norm(expected) in (norm(paper_id), norm(title))
+
+
+def all_found(expected: Sequence[str], papers: Sequence[tuple[str, str]]) -> bool:
+    return bool(expected) and all(any(matches(e, pid, title) for pid, title in papers) for e in expected)
+
+
+def answer_one(library, generator, question: Question, options: AskOptions, k: int) -> dict:
+    started = time.perf_counter()
+    result = ask(library, generator, question.question, options=options)
+    seconds = time.perf_counter() - started
+    top_k = [(hit.paper.id, hit.paper.title) for hit in library.search(question.question, k, mode=options.mode)]
+    cited = [(c.paper_id, c.title) for c in result.citations]
+    text = result.text.lower()
+    return {
+        "id": question.id, "answerable": question.answerable, "abstained": result.abstained,
+        "reason": result.reason, "in_top_k": all_found(question.papers, top_k),
+        "cited": all_found(question.papers, cited),
+        "contains": any(a.lower() in text for a in question.answer_any) and not result.abstained,
+        "added_citation": any(c.added for c in result.citations), "relevance": result.retrieval.relevance,
+        "seconds": round(seconds, 2), "answer": result.text, "raw": result.raw_answer,
+        "notes": list(result.notes),
+    }
+
+
+def run_answers(library, generator, questions: Sequence[Question], cache: ResultCache,
+                options: AskOptions, k: int = 5) -> list[dict]:
+    compute = lambda batch: [answer_one(library, generator, q, options, k) for q in batch]
+    return run_items(questions, lambda q: q.id, compute, cache, "answers")
+
+
+def summarise(rows: Sequence[dict]) -> dict:
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    abstained = [r for r in rows if r["abstained"]]
+    rate = lambda part, whole: round(len(part) / len(whole), 3) if whole else None
+    return {
+        "answerable": len(answerable), "unanswerable": len(unanswerable),
+        "retrieval_hit_rate_top_k": rate([r for r in answerable if r["in_top_k"]], answerable),
+        "retrieval_hit_rate_cited": rate([r for r in answerable if r["cited"]], answerable),
+        "answer_contains_rate": rate([r for r in answerable if r["contains"]], answerable),
+        "answered_rate": rate([r for r in answerable if not r["abstained"]], answerable),
+        "added_citation_rate": rate([r for r in answerable if r["added_citation"]], answerable),
+        "abstention_precision": rate([r for r in abstained if not r["answerable"]], abstained),
+        "abstention_recall": rate([r for r in unanswerable if r["abstained"]], unanswerable),
+        "abstention_reasons": {reason: sum(r["reason"] == reason for r in abstained)
+                               for reason in sorted({r["reason"] for r in abstained})},
+        "median_seconds": statistics.median(r["seconds"] for r in rows) if rows else None,
+    }
+
+
+def markdown(report: dict) -> str:
+    summary = report["summary"]
+    metrics = [(name.replace("_", " "), summary[name]) for name in (
+        "retrieval_hit_rate_top_k", "retrieval_hit_rate_cited", "answer_contains_rate", "answered_rate",
+        "added_citation_rate", "abstention_precision", "abstention_recall", "median_seconds")]
+    misses = [[r["id"], "abstained" if r["abstained"] else "answered", r["answer"][:120]]
+              for r in report["rows"] if r["answerable"] != r["abstained"] and not r["contains"]]
+    return "\n\n".join([
+        "# Answer eval",
+        (f"Corpus `{report['corpus']}` ({report['papers']} papers), questions `{report['data']}` "
+        f"({summary['answerable']} answerable, {summary['unanswerable']} unanswerable); model "
+        f"`{report['model']}`; top-k = {report['k']}."),
+        markdown_table(["metric", "value"], metrics),
+        "Answerable questions without the expected answer:" if misses else "Every answerable question was answered.",
+        markdown_table(["id", "outcome", "answer"], misses) if misses else "",
+    ])

@@ -1,0 +1,234 @@
+"""PubMedQA (PQA-L): question + abstract contexts → yes / no / maybe; accuracy and macro-F1.
+
+The model never sees LONG_ANSWER (the abstract's conclusion). Two ways to get its answer:
+  logits    one forward pass per item, the log-probabilities of "yes"/"no"/"maybe" (either case) as
+            the reply's first token (`ChoiceScorer`); cheap, and gives scores a decision rule can use;
+  generate  a few greedy tokens, parsed strictly (`parse_decision`); any Generator can do this.
+With logits, a second rule adds per-class offsets fitted on the other folds (cross-fitting: no item
+is scored with offsets learnt from itself), which corrects the small model's bias towards one word.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from service.evaluation.runner import EvalDataError, markdown_table, run_items
+from service.guard import neutralise, strip_injections
+from service.prompts import load_prompt
+
+ANSWERS = ("yes", "no", "maybe")
+SPELLINGS = {answer: (answer, answer.capitalize()) for answer in ANSWERS}
+PROMPT = "pubmedqa"
+PUBLISHED_TEST_ACCURACY = {
+    "majority ('yes')": 55.2, "BioBERT": 68.1, "PMC-LLaMA 7B": 73.4, "BioMedLM 2.7B": 74.4,
+    "GPT-4 (zero-shot)": 75.2, "single human annotator": 78.0, "GPT-4 Medprompt": 82.0,
+}
+_OFFSETS = [step / 4 for step in range(-16, 17)]  # class offsets searched, in nats
+
+
+class _Record(BaseModel):
+    """One PQA-L entry as published (pydantic only here, at the file's edge)."""
+
+    model_config = ConfigDict(extra="forbid")
+    QUESTION: str = Field(min_length=1)
+    CONTEXTS: list[str] = Field(min_length=1)
+    final_decision: str = Field(pattern="^(yes|no|maybe)$")
+    LABELS: list[str] = []
+    LONG_ANSWER: str = ""  # never shown to the model
+    MESHES: list[str] = []
+    YEAR: str | None = None
+    reasoning_required_pred: str | None = None
+    reasoning_free_pred: str | None = None
+
+
+@dataclass(frozen=True)
+class PubMedQAItem:
+    id: str
+    question: str
+    contexts: tuple[str, ...]
+    labels: tuple[str, ...]
+    answer: str  # gold: yes | no | maybe
+
+
+def load_pqal(path: Path) -> list[PubMedQAItem]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise EvalDataError(f"{path}: cannot read: {error}") from error
+    except json.JSONDecodeError as error:
+        raise EvalDataError(f"{path}:{error.lineno}: not JSON: {error.msg}") from error
+    if not isinstance(data, dict):
+        raise EvalDataError(f"{path}: expected a JSON object keyed by PubMed id (the PQA-L format)")
+    items = []
+    for pmid, entry in data.items():
+        try:
+            record = _Record.model_validate(entry)
+        except ValidationError as error:
+            problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:3])
+            raise EvalDataError(f"{path}: entry {pmid!r}: {problem}") from None
+        items.append(PubMedQAItem(str(pmid), record.QUESTION, tuple(record.CONTEXTS), tuple(record.LABELS),
+                                  record.final_decision))
+    return items
+
+
+def context_block(item: PubMedQAItem) -> str:
+    """The abstract sections (without the conclusion), labelled, inside a defused <paper> block."""
+    labels = item.labels if len(item.labels) == len(item.contexts) else ("",) * len(item.contexts)
+    lines = [f"{label.capitalize()}: {text}" if label else text for label, text in zip(labels, item.contexts)]
+    return "<paper>\n" + neutralise(strip_injections("\n".join(lines), where=item.id)) + "\n</paper>"
+
+
+def render_messages(item: PubMedQAItem) -> list[dict[str, str]]:
+    return load_prompt(PROMPT).render(paper=context_block(item), question=neutralise(item.question))
+
+
+_FIRST_WORD = re.compile(r"[a-z]+")
+
+
+def parse_decision(text: str) -> str | None:
+    """yes / no / maybe when the reply opens with one of them (after quotes, '**', 'Answer:'); else None."""
+    words = _FIRST_WORD.findall(text.lower())
+    if words[:1] == ["answer"]:
+        words = words[1:]
+    return words[0] if words and words[0] in ANSWERS else None
+
+
+# --- answering ----------------------------------------------------------------------------------
+
+
+def score_by_logits(scorer, items: Sequence[PubMedQAItem]) -> list[dict]:
+    """{"logprobs": {answer: log p}} per item, both spellings of each answer pooled (log-sum-exp)."""
+    spellings = [spelling for answer in ANSWERS for spelling in SPELLINGS[answer]]
+    rows = []
+    for item in items:
+        scores = dict(zip(spellings, scorer.score_choices(render_messages(item), spellings)))
+        pooled = {answer: _logsumexp([scores[s] for s in SPELLINGS[answer]]) for answer in ANSWERS}
+        rows.append({"logprobs": {a: round(v, 4) for a, v in pooled.items()}, "answer": item.answer})
+    return rows
+
+
+def answer_by_generation(generator, items: Sequence[PubMedQAItem]) -> list[dict]:
+    replies = generator.generate([render_messages(item) for item in items], max_new_tokens=6, stop=["\n"])
+    return [{"reply": reply, "parsed": parse_decision(reply), "answer": item.answer}
+            for item, reply in zip(items, replies)]
+
+
+def _logsumexp(values: Sequence[float]) -> float:
+    top = max(values)
+    return top + math.log(sum(math.exp(v - top) for v in values))
+
+
+# --- decisions and metrics ----------------------------------------------------------------------
+
+
+def decide(logprobs: dict[str, float], offsets: dict[str, float] | None = None) -> str:
+    offsets = offsets or {}
+    return max(ANSWERS, key=lambda a: (logprobs[a] + offsets.get(a, 0.0), -ANSWERS.index(a)))
+
+
+def fit_offsets(rows: Sequence[dict]) -> dict[str, float]:
+    """Offsets for "no" and "maybe" (relative to "yes") maximising macro-F1, then accuracy, on `rows`."""
+    best, best_score = {"yes": 0.0, "no": 0.0, "maybe": 0.0}, (-1.0, -1.0, 0.0)
+    golds = [row["answer"] for row in rows]
+    for no in _OFFSETS:
+        for maybe in _OFFSETS:
+            offsets = {"yes": 0.0, "no": no, "maybe": maybe}
+            predicted = [decide(row["logprobs"], offsets) for row in rows]
+            found = classification_scores(golds, predicted)
+            score = (found["macro_f1"], found["accuracy"], -abs(no) - abs(maybe))  # ties: smallest shift
+            if score > best_score:
+                best, best_score = offsets, score
+    return best
+
+
+def cross_fitted(rows: Sequence[dict], folds: int = 2, seed: int = 0) -> tuple[list[str], list[dict]]:
+    """Predictions where each fold uses offsets fitted on the other folds; and the offsets per fold."""
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    fold_of = {index: position % folds for position, index in enumerate(order)}
+    predicted: list[str] = [""] * len(rows)
+    fitted = []
+    for fold in range(folds):
+        offsets = fit_offsets([row for i, row in enumerate(rows) if fold_of[i] != fold])
+        fitted.append(offsets)
+        for i, row in enumerate(rows):
+            if fold_of[i] == fold:
+                predicted[i] = decide(row["logprobs"], offsets)
+    return predicted, fitted
+
+
+def classification_scores(golds: Sequence[str], predicted: Sequence[str | None]) -> dict:
+    """Accuracy and 3-class macro-F1 (×100 where shown); an unparsed answer counts as wrong."""
+    n = len(golds)
+    f1s = {}
+    for answer in ANSWERS:
+        tp = sum(g == p == answer for g, p in zip(golds, predicted))
+        guessed, actual = sum(p == answer for p in predicted), sum(g == answer for g in golds)
+        f1s[answer] = 2 * tp / (guessed + actual) if guessed + actual else 0.0
+    return {"n": n, "accuracy": sum(g == p for g, p in zip(golds, predicted)) / n if n else 0.0,
+            "macro_f1": sum(f1s.values()) / len(ANSWERS), "f1": f1s,
+            "predicted": dict(Counter(p or "unparsed" for p in predicted))}
+
+
+def summarise(rows: Sequence[dict], method: str, seed: int = 0) -> dict:
+    """Every decision rule available for `method`, beside the majority baseline of these items."""
+    golds = [row["answer"] for row in rows]
+    majority = Counter(golds).most_common(1)[0][0] if golds else "yes"
+    rules = {f"majority ('{majority}')": classification_scores(golds, [majority] * len(golds))}
+    if method == "generate":
+        rules["generated, strict parse"] = classification_scores(golds, [row["parsed"] for row in rows])
+        return {"gold": dict(Counter(golds)), "rules": rules}
+    rules["logits, argmax"] = classification_scores(golds, [decide(row["logprobs"]) for row in rows])
+    predicted, offsets = cross_fitted(rows, seed=seed)
+    rules["logits + class offsets (2-fold cross-fitted)"] = classification_scores(golds, predicted)
+    return {"gold": dict(Counter(golds)), "rules": rules, "offsets_per_fold": offsets}
+
+
+# --- running and reporting ------------------------------------------------------------------------
+
+
+def choose_method(generator, method: str) -> str:
+    """"auto" = logits when the generator can score choices (local models), else generate."""
+    if method == "auto":
+        return "logits" if hasattr(generator, "score_choices") else "generate"
+    if method == "logits" and not hasattr(generator, "score_choices"):
+        raise ValueError(f"generator {generator.name!r} can't score choices (remote model): use --method generate")
+    return method
+
+
+def cache_config(generator, method: str) -> str:
+    return f"model={generator.name}|prompt={load_prompt(PROMPT).key}|method={method}"
+
+
+def run_pubmedqa(items: Sequence[PubMedQAItem], generator, cache, method: str) -> list[dict]:
+    """Per-item results, cached; logits go one item at a time (one forward pass each, nothing to
+    batch), so an interrupted run loses at most one item; generation is batched by 8."""
+    if method == "logits":
+        return run_items(items, lambda item: item.id, lambda batch: score_by_logits(generator, batch), cache,
+                         "pubmedqa", batch_size=1)
+    return run_items(items, lambda item: item.id, lambda batch: answer_by_generation(generator, batch), cache,
+                     "pubmedqa", batch_size=8)
+
+
+def markdown(report: dict) -> str:
+    rules = report["summary"]["rules"]
+    rows = [[rule, round(100 * s["accuracy"], 1), round(100 * s["macro_f1"], 1),
+             ", ".join(f"{k} {v}" for k, v in sorted(s["predicted"].items()))] for rule, s in rules.items()]
+    published = [[name, value] for name, value in PUBLISHED_TEST_ACCURACY.items()]
+    return "\n\n".join([
+        "# PubMedQA eval (PQA-L, reasoning-required: question + contexts, never the long answer)",
+        (f"Data `{report['data']}`: {report['items']} items, gold {report['summary']['gold']}; model "
+        f"`{report['model']}`, prompt `{report['prompt']}`, method `{report['method']}`."),
+        markdown_table(["decision rule", "accuracy %", "macro-F1 %", "predicted"], rows),
+        "Published **test** accuracy, for reference (other split):",
+        markdown_table(["system", "accuracy %"], published),
+    ])
