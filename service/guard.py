@@ -20,7 +20,9 @@ _CHAT_MARKERS = re.compile(r"<\|[^|>]{1,40}\|>")
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(previous|prior|above|earlier|all|any|your)\b.{0,40}"
     r"\b(instructions?|prompts?|rules?|directions?|context)\b"
-    r"|\b(reply|respond|answer|say|output|print|write)\b.{0,20}\b(only|exactly|just)\b.{0,30}[\"'“”A-Z]{3,}"
+    # an order to emit a fixed token: a quote or an ALL-CAPS word (case-sensitive, unlike the rest)
+    r"|\b(reply|respond|answer|say|output|print|write)\b.{0,20}\b(only|exactly|just)\b.{0,30}"
+    r"(?-i:[\"'“”]\S|\b[A-Z]{3,}\b)"
     r"|\byou are (now )?(an?|the) (ai|assistant|language model|chatbot)\b"
     r"|\bsystem prompt\b",
     re.I | re.S,
