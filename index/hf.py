@@ -175,6 +175,7 @@ class CausalLM:
         self._greedy = _greedy_config(self.model.generation_config, self.tokenizer)
         self._pad_id = int(self._greedy.pad_token_id)
         self._lock = threading.Lock()
+        self._prefix = _PrefixCache()
 
     def encode_chat(self, messages: list[dict[str, str]]) -> list[int]:
         # Render then tokenize without special tokens: templates already carry BOS where needed.
@@ -220,7 +221,9 @@ class CausalLM:
 
     def _stream_worker(self, ids, mask, max_new_tokens, stop, cancel, streamer, failure) -> None:
         try:
-            self._generate(ids, mask, max_new_tokens, stop, cancel, streamer)
+            with torch.inference_mode():
+                cache = self._prefix.lookup(ids[0].tolist(), self.model)
+            self._generate(ids, mask, max_new_tokens, stop, cancel, streamer, cache)
         except BaseException as error:  # noqa: BLE001  # re-raised in the consumer's thread
             failure.append(error)
             streamer.end()  # unblocks the consumer, which would otherwise wait forever
@@ -245,7 +248,7 @@ class CausalLM:
         mask = [[0] * (width - len(p)) + [1] * len(p) for p in prompts]
         return torch.tensor(ids), torch.tensor(mask)
 
-    def _generate(self, ids, mask, max_new_tokens, stop, cancel, streamer=None) -> torch.Tensor:
+    def _generate(self, ids, mask, max_new_tokens, stop, cancel, streamer=None, cache=None) -> torch.Tensor:
         # inference_mode is thread-local, so it is entered here, in whichever thread generates.
         halt = _Halt(self.tokenizer, ids.shape[1], stop, cancel)
         config = copy.deepcopy(self._greedy)  # per call: transformers rejects config + overrides
@@ -257,7 +260,53 @@ class CausalLM:
                 generation_config=config,
                 stopping_criteria=[halt],
                 streamer=streamer,
+                **({"cache": cache} if cache is not None else {}),
             )
+
+
+class _PrefixCache:
+    """Keys/values of the prompt prefix that requests share (system prompt, few-shot example).
+
+    Task prompts start with the same rendered template, so after two requests agree on their first
+    `MIN_TOKENS` tokens, that prefix is run once and every later request that starts with it only
+    prefills its own part: less time to the first token. Only the single-prompt streaming path uses
+    it (batched prompts are left-padded, so their prefixes don't line up). Call under the model lock.
+    """
+
+    MIN_TOKENS = 32
+
+    def __init__(self) -> None:
+        self.prefix: list[int] = []
+        self._cache = None
+        self._last: list[int] = []
+        self.hits = 0
+
+    def lookup(self, prompt: list[int], model):
+        """A private copy of the cached prefix's keys/values if `prompt` extends it, else None."""
+        last, self._last = self._last, prompt
+        if not (self.prefix and prompt[: len(self.prefix)] == self.prefix and len(prompt) > len(self.prefix)):
+            shared = _common_length(last, prompt)
+            if shared < self.MIN_TOKENS:
+                return None
+            self._build(prompt[: min(shared, len(prompt) - 1)], model)
+        self.hits += 1
+        return copy.deepcopy(self._cache)
+
+    def _build(self, prefix: list[int], model) -> None:
+        from transformers import DynamicCache
+
+        cache = DynamicCache()
+        model(input_ids=torch.tensor([prefix], device=model.device), cache=cache, use_cache=True)
+        self.prefix, self._cache = prefix, cache
+
+
+def _common_length(one: list[int], other: list[int]) -> int:
+    length = 0
+    for a, b in zip(one, other):
+        if a != b:
+            break
+        length += 1
+    return length
 
 
 def _greedy_config(config, tokenizer):

@@ -106,6 +106,19 @@ def test_batch_gives_the_same_text_as_single_prompts(generator):
     assert "".join(generator.stream(batch[0], max_new_tokens=20)) == singles[0]
 
 
+def test_a_shared_prompt_prefix_is_reused_and_changes_nothing(generator):
+    system = {"role": "system", "content": "You are a terse assistant for researchers. " * 8}
+    asks = [[system, {"role": "user", "content": question}]
+            for question in ("Name a sorting algorithm.", "Name a graph algorithm.", "Name a prime number.")]
+    expected = [generator.generate([conversation], max_new_tokens=12)[0] for conversation in asks]
+    prefix_cache = generator._lm._prefix  # noqa: SLF001 — the test inspects the reuse it can't see otherwise
+    hits = prefix_cache.hits
+    streamed = ["".join(generator.stream(conversation, max_new_tokens=12)) for conversation in asks]
+    assert streamed == expected
+    assert prefix_cache.hits >= hits + 2  # the 2nd request builds the shared prefix, the 3rd reuses it
+    assert len(prefix_cache.prefix) >= 32
+
+
 def test_stop_string_cuts_the_output(generator):
     ask = [{"role": "user", "content": "List three fruits, one per line, no numbering."}]
     full = generator.generate([ask], max_new_tokens=16)[0]
