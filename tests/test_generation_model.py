@@ -182,7 +182,7 @@ def test_a_local_model_directory_works_by_configuration(generator):
     """`PAPERBRIEF_GENERATOR=/path/to/hf-model` (here: the converted bundled model) loads the same model."""
     from service import model_assets
 
-    path = model_assets.converted_dir(model_assets.BUNDLED["bundled"], HOME / "models")
+    path = model_assets.converted_dir(model_assets.BUNDLED["bundled"], Settings(home=HOME).model_cache)
     by_path = make_generator(Settings(home=HOME, generator=str(path), generator_base_url=None))
     assert by_path.name == str(path)
     assert by_path.generate([QUESTION], max_new_tokens=12) == generator.generate([QUESTION], max_new_tokens=12)
