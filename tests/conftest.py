@@ -50,3 +50,29 @@ def sample_library(tmp_path_factory, minilm):
     lib.ingest([parse_file(SAMPLE_PAGE)])
     yield lib
     lib.close()
+
+
+LOCAL = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+
+
+@pytest.fixture(scope="module")
+def local_only():
+    """Clients in this module never route 127.0.0.1 through a proxy."""
+    saved = {name: os.environ.get(name) for name in LOCAL}
+    os.environ.update(LOCAL)
+    yield
+    for name, value in saved.items():
+        os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
+
+
+@pytest.fixture(scope="module")
+def web_library(tmp_path_factory, minilm):
+    """The sample page in a library of this module's own (web tests ingest and remove)."""
+    from index.sources import parse_file
+    from service.library import Library
+    from service.settings import Settings
+
+    library = Library(Settings(home=tmp_path_factory.mktemp("web") / "home"), embedder=minilm)
+    library.ingest([parse_file(SAMPLE_PAGE)])
+    yield library
+    library.close()

@@ -20,15 +20,10 @@ from gradio_client import Client, handle_file
 from gradio_client.utils import Status
 
 from index.sentences import sentences
-from index.sources import parse_file
-from service.library import Library
-from service.settings import Settings
 from service.web import ServeOptions, UploadRejected, WebContext, check_upload
-from tests.conftest import SAMPLE_PAGE
 
 TRACKS_QUESTION = "What does TracksTo4D take as input?"
 OFF_TOPIC = "What is the boiling point of ethanol?"
-LOCAL = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
 
 
 class FakeModel:
@@ -81,23 +76,6 @@ class FakeModel:
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
-
-
-@pytest.fixture(scope="module")
-def local_only():
-    saved = {name: os.environ.get(name) for name in LOCAL}
-    os.environ.update(LOCAL)  # clients must never route 127.0.0.1 through a proxy
-    yield
-    for name, value in saved.items():
-        os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
-
-
-@pytest.fixture(scope="module")
-def web_library(tmp_path_factory, minilm):
-    library = Library(Settings(home=tmp_path_factory.mktemp("web") / "home"), embedder=minilm)
-    library.ingest([parse_file(SAMPLE_PAGE)])
-    yield library
-    library.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,35 +13,13 @@ import sys
 import threading
 
 import httpx
-import pytest
 from click.testing import CliRunner
 from gradio_client import Client
 
 from index.models import Paper
-from index.sources import parse_file
-from service.library import Library
-from service.settings import Settings
 from service.web import ServeOptions, WebContext
-from tests.conftest import REPO, SAMPLE_PAGE
-from tests.test_api import LOCAL, FakeModel
-
-
-@pytest.fixture(scope="module")
-def local_only():
-    saved = {name: os.environ.get(name) for name in LOCAL}
-    os.environ.update(LOCAL)  # clients must never route 127.0.0.1 through a proxy
-    yield
-    for name, value in saved.items():
-        os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
-
-
-@pytest.fixture(scope="module")
-def web_library(tmp_path_factory, minilm):
-    library = Library(Settings(home=tmp_path_factory.mktemp("serve") / "home"), embedder=minilm)
-    library.ingest([parse_file(SAMPLE_PAGE)])
-    yield library
-    library.close()
-
+from tests.conftest import REPO
+from tests.test_api import FakeModel
 
 # --- access control -------------------------------------------------------------------------------
 
