@@ -42,14 +42,20 @@ def library(settings, minilm):
 @pytest.fixture(scope="session")
 def sample_library(tmp_path_factory, minilm):
     """The bundled sample page ingested once, shared read-only by search tests."""
+    lib = ingested_sample(tmp_path_factory.mktemp("sample") / "home", minilm)
+    yield lib
+    lib.close()
+
+
+def ingested_sample(home: Path, embedder):
+    """A Library at `home` holding the bundled sample page."""
     from index.sources import parse_file
     from service.library import Library
     from service.settings import Settings
 
-    lib = Library(Settings(home=tmp_path_factory.mktemp("sample") / "home"), embedder=minilm)
-    lib.ingest([parse_file(SAMPLE_PAGE)])
-    yield lib
-    lib.close()
+    library = Library(Settings(home=home), embedder=embedder)
+    library.ingest([parse_file(SAMPLE_PAGE)])
+    return library
 
 
 LOCAL = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
@@ -68,11 +74,6 @@ def local_only():
 @pytest.fixture(scope="module")
 def web_library(tmp_path_factory, minilm):
     """The sample page in a library of this module's own (web tests ingest and remove)."""
-    from index.sources import parse_file
-    from service.library import Library
-    from service.settings import Settings
-
-    library = Library(Settings(home=tmp_path_factory.mktemp("web") / "home"), embedder=minilm)
-    library.ingest([parse_file(SAMPLE_PAGE)])
+    library = ingested_sample(tmp_path_factory.mktemp("web") / "home", minilm)
     yield library
     library.close()
