@@ -83,8 +83,9 @@ def main() -> None:
                "memory_before_load": before, "memory_after_load": memory_mb(), "streaming": {}}
     stream_once(generator, prompt_of_length(generator, abstracts, 50), 8)  # warm-up
     for length in (int(n) for n in args.lengths.split(",")):
-        messages = prompt_of_length(generator, abstracts[length % 7 :], length)
-        runs = [stream_once(generator, messages, args.new_tokens) for _ in range(args.runs)]
+        # A different text per run: a repeated prompt would be served from the prefix cache.
+        runs = [stream_once(generator, prompt_of_length(generator, abstracts[length % 7 + 3 * run :], length),
+                            args.new_tokens) for run in range(args.runs)]
         results["streaming"][length] = {"ttft_s": median_of(runs, "ttft_s"),
                                         "decode_tok_s": median_of(runs, "decode_tok_s"), "runs": runs}
         print(length, results["streaming"][length], file=sys.stderr, flush=True)

@@ -1,6 +1,6 @@
 """PNG plots for docs/BENCHMARKS.md from the JSON the benchmarks write.
 
-    .venv/bin/python bench/plots.py [--scale bench/results/scale.json] [--generation bench/results/generation.json]
+    .venv/bin/python bench/plots.py [--scale bench/results/scale.json] [--generation bench/results/generation*.json]
 
 Writes docs/bench-search-latency.png, docs/bench-ingest.png and docs/bench-generation.png (each only
 when its input exists).
@@ -52,17 +52,19 @@ def ingest(scale: dict, out: Path) -> None:
     plt.close(figure)
 
 
-def generation(results: dict, out: Path) -> None:
-    lengths = sorted(results["streaming"], key=int)
-    figure, axis = plt.subplots(figsize=(6.4, 3.6))
-    ttft = [results["streaming"][n]["ttft_s"] for n in lengths]
-    rate = [results["streaming"][n]["decode_tok_s"] for n in lengths]
-    axis.bar([str(n) for n in lengths], ttft, color="tab:blue", label="time to first token (s)")
-    axis.set(xlabel="prompt tokens", ylabel="TTFT (s)", title=f"Generation: {results['model']}")
-    twin = axis.twinx()
-    twin.plot([str(n) for n in lengths], rate, "-o", color="tab:orange", label="decode tokens/s")
-    twin.set(ylabel="decode tokens/s", ylim=(0, None))
-    figure.legend(loc="upper left", fontsize=8)
+def generation(results: list[dict], out: Path) -> None:
+    """Time to first token and decode rate vs prompt length, one line per model."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for result in results:
+        lengths = sorted(result["streaming"], key=int)
+        runs = [result["streaming"][n] for n in lengths]
+        left.plot([int(n) for n in lengths], [r["ttft_s"] for r in runs], "-o", label=result["model"])
+        right.plot([int(n) for n in lengths], [r["decode_tok_s"] for r in runs], "-o", label=result["model"])
+    left.set(xlabel="prompt tokens", ylabel="seconds", title="Time to first token (streaming)", ylim=(0, None))
+    right.set(xlabel="prompt tokens", ylabel="new tokens/s", title="Decode rate (one request)", ylim=(0, None))
+    for axis in (left, right):
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(out, dpi=110)
     plt.close(figure)
@@ -71,15 +73,18 @@ def generation(results: dict, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=Path, default=Path("bench/results/scale.json"))
-    parser.add_argument("--generation", type=Path, default=Path("bench/results/generation.json"))
+    parser.add_argument("--generation", type=Path, nargs="+",
+                        default=[Path("bench/results/generation.json"), Path("bench/results/generation-1.5b.json")],
+                        help="generation_bench.py results, one line per model")
     args = parser.parse_args()
     if args.scale.exists():
         scale = json.loads(args.scale.read_text())
         if scale.get("steps"):
             search_latency(scale, DOCS / "bench-search-latency.png")
             ingest(scale, DOCS / "bench-ingest.png")
-    if args.generation.exists():
-        generation(json.loads(args.generation.read_text()), DOCS / "bench-generation.png")
+    found = [json.loads(path.read_text()) for path in args.generation if path.exists()]
+    if found:
+        generation(found, DOCS / "bench-generation.png")
 
 
 if __name__ == "__main__":
