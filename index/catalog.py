@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
 CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
     INSERT INTO chunks_fts(chunks_fts, rowid, embed_text) VALUES ('delete', old.rowid, old.embed_text);
     INSERT OR IGNORE INTO vector_deletes(chunk_id) VALUES (old.id); END;
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
 CREATE TABLE IF NOT EXISTS vector_deletes (chunk_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -55,6 +57,17 @@ STOPWORDS = frozenset(
     "with you your".split()
 )
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# In a large store, query words held by more than this share of chunks are left out of the BM25
+# query: their idf is under ~2.3, so they barely move the ranking, but every chunk holding them must
+# be scored — at 100k abstracts they made BM25 3× slower for the same nDCG@10 (docs/BENCHMARKS.md,
+# "Scale"). A small store is fast anyway, and there a common word is often the topic of the day.
+COMMON_TERM_SHARE = 0.10
+COMMON_TERM_MIN_CHUNKS = 20_000
+# Per-connection scratch tables that run query words through the FTS5 tokenizer (porter stems).
+_STEMMER = """
+CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_words USING fts5(word, tokenize='porter unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_stems USING fts5vocab(temp, query_words, instance);
+"""
 
 
 @dataclass(frozen=True)
@@ -72,15 +85,18 @@ def query_terms(text: str) -> list[str]:
 
 
 class Catalog:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, common_term_min_chunks: int = COMMON_TERM_MIN_CHUNKS):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.common_term_min_chunks = common_term_min_chunks
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._db.executescript(_STEMMER)
+        self._stem_lock = threading.Lock()  # the scratch tables are shared by the connection's users
 
     def close(self) -> None:
         self._db.close()
@@ -260,7 +276,7 @@ class Catalog:
 
     def bm25(self, query: str, limit: int, paper_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
         """Chunk ids with BM25 scores (higher is better), best first."""
-        terms = query_terms(query)
+        terms = self._distinctive(query_terms(query))
         if not terms:
             return []
         match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
@@ -273,15 +289,34 @@ class Catalog:
         rows = self._db.execute(sql + " ORDER BY bm25(chunks_fts) LIMIT ?", [*args, limit]).fetchall()
         return [(row[0], float(row[1])) for row in rows]
 
+    def _distinctive(self, terms: list[str]) -> list[str]:
+        """`terms` without the very common ones (at least the rarest term stays)."""
+        total = self.chunk_count()
+        if len(terms) < 2 or total < self.common_term_min_chunks:
+            return terms
+        frequencies = self.term_document_frequency(terms)
+        kept = [term for term in terms if frequencies[term] <= COMMON_TERM_SHARE * total]
+        return kept or [min(terms, key=lambda term: frequencies[term])]
+
     def term_document_frequency(self, terms: Sequence[str]) -> dict[str, int]:
-        """How many chunks hold each (stemmed by FTS5) term: idf weights for sentence matching."""
-        counts = {}
-        for term in terms:
-            match = '"' + term.replace('"', '""') + '"'
-            counts[term] = self._db.execute(
-                "SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (match,)
-            ).fetchone()[0]
-        return counts
+        """How many chunks hold each term, as FTS5 stems it (from the FTS5 vocabulary: no scan)."""
+        stems = self._stems(terms)
+        wanted = sorted(set(stems.values()))
+        found = dict(self._db.execute(
+            f"SELECT term, doc FROM chunks_vocab WHERE term IN ({','.join('?' * len(wanted))})", wanted
+        ).fetchall()) if wanted else {}
+        return {term: found.get(stems.get(term), 0) for term in terms}
+
+    def _stems(self, terms: Sequence[str]) -> dict[str, str]:
+        """Each term's first token under the index's tokenizer (porter unicode61)."""
+        with self._stem_lock:
+            self._db.execute("DELETE FROM temp.query_words")
+            self._db.executemany("INSERT INTO temp.query_words(rowid, word) VALUES (?, ?)", enumerate(terms, 1))
+            rows = self._db.execute("SELECT doc, term FROM temp.query_stems ORDER BY doc, offset").fetchall()
+        stems: dict[str, str] = {}
+        for doc, stem in rows:
+            stems.setdefault(terms[doc - 1], stem)
+        return stems
 
     def chunk_count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]

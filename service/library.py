@@ -91,8 +91,9 @@ class Library:
     @functools.cached_property
     def searcher(self) -> Searcher:
         self.indexer  # noqa: B018 — checks the store matches the configured embedder
-        return Searcher(self.catalog, self.vectors, self.embedder, self.settings.rrf_k,
-                        self.settings.candidate_chunks)
+        s = self.settings
+        return Searcher(self.catalog, self.vectors, self.embedder, fusion=s.fusion, dense_weight=s.dense_weight,
+                        rrf_k=s.rrf_k, candidates=s.candidate_chunks)
 
     # --- ingest -------------------------------------------------------------------------
     def ingest(self, parsed: Sequence[ParseResult], *, skip_bad: bool = False,

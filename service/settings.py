@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field
@@ -57,9 +58,17 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(
         default=48, ge=0, le=1024, description="Word pieces of sentence overlap between chunks."
     )
-    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
+    fusion: Literal["zscore", "rrf"] = Field(
+        default="zscore",
+        description="How hybrid search fuses dense and BM25: 'zscore' (weighted sum of standardised "
+        "scores) or 'rrf' (reciprocal-rank fusion).",
+    )
+    dense_weight: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Weight of the dense score in 'zscore' fusion (BM25 gets the rest)."
+    )
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant (fusion 'rrf').")
     candidate_chunks: int = Field(
-        default=100, ge=10, le=2000, description="Chunks each ranker contributes before fusion."
+        default=200, ge=10, le=2000, description="Chunks each ranker contributes before fusion."
     )
 
     # --- fetching ------------------------------------------------------------------------

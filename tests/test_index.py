@@ -12,7 +12,8 @@ from index.models import Paper
 from index.sentences import split_sentences
 from index.sources import parse_file
 from service.library import BadInputError
-from service.search import SearchFilter, reciprocal_rank_fusion
+from index.catalog import Catalog
+from service.search import SearchFilter, reciprocal_rank_fusion, zscore_fusion
 from tests.conftest import SAMPLE_PAGE
 
 RHYMING = "Encoder-Decoder Framework for Interactive Free Verses with Generation with Controllable High-Quality Rhyming"
@@ -63,6 +64,41 @@ def test_reciprocal_rank_fusion_rewards_agreement():
     fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "c", "a"]], k=60)
     assert [key for key, _ in fused][0] == "b"
     assert fused[0][1] == pytest.approx(1 / 62 + 1 / 61)
+
+
+def test_zscore_fusion_keeps_score_gaps_and_floors_missing_keys():
+    dense = {"a": 0.9, "b": 0.5, "c": 0.4}  # "a" far ahead
+    bm25 = {"b": 12.0, "c": 11.0, "d": 10.0}  # "a" not returned: it gets BM25's floor
+    fused = dict(zscore_fusion([dense, bm25], [0.5, 0.5]))
+    assert max(fused, key=fused.get) == "b"
+    assert fused["a"] > fused["d"]
+    assert [key for key, _ in zscore_fusion([dense, {}], [0.5, 0.5])] == ["a", "b", "c"]  # an empty run is skipped
+
+
+def test_document_frequencies_come_from_the_fts_vocabulary_as_fts5_stems(tmp_path):
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    texts = ["Cells grow quickly.", "The cell divided.", "Running mice.", "A café study of cells."]
+    with catalog.transaction():
+        for n, text in enumerate(texts):
+            paper = Paper(id=f"p{n}", title=f"Paper {n}", abstract=text, source="jsonl")
+            catalog.merge(paper, Chunker(lambda batch: [len(t.split()) for t in batch], 64, 0).chunk(paper), [])
+    frequencies = catalog.term_document_frequency(["cells", "running", "cafe", "café", "absent"])
+    counted = {term: catalog._db.execute("SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                                         (f'"{term}"',)).fetchone()[0] for term in frequencies}
+    assert frequencies == counted == {"cells": 3, "running": 1, "cafe": 1, "café": 1, "absent": 0}
+
+
+def test_bm25_drops_very_common_words_only_in_a_large_store(tmp_path):
+    catalog = Catalog(tmp_path / "catalog.sqlite", common_term_min_chunks=10)
+    with catalog.transaction():
+        for n in range(20):
+            abstract = "Cells respond." if n else "Cells respond to zebrafish signals."
+            paper = Paper(id=f"p{n}", title=f"Paper {n}", abstract=abstract, source="jsonl")
+            catalog.merge(paper, Chunker(lambda batch: [len(t.split()) for t in batch], 64, 0).chunk(paper), [])
+    small = Catalog(tmp_path / "catalog.sqlite", common_term_min_chunks=21)
+    assert len(small.bm25("cells zebrafish", 50)) == 20  # under the size limit every word counts
+    assert [cid for cid, _ in catalog.bm25("cells zebrafish", 50)] == ["p0#0"]
+    assert len(catalog.bm25("cells respond", 50)) == 20  # all common: the rarest word stays
 
 
 # --- ingest and identity ----------------------------------------------------------------------

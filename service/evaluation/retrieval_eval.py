@@ -72,7 +72,8 @@ def file_fingerprint(path: Path) -> str:
 def cache_config(library, corpus: Path, mode: str) -> str:
     s = library.settings
     return (f"corpus={file_fingerprint(corpus)}|mode={mode}|embedder={library.embedder.name}|"
-            f"chunks={s.chunk_tokens}/{s.chunk_overlap_tokens}|rrf={s.rrf_k}|candidates={s.candidate_chunks}")
+            f"chunks={s.chunk_tokens}/{s.chunk_overlap_tokens}|fusion={s.fusion}/{s.dense_weight}/{s.rrf_k}|"
+            f"candidates={s.candidate_chunks}")
 
 
 def rank_queries(library, queries: Sequence[Query], mode: str, cache: ResultCache) -> list[dict]:
