@@ -58,10 +58,11 @@ STOPWORDS = frozenset(
 )
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # In a large store, query words held by more than this share of chunks are left out of the BM25
-# query: their idf is under ~2.3, so they barely move the ranking, but every chunk holding them must
-# be scored — at 100k abstracts they made BM25 3× slower for the same nDCG@10 (docs/BENCHMARKS.md,
-# "Scale"). A small store is fast anyway, and there a common word is often the topic of the day.
-COMMON_TERM_SHARE = 0.10
+# query: their idf is under ~1.7, so they barely move the ranking, but every chunk holding them must
+# be scored. At 100k abstracts: BM25 p95 310 → 214 ms for nDCG@10 0.438 → 0.435 (a 10 % share: 140 ms
+# but 0.425; docs/BENCHMARKS.md, "Scale"). A small store is fast anyway, and there a common word is
+# often the topic of the day.
+COMMON_TERM_SHARE = 0.20
 COMMON_TERM_MIN_CHUNKS = 20_000
 # Per-connection scratch tables that run query words through the FTS5 tokenizer (porter stems).
 _STEMMER = """

@@ -60,7 +60,9 @@ class SentenceEncoder:
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces including the special tokens, before any truncation."""
-        encoded = self._tokenizer(list(texts), add_special_tokens=True, truncation=False)["input_ids"]
+        # verbose=False: counting a text longer than the model's limit is the point (the chunker
+        # measures abstracts to split them), so the "sequence length is longer" warning is noise.
+        encoded = self._tokenizer(list(texts), add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
