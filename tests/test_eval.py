@@ -122,6 +122,15 @@ def test_cross_fitted_offsets_never_use_an_items_own_label():
     assert predicted == ["yes"] * 10 and all(o["no"] <= -0.5 for o in offsets)  # ties go to "yes"
 
 
+def test_offsets_fitted_for_accuracy_follow_the_majority_where_macro_f1_would_not():
+    # "no" is the model's favourite word; gold is 8 yes, 2 no, and the scores don't separate them.
+    rows = [{"logprobs": {"yes": -1.0, "no": -0.5, "maybe": -3.0}, "answer": a} for a in ["yes"] * 8 + ["no"] * 2]
+    assert pubmedqa.decide(rows[0]["logprobs"], pubmedqa.fit_offsets(rows, "accuracy")) == "yes"
+    summary = pubmedqa.summarise(rows, "logits")
+    assert summary["rules"]["logits + class offsets for accuracy (2-fold cross-fitted)"]["accuracy"] == 0.8
+    assert set(summary["offsets_per_fold"]) == {"macro_f1", "accuracy"}
+
+
 def test_eval_tldr_reports_rouge_with_lead1_and_resumes(tmp_path):
     generator = FakeGenerator()
     args = ["--home", str(tmp_path / "home"), "eval", "tldr", "--data", str(FIXTURES / "scitldr.jsonl"),
