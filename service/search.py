@@ -79,11 +79,6 @@ def zscore_fusion(runs: Sequence[dict[str, float]], weights: Sequence[float]) ->
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
-def best_per_paper(chunk_scores: Sequence[tuple[str, float]]) -> list[str]:
-    """Paper ids in the order of their best chunk (input is best first)."""
-    return list(best_score_per_paper(chunk_scores))
-
-
 def best_score_per_paper(chunk_scores: Sequence[tuple[str, float]]) -> dict[str, float]:
     """{paper id: its best chunk's score}, in the order of the best chunks (input is best first)."""
     best: dict[str, float] = {}
@@ -115,21 +110,15 @@ class Searcher:
         limit = max(self.candidates, 3 * k)  # several chunks per paper: k papers need more chunks
         dense = self._dense(query, allowed, limit) if mode != "bm25" else []
         lexical = self.catalog.bm25(query, limit, allowed) if mode != "dense" else []
-        rankings = {"dense": best_per_paper(dense), "bm25": best_per_paper(lexical)}
-        if mode == "hybrid":
-            fused = self._fuse(dense, lexical, rankings)
-        else:
-            fused = [(pid, 1.0 / (rank + 1)) for rank, pid in enumerate(rankings[mode])]
-            source = dense if mode == "dense" else lexical
-            best = dict(reversed([(cid.rsplit("#", 1)[0], score) for cid, score in source]))
-            fused = [(pid, best[pid]) for pid, _ in fused]
+        per_paper = {"dense": best_score_per_paper(dense), "bm25": best_score_per_paper(lexical)}
+        rankings = {name: list(scores) for name, scores in per_paper.items()}
+        fused = self._fuse(per_paper, rankings) if mode == "hybrid" else list(per_paper[mode].items())
         return self._hits(query, fused[:k], dense, lexical, rankings)
 
-    def _fuse(self, dense, lexical, rankings: dict[str, list[str]]) -> list[tuple[str, float]]:
+    def _fuse(self, per_paper: dict[str, dict[str, float]], rankings: dict[str, list[str]]) -> list[tuple[str, float]]:
         if self.fusion == "rrf":
             return reciprocal_rank_fusion([rankings["dense"], rankings["bm25"]], self.rrf_k)
-        return zscore_fusion([best_score_per_paper(dense), best_score_per_paper(lexical)],
-                             [self.dense_weight, 1.0 - self.dense_weight])
+        return zscore_fusion([per_paper["dense"], per_paper["bm25"]], [self.dense_weight, 1.0 - self.dense_weight])
 
     def _dense(self, query: str, allowed: list[str] | None, limit: int) -> list[tuple[str, float]]:
         vector = self.embedder.embed_batch([query])[0]
