@@ -177,7 +177,7 @@ def eval_answers(ctx, corpus, data, k, limit, seed, out) -> None:
     library = _eval_library(ctx, corpus, out)
     generator = _generator(ctx, library.settings)
     options = AskOptions()
-    cache = ResultCache.open(out, "answers", answers.cache_config(generator, library, options, k))
+    cache = ResultCache.open(out, "answers", answers.cache_config(generator, library, corpus, options, k))
     rows = answers.run_answers(library, generator, questions, cache, options, k)
     summary = answers.summarise(rows)
     report = {"corpus": str(corpus), "data": str(data), "papers": library.stats()["papers"], "k": k,

@@ -183,6 +183,18 @@ def test_eval_answers_hit_rate_and_abstention(tmp_path, minilm):
     assert "solar-slope" in misses and "sort-speed" not in misses
 
 
+def test_eval_answers_reuses_cached_answers_until_a_search_setting_changes(tmp_path, minilm, monkeypatch):
+    args = ["--home", str(tmp_path / "home"), "eval", "answers", "--corpus", str(FIXTURES / "corpus.jsonl"),
+            "--data", str(FIXTURES / "questions.jsonl"), "--out", str(tmp_path / "out")]
+    first, again, changed = (FakeGenerator(quote_best_sentence) for _ in range(3))
+    assert invoke(args, generator=first, embedder=minilm).exit_code == 0
+    assert invoke(args, generator=again, embedder=minilm).exit_code == 0
+    assert first.conversations and not again.conversations  # every answer came from the cache
+    monkeypatch.setenv("PAPERBRIEF_FUSION", "rrf")  # retrieval changes, so answers may too
+    assert invoke(args, generator=changed, embedder=minilm).exit_code == 0
+    assert len(changed.conversations) == len(first.conversations)
+
+
 def test_bad_question_lines_are_named_by_file_and_line(tmp_path):
     bad = tmp_path / "questions.jsonl"
     bad.write_text('{"id": "a", "question": "Q?", "papers": [], "answer_any": []}\n'

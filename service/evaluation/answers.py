@@ -20,6 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from service.ask import AskOptions, ask
+from service.evaluation.retrieval_eval import library_config
 from service.evaluation.runner import EvalDataError, ResultCache, markdown_table, read_json_lines, run_items
 from service.prompts import load_prompt
 
@@ -61,8 +62,9 @@ def load_questions(path: Path) -> list[Question]:
     return questions
 
 
-def cache_config(generator, library, options: AskOptions, k: int) -> str:
-    return (f"model={generator.name}|prompt={load_prompt('answer').key}|embedder={library.embedder.name}|"
+def cache_config(generator, library, corpus: Path, options: AskOptions, k: int) -> str:
+    """Answers depend on the model and prompt, and on everything retrieval depends on."""
+    return (f"model={generator.name}|prompt={load_prompt('answer').key}|{library_config(library, corpus)}|"
             f"options={options}|k={k}")
 
 

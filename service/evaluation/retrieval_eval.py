@@ -69,11 +69,16 @@ def file_fingerprint(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def cache_config(library, corpus: Path, mode: str) -> str:
+def library_config(library, corpus: Path) -> str:
+    """What a search over the eval's library depends on: the corpus, embedder, chunking and search settings."""
     s = library.settings
-    return (f"corpus={file_fingerprint(corpus)}|mode={mode}|embedder={library.embedder.name}|"
+    return (f"corpus={file_fingerprint(corpus)}|embedder={library.embedder.name}|"
             f"chunks={s.chunk_tokens}/{s.chunk_overlap_tokens}|fusion={s.fusion}/{s.dense_weight}/{s.rrf_k}|"
             f"candidates={s.candidate_chunks}")
+
+
+def cache_config(library, corpus: Path, mode: str) -> str:
+    return f"{library_config(library, corpus)}|mode={mode}"
 
 
 def rank_queries(library, queries: Sequence[Query], mode: str, cache: ResultCache) -> list[dict]:
