@@ -15,6 +15,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import contextlib  # noqa: E402
 import threading  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 
@@ -178,6 +179,12 @@ class CausalLM:
         self._pad_id = int(self._greedy.pad_token_id)
         self._lock = threading.Lock()
         self._prefix = _PrefixCache()
+        self._adapters = _Adapters(self.model)
+
+    def load_adapter(self, name: str, path: str) -> None:
+        """Attach a LoRA adapter that `generate(..., adapter=name)` applies (see `_Adapters`)."""
+        with self._lock:
+            self._adapters.load(name, path)
 
     def encode_chat(self, messages: list[dict[str, str]]) -> list[int]:
         # Render then tokenize without special tokens: templates already carry BOS where needed.
@@ -231,13 +238,15 @@ class CausalLM:
             streamer.end()  # unblocks the consumer, which would otherwise wait forever
 
     def generate(
-        self, prompts: list[list[int]], max_new_tokens: int, stop: Sequence[str] = (), batch_size: int = 8
+        self, prompts: list[list[int]], max_new_tokens: int, stop: Sequence[str] = (), batch_size: int = 8,
+        adapter: str | None = None,
     ) -> list[str]:
-        """Greedy completions for many prompts, left-padded into batches of `batch_size`."""
+        """Greedy completions for many prompts, left-padded into batches of `batch_size`; with
+        `adapter`, that loaded LoRA adapter is active for these batches only."""
         texts: list[str] = []
         for start in range(0, len(prompts), batch_size):
             ids, mask = self._left_pad(prompts[start : start + batch_size])
-            with self._lock:
+            with self._lock, self._adapters.active(adapter):
                 out = self._generate(ids, mask, max_new_tokens, stop, threading.Event())
             new = out[:, ids.shape[1] :].tolist()
             texts.extend(self.tokenizer.batch_decode(new, skip_special_tokens=True))
@@ -264,6 +273,68 @@ class CausalLM:
                 streamer=streamer,
                 **({"cache": cache} if cache is not None else {}),
             )
+
+
+class _Adapters:
+    """LoRA adapters on top of the shared model: the base weights are never changed.
+
+    A file (safetensors) holds `<linear module>.lora_A` (rank × in) and `.lora_B` (out × rank) and a
+    `scale` in its metadata. Forward hooks on those Linear layers add scale · B(A x) while the
+    adapter is active, which is only inside `active(name)` under the model lock, so requests
+    without it (answers, comparisons) see the plain model. Rank-16 deltas cost little next to the
+    layers themselves, and keeping them unmerged needs no second copy of the weights.
+    """
+
+    def __init__(self, model) -> None:
+        self._model = model
+        self._deltas: dict[str, dict[str, tuple[torch.Tensor, torch.Tensor]]] = {}  # adapter -> module -> A, B
+        self._hooked: set[str] = set()
+        self._current: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None
+
+    def load(self, name: str, path: str) -> None:
+        if name in self._deltas:
+            return
+        from safetensors import safe_open
+
+        modules = dict(self._model.named_modules())
+        dtype = next(self._model.parameters()).dtype
+        deltas = {}
+        with safe_open(path, framework="pt") as file:
+            scale = float((file.metadata() or {}).get("scale", "1"))
+            for key in file.keys():
+                if not key.endswith(".lora_A"):
+                    continue
+                module = key.removesuffix(".lora_A")
+                if not isinstance(modules.get(module), torch.nn.Linear):
+                    raise ValueError(f"adapter {path}: {module!r} is not a linear layer of this model")
+                lora_b = file.get_tensor(f"{module}.lora_B").float() * scale
+                deltas[module] = (file.get_tensor(key).to(dtype), lora_b.to(dtype))
+        if not deltas:
+            raise ValueError(f"adapter {path}: no '<layer>.lora_A' tensors")
+        for module in deltas.keys() - self._hooked:
+            modules[module].register_forward_hook(self._hook(module))
+            self._hooked.add(module)
+        self._deltas[name] = deltas
+
+    def _hook(self, module: str):
+        def add_delta(_layer, inputs, output):
+            pair = self._current.get(module) if self._current else None
+            if pair is None:
+                return None
+            lora_a, lora_b = pair
+            return output + (inputs[0] @ lora_a.T) @ lora_b.T
+
+        return add_delta
+
+    @contextlib.contextmanager
+    def active(self, name: str | None):
+        if name is not None and name not in self._deltas:
+            raise KeyError(f"no adapter {name!r} loaded (loaded: {', '.join(self._deltas) or 'none'})")
+        self._current = self._deltas[name] if name else None
+        try:
+            yield
+        finally:
+            self._current = None
 
 
 class _PrefixCache:

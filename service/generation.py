@@ -51,6 +51,13 @@ class Generator(Protocol):
         """Tokens `text` takes in the model's input (an estimate for remote models)."""
 
 
+class TaskTuned(Protocol):
+    """Optional: generators with variants fine-tuned for a task (`tuned_generator`)."""
+
+    def tuned_for(self, task: str) -> Generator | None:
+        """The variant tuned for `task`, or None when there is none."""
+
+
 class ChoiceScorer(Protocol):
     """Optional: generators that can score fixed answers instead of generating (local models)."""
 
@@ -114,11 +121,24 @@ class LocalGenerator:
         device: str | None = None,
         dtype: str = "auto",
         threads: int | None = None,
+        adapters: dict[str, Path] | None = None,
     ):
         from index import hf  # the torch boundary, imported only when a local model is wanted
 
         self._lm = hf.CausalLM(model_path, device=device, dtype=dtype, threads=threads)
         self.name = name or model_path
+        self._adapters = dict(adapters or {})  # task -> LoRA file trained for this very model
+        self._tuned: dict[str, AdaptedGenerator] = {}
+
+    def tuned_for(self, task: str) -> Generator | None:
+        """This model with the adapter trained for `task` active, if it has one (see `TaskTuned`)."""
+        if task not in self._adapters:
+            return None
+        if task not in self._tuned:
+            adapter = f"{task}-{self._adapters[task].stem}"
+            self._lm.load_adapter(adapter, str(self._adapters[task]))
+            self._tuned[task] = AdaptedGenerator(self._lm, f"{self.name}+{adapter}", adapter)
+        return self._tuned[task]
 
     def stream(self, messages: list[Message], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> Iterator[str]:
         prompt = self._lm.encode_chat(messages)  # here, so a bad conversation fails at the call
@@ -136,6 +156,33 @@ class LocalGenerator:
     def score_choices(self, messages: list[Message], choices: Sequence[str]) -> list[float]:
         """Log-probability of each choice's first token opening the reply (optional `ChoiceScorer`)."""
         return self._lm.first_token_logprobs(self._lm.encode_chat(messages), choices)
+
+
+class AdaptedGenerator:
+    """A loaded LoRA adapter over a `LocalGenerator`'s model: batched generation only, which is
+    what the tuned tasks use; same weights in memory, its own name so caches keep outputs apart."""
+
+    def __init__(self, lm, name: str, adapter: str):
+        self._lm, self.name, self._adapter = lm, name, adapter
+
+    def stream(self, messages: list[Message], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> Iterator[str]:
+        yield from self.generate([messages], max_new_tokens=max_new_tokens, stop=stop)
+
+    def generate(self, batch: list[list[Message]], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> list[str]:
+        if not batch:
+            return []
+        prompts = [self._lm.encode_chat(messages) for messages in batch]
+        texts = self._lm.generate(prompts, max_new_tokens, stop, adapter=self._adapter)
+        return [cut_at_stop(text, stop) for text in texts]
+
+    def count_tokens(self, text: str) -> int:
+        return self._lm.count_tokens(text)
+
+
+def tuned_generator(generator: Generator, task: str) -> Generator | None:
+    """The generator's variant tuned for `task` (e.g. the bundled model's SciTLDR adapter), or None."""
+    tuned_for = getattr(generator, "tuned_for", None)
+    return tuned_for(task) if tuned_for is not None else None
 
 
 # --- OpenAI-compatible servers -----------------------------------------------------------
@@ -283,7 +330,8 @@ def make_generator(settings: Settings) -> Generator:
     if spec in model_assets.BUNDLED:
         bundle = model_assets.BUNDLED[spec]
         path = model_assets.ensure_converted(bundle, settings.model_cache, _convert_gguf)
-        return LocalGenerator(str(path), name=bundle.name, **local)
+        adapters = model_assets.adapter_paths(bundle) if settings.tuned_adapters else {}
+        return LocalGenerator(str(path), name=bundle.name, adapters=adapters, **local)
     if not spec:
         raise GeneratorConfigError("PAPERBRIEF_GENERATOR is empty; use 'bundled', a model id/path or 'openai:<model>'")
     return _hub_or_path_generator(spec, local)
@@ -331,6 +379,7 @@ def shared_generator(settings: Settings) -> Generator:
         settings.generator_base_url,
         settings.generator_device,
         settings.generator_dtype,
+        settings.tuned_adapters,
     )
     with _SHARED_LOCK:  # also makes a second caller wait for the first load instead of loading twice
         if key not in _SHARED:

@@ -34,6 +34,7 @@ class BundledModel:
     version: str
     sha256: str  # of the concatenated GGUF file
     gguf_file: str
+    adapters: tuple[tuple[str, str], ...] = ()  # (task, file in service/adapters/) trained for this model
 
     def distribution(self, index: int) -> str:
         return f"{self.package}{index}"
@@ -54,6 +55,7 @@ BUNDLED: dict[str, BundledModel] = {
         version="0.9.0",
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         gguf_file="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        adapters=(("tldr", "scitldr-qwen2.5-coder-0.5b-lora.safetensors"),),
     ),
     "bundled-1.5b": BundledModel(
         name="qwen2.5-coder-1.5b-instruct",
@@ -64,6 +66,18 @@ BUNDLED: dict[str, BundledModel] = {
         gguf_file="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
     ),
 }
+
+ADAPTER_DIR = Path(__file__).parent / "adapters"
+
+
+def adapter_paths(spec: BundledModel) -> dict[str, Path]:
+    """Task -> LoRA adapter file shipped with paperbrief for this bundled model (`bench/train_tldr_adapter.py`)."""
+    paths = {task: ADAPTER_DIR / name for task, name in spec.adapters}
+    missing = [str(path) for path in paths.values() if not path.is_file()]
+    if missing:
+        raise ModelAssetError(f"adapter file missing from the installation: {', '.join(missing)}")
+    return paths
+
 
 # (gguf path, output dir) -> writes a loadable model + tokenizer into output dir
 Converter = Callable[[Path, Path], None]

@@ -102,6 +102,11 @@ class Settings(BaseSettings):
         pattern="^(auto|bfloat16|float16|float32)$",
         description="Local generator precision; auto = bf16 on CPU, fp16/bf16 on GPU.",
     )
+    tuned_adapters: bool = Field(
+        default=True,
+        description="Use the task adapters shipped for the bundled 0.5B model: TL;DRs then draft twice "
+        "(plain and SciTLDR-tuned) and keep the consensus draft. Off = one plain draft (about 2× faster).",
+    )
     threads: int | None = Field(default=None, ge=1, description="CPU threads; unset = all cores.")
     max_new_tokens: int = Field(default=256, ge=1, le=8192, description="Default generation cap.")
 

@@ -401,3 +401,42 @@ def test_generation_module_does_not_import_torch():
         check=True,
     )
     assert out.stdout.strip() == "False"
+
+
+def test_every_bundled_adapter_file_is_installed():
+    for bundle in model_assets.BUNDLED.values():
+        for path in model_assets.adapter_paths(bundle).values():
+            assert path.stat().st_size > 1_000_000, path
+
+
+def test_a_missing_adapter_file_is_named():
+    spec = BundledModel(name="m", package="p", parts=1, version="1", sha256="0" * 64, gguf_file="m.gguf",
+                        adapters=(("tldr", "no-such-adapter.safetensors"),))
+    with pytest.raises(ModelAssetError, match="no-such-adapter.safetensors"):
+        model_assets.adapter_paths(spec)
+
+
+def test_lora_adapters_apply_only_while_active(tmp_path):
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file
+
+    from index.hf import _Adapters
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3, bias=False))
+    lora_a, lora_b = torch.ones(2, 4), torch.full((3, 2), 0.5)
+    path = tmp_path / "a.safetensors"
+    save_file({"0.lora_A": lora_a, "0.lora_B": lora_b}, str(path), metadata={"scale": "2"})
+    adapters = _Adapters(model)
+    adapters.load("tldr", str(path))
+    x = torch.ones(1, 4)
+    plain = model(x)
+    with adapters.active("tldr"):
+        tuned = model(x)
+    assert torch.allclose(tuned - plain, torch.full((1, 3), 8.0)), "scale · B(A x) = 2 · 0.5 · 2 · 4"
+    assert torch.equal(model(x), plain), "inactive again after the block"
+    with pytest.raises(KeyError, match="no adapter 'other'"):
+        with adapters.active("other"):
+            pass
+    save_file({"9.lora_A": lora_a, "9.lora_B": lora_b}, str(tmp_path / "bad.safetensors"))
+    with pytest.raises(ValueError, match="'9' is not a linear layer"):
+        adapters.load("bad", str(tmp_path / "bad.safetensors"))

@@ -186,3 +186,17 @@ def test_a_local_model_directory_works_by_configuration(generator):
     by_path = make_generator(Settings(home=HOME, generator=str(path), generator_base_url=None))
     assert by_path.name == str(path)
     assert by_path.generate([QUESTION], max_new_tokens=12) == generator.generate([QUESTION], max_new_tokens=12)
+
+
+def test_the_tldr_adapter_changes_only_its_own_generations(generator):
+    tuned = generator.tuned_for("tldr")
+    assert tuned is not None and tuned.name != generator.name and generator.tuned_for("tldr") is tuned
+    prompt = [{"role": "user", "content": "Write a one-sentence TL;DR: We propose FastSort, a sorting method "
+                                          "for GPUs that is 3x faster than radix sort on large arrays."}]
+    before = generator.generate([prompt], max_new_tokens=24)
+    scores = generator.score_choices(prompt, ["We", "This"])
+    adapted = tuned.generate([prompt], max_new_tokens=24)
+    assert adapted[0].strip() and adapted != before, "the adapter is active for the tuned variant"
+    assert generator.generate([prompt], max_new_tokens=24) == before, "and inactive again afterwards"
+    assert generator.score_choices(prompt, ["We", "This"]) == scores
+    assert generator.tuned_for("compare") is None

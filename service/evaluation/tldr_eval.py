@@ -13,7 +13,7 @@ from index.models import Paper
 from service.evaluation.rouge_protocol import TldrItem, corpus_scores, lead_one
 from service.evaluation.runner import ResultCache, markdown_table, run_items
 from service.prompts import load_prompt
-from service.tldr import BATCH_SIZE, STYLES, summarise
+from service.tldr import BATCH_SIZE, STYLES, drafting_key, summarise
 
 # Cachola et al. 2020, SciTLDR-A test, R1/R2/RL (Perl ROUGE; stemming unstated).
 PUBLISHED_TEST = {
@@ -31,7 +31,8 @@ class TldrEvalConfig:
 
     def cache_config(self, generator) -> str:
         """What a cached TL;DR depends on: model, prompt version, style."""
-        return f"model={generator.name}|prompt={load_prompt(STYLES[self.style][0]).key}|style={self.style}"
+        return (f"model={drafting_key(generator, self.style)}|prompt={load_prompt(STYLES[self.style][0]).key}"
+                f"|style={self.style}")
 
 
 def as_paper(item: TldrItem) -> Paper:
