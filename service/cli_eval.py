@@ -86,7 +86,7 @@ def eval_tldr(ctx, data, style, limit, seed, out) -> None:
     """ROUGE-1/2/L (SciTLDR protocol), stemmed and unstemmed, Lead-1 beside, published table beside."""
     from service.evaluation import tldr_eval
     from service.evaluation.rouge_protocol import load_scitldr
-    from service.tldr import drafting_key
+    from service.tldr import tldr_writer
 
     out = _out(out, "tldr")
     items = select(load_scitldr(data), limit, seed)
@@ -96,7 +96,7 @@ def eval_tldr(ctx, data, style, limit, seed, out) -> None:
     cache = ResultCache.open(out, "tldr", config.cache_config(generator))
     computed, started = cache.missing(f"{i.paper_id}" for i in items), time.perf_counter()
     rows = tldr_eval.predict(items, generator, cache, config)
-    report = {"data": str(data), "papers": len(items), "style": style, "model": drafting_key(generator, style),
+    report = {"data": str(data), "papers": len(items), "style": style, "model": tldr_writer(generator, style).name,
               "prompt": cache.config.split("|")[1].removeprefix("prompt="), "limit": limit, "seed": seed,
               "computed": computed, "seconds": round(time.perf_counter() - started, 1),
               "scores": tldr_eval.score(items, rows), "published_test_R1_R2_RL": tldr_eval.PUBLISHED_TEST,

@@ -104,8 +104,8 @@ class Settings(BaseSettings):
     )
     tuned_adapters: bool = Field(
         default=True,
-        description="Use the task adapters shipped for the bundled 0.5B model: TL;DRs then draft twice "
-        "(plain and SciTLDR-tuned) and keep the consensus draft. Off = one plain draft (about 2× faster).",
+        description="Write one-sentence TL;DRs with the LoRA adapter shipped for the bundled 0.5B model "
+        "(fine-tuned on SciTLDR train; same speed). Off = the plain model with the TL;DR prompt.",
     )
     threads: int | None = Field(default=None, ge=1, description="CPU threads; unset = all cores.")
     max_new_tokens: int = Field(default=256, ge=1, le=8192, description="Default generation cap.")

@@ -7,7 +7,6 @@ model, prompt version, style) so nothing is computed twice.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ STYLES = {"tldr": ("tldr", 25, 1), "plain": ("plain", 90, 3)}  # prompt, word ca
 MAX_NEW_TOKENS = {"tldr": 48, "plain": 140}
 BATCH_SIZE = 8  # batched decode on CPU roughly doubles throughput; more mostly adds padding
 _PREFIX = re.compile(r"^\s*(\*\*)?(tl;?dr|summary|plain[- ]language summary)\s*[:\-–]\s*(\*\*)?\s*", re.I)
-CONSENSUS = "consensus@1"  # how plain and tuned drafts are combined; part of the cache key
 _CONTRIBUTION = re.compile(r"\b(we|this paper|this work)\s+(propose|present|introduce|develop|show|find)", re.I)
 
 ExampleSelector = Callable[[Paper], str]  # returns rendered few-shot examples (may be "")
@@ -48,8 +46,8 @@ def summarise(papers: Sequence[Paper], generator: Generator, cache: OutputCache,
     """Yield a Summary per paper: cached ones first, then each batch as it finishes."""
     check_style(style)
     prompt = load_prompt(STYLES[style][0])
-    tuned = tuned_generator(generator, style) if style == "tldr" else None
-    keys = {p.id: cache_key(p.id, p.abstract_hash, drafting_key(generator, style), prompt.key, style) for p in papers}
+    writer = tldr_writer(generator, style)
+    keys = {p.id: cache_key(p.id, p.abstract_hash, writer.name, prompt.key, style) for p in papers}
     todo = []
     for paper in papers:
         hit = None if refresh else cache.get("tldr", keys[paper.id])
@@ -61,54 +59,19 @@ def summarise(papers: Sequence[Paper], generator: Generator, cache: OutputCache,
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
         messages = [render_messages(paper, style, examples) for paper in batch]
-        drafts = _drafts(batch, messages, generator, style)
-        if tuned is not None:
-            tuned_drafts = _drafts(batch, messages, tuned, style)
-            drafts = [consensus([plain, tuned_draft], referees=[contribution_sentence(paper)])
-                      for paper, plain, tuned_draft in zip(batch, drafts, tuned_drafts)]
-        for paper, text in zip(batch, drafts):
+        outputs = writer.generate(messages, max_new_tokens=MAX_NEW_TOKENS[style], stop=["\n\n", "<paper>"])
+        for paper, raw in zip(batch, outputs):
+            text = clean_summary(raw, paper, style)
             cache.put("tldr", keys[paper.id], text)
             yield Summary(paper, text, style, cached=False)
 
 
-def drafting_key(generator: Generator, style: str) -> str:
-    """Which model(s) write a TL;DR of this style, and how drafts are combined: part of cache keys."""
-    tuned = tuned_generator(generator, style) if style == "tldr" else None
-    return generator.name if tuned is None else f"{generator.name} & {tuned.name} ({CONSENSUS})"
-
-
-def _drafts(batch: Sequence[Paper], messages: list, generator: Generator, style: str) -> list[str]:
-    outputs = generator.generate(messages, max_new_tokens=MAX_NEW_TOKENS[style], stop=["\n\n", "<paper>"])
-    return [clean_summary(raw, paper, style) for paper, raw in zip(batch, outputs)]
-
-
-def consensus(candidates: Sequence[str], referees: Sequence[str] = ()) -> str:
-    """The candidate that agrees most with the other texts (minimum-Bayes-risk choice).
-
-    Agreement is ROUGE-1 + ROUGE-2 F (stemmed) averaged over the other candidates and the referees;
-    ties keep the earlier candidate. Two drafts that disagree are settled by which one is closer to
-    the abstract's own contribution sentence: on SciTLDR dev this beats either draft alone
-    (docs/BENCHMARKS.md, "TL;DR quality").
-    """
-    texts = list(candidates) + list(referees)
-
-    def agreement(index: int) -> float:
-        others = [text for k, text in enumerate(texts) if k != index]
-        return sum(_overlap(candidates[index], other) for other in others) / max(1, len(others))
-
-    return candidates[max(range(len(candidates)), key=lambda k: (agreement(k), -k))]
-
-
-def _overlap(one: str, other: str) -> float:
-    scores = _scorer().score(other, one)
-    return scores["rouge1"].fmeasure + scores["rouge2"].fmeasure
-
-
-@functools.cache
-def _scorer():
-    from rouge_score import rouge_scorer  # imported on first use: it loads nltk's stemmer
-
-    return rouge_scorer.RougeScorer(["rouge1", "rouge2"], use_stemmer=True)
+def tldr_writer(generator: Generator, style: str) -> Generator:
+    """The generator that writes this style: for one-sentence TL;DRs, the generator's variant tuned
+    on SciTLDR when it has one (the bundled model's LoRA adapter: +1.4 ROUGE-1, +2.5 ROUGE-2 on
+    SciTLDR dev, same speed; docs/BENCHMARKS.md), else the generator itself."""
+    tuned = tuned_generator(generator, "tldr") if style == "tldr" else None
+    return tuned or generator
 
 
 def render_messages(paper: Paper, style: str, examples: ExampleSelector | None = None) -> list[dict[str, str]]:
@@ -143,13 +106,10 @@ def _too_far_from(text: str, paper: Paper) -> bool:
     return len(words) >= 4 and len(words & source) / len(words) < 0.2
 
 
-def contribution_sentence(paper: Paper) -> str:
+def extractive_fallback(paper: Paper) -> str:
     """The sentence stating the contribution ('we propose …'), else the first sentence."""
     found = sentences(paper.abstract)
     for sentence in found:
         if _CONTRIBUTION.search(sentence):
             return sentence
     return found[0] if found else paper.title
-
-
-extractive_fallback = contribution_sentence  # the TL;DR when the model gives nothing usable
