@@ -297,7 +297,6 @@ class _Adapters:
         from safetensors import safe_open
 
         modules = dict(self._model.named_modules())
-        dtype = next(self._model.parameters()).dtype
         deltas = {}
         with safe_open(path, framework="pt") as file:
             scale = float((file.metadata() or {}).get("scale", "1"))
@@ -305,10 +304,15 @@ class _Adapters:
                 if not key.endswith(".lora_A"):
                     continue
                 module = key.removesuffix(".lora_A")
-                if not isinstance(modules.get(module), torch.nn.Linear):
+                layer = modules.get(module)
+                if not isinstance(layer, torch.nn.Linear):
                     raise ValueError(f"adapter {path}: {module!r} is not a linear layer of this model")
-                lora_b = file.get_tensor(f"{module}.lora_B").float() * scale
-                deltas[module] = (file.get_tensor(key).to(dtype), lora_b.to(dtype))
+                lora_a, lora_b = file.get_tensor(key), file.get_tensor(f"{module}.lora_B").float() * scale
+                if lora_a.shape[1] != layer.in_features or lora_b.shape[0] != layer.out_features:
+                    raise ValueError(f"adapter {path}: {module!r} shapes {tuple(lora_a.shape)}/{tuple(lora_b.shape)} "
+                                     f"do not fit a {layer.in_features}→{layer.out_features} layer (another model's?)")
+                on = {"device": layer.weight.device, "dtype": layer.weight.dtype}
+                deltas[module] = (lora_a.to(**on), lora_b.to(**on))
         if not deltas:
             raise ValueError(f"adapter {path}: no '<layer>.lora_A' tensors")
         for module in deltas.keys() - self._hooked:

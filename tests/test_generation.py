@@ -437,6 +437,9 @@ def test_lora_adapters_apply_only_while_active(tmp_path):
     with pytest.raises(KeyError, match="no adapter 'other'"):
         with adapters.active("other"):
             pass
+    save_file({"0.lora_A": torch.ones(2, 5), "0.lora_B": lora_b}, str(tmp_path / "wide.safetensors"))
+    with pytest.raises(ValueError, match="do not fit a 4→3 layer"):
+        adapters.load("wide", str(tmp_path / "wide.safetensors"))
     save_file({"9.lora_A": lora_a, "9.lora_B": lora_b}, str(tmp_path / "bad.safetensors"))
     with pytest.raises(ValueError, match="'9' is not a linear layer"):
         adapters.load("bad", str(tmp_path / "bad.safetensors"))
