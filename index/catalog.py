@@ -85,6 +85,12 @@ def query_terms(text: str) -> list[str]:
     return list(seen)
 
 
+@dataclass(frozen=True)
+class TermStatistics:
+    chunks: int  # chunks in the catalog
+    frequencies: dict[str, int]  # term -> chunks holding it (as FTS5 stems it)
+
+
 class Catalog:
     def __init__(self, path: Path, common_term_min_chunks: int = COMMON_TERM_MIN_CHUNKS):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -275,9 +281,11 @@ class Catalog:
             sql += " WHERE " + " AND ".join(clauses)
         return [row[0] for row in self._db.execute(sql + " ORDER BY p.added_at, p.rowid", args)]
 
-    def bm25(self, query: str, limit: int, paper_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
-        """Chunk ids with BM25 scores (higher is better), best first."""
-        terms = self._distinctive(query_terms(query))
+    def bm25(self, query: str, limit: int, paper_ids: Sequence[str] | None = None,
+             statistics: TermStatistics | None = None) -> list[tuple[str, float]]:
+        """Chunk ids with BM25 scores (higher is better), best first. `statistics` of the query's terms,
+        when the caller already has them, saves looking them up again."""
+        terms = self._distinctive(query_terms(query), statistics)
         if not terms:
             return []
         match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
@@ -290,14 +298,18 @@ class Catalog:
         rows = self._db.execute(sql + " ORDER BY bm25(chunks_fts) LIMIT ?", [*args, limit]).fetchall()
         return [(row[0], float(row[1])) for row in rows]
 
-    def _distinctive(self, terms: list[str]) -> list[str]:
+    def _distinctive(self, terms: list[str], statistics: TermStatistics | None = None) -> list[str]:
         """`terms` without the very common ones (at least the rarest term stays)."""
-        total = self.chunk_count()
+        total = statistics.chunks if statistics else self.chunk_count()
         if len(terms) < 2 or total < self.common_term_min_chunks:
             return terms
-        frequencies = self.term_document_frequency(terms)
+        frequencies = statistics.frequencies if statistics else self.term_document_frequency(terms)
         kept = [term for term in terms if frequencies[term] <= COMMON_TERM_SHARE * total]
         return kept or [min(terms, key=lambda term: frequencies[term])]
+
+    def term_statistics(self, terms: Sequence[str]) -> TermStatistics:
+        """Chunk count and each term's document frequency: what BM25 pruning and idf weights need."""
+        return TermStatistics(self.chunk_count(), self.term_document_frequency(terms))
 
     def term_document_frequency(self, terms: Sequence[str]) -> dict[str, int]:
         """How many chunks hold each term, as FTS5 stems it (from the FTS5 vocabulary: no scan)."""

@@ -13,7 +13,6 @@ final `AskResult`. A `Conversation` carries follow-up questions.
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -27,7 +26,7 @@ from service.citations import Citation, Passage, SourceSentence, check_answer, c
 from service.generation import Generator, GeneratorChatModel
 from service.guard import injected_sentences, neutralise, source_block
 from service.prompts import load_prompt
-from service.search import SearchFilter, SearchHit
+from service.search import SearchFilter, SearchHit, idf_weights
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +133,8 @@ def is_relevant(cosine: float, coverage: float, options: AskOptions) -> bool:
 def term_weights(library, query: str) -> dict[str, float]:
     """idf of each query word over the library's chunks: rare words say most about the topic."""
     terms = query_terms(query)
-    total = max(1, library.catalog.chunk_count())
-    frequencies = library.catalog.term_document_frequency(terms)
-    return {stem(term): math.log(1 + total / (1 + frequencies[term])) for term in terms}
+    weights = idf_weights(terms, library.catalog.term_statistics(terms))
+    return {stem(term): weight for term, weight in weights.items()}
 
 
 def coverage(weights: dict[str, float], text: str) -> float:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from index.catalog import Catalog, query_terms
+from index.catalog import Catalog, TermStatistics, query_terms
 from index.embedding import Embedder
 from index.models import Chunk, Paper
 from index.sentences import split_sentences
@@ -108,12 +108,14 @@ class Searcher:
             raise ValueError("search query is empty")
         allowed = self.catalog.paper_ids(filters.days, filters.sources) if filters.active else None
         limit = max(self.candidates, 3 * k)  # several chunks per paper: k papers need more chunks
+        terms = query_terms(query)
+        statistics = self.catalog.term_statistics(terms)  # once, for BM25 pruning and sentence idf
         dense = self._dense(query, allowed, limit) if mode != "bm25" else []
-        lexical = self.catalog.bm25(query, limit, allowed) if mode != "dense" else []
+        lexical = self.catalog.bm25(query, limit, allowed, statistics) if mode != "dense" else []
         per_paper = {"dense": best_score_per_paper(dense), "bm25": best_score_per_paper(lexical)}
         rankings = {name: list(scores) for name, scores in per_paper.items()}
         fused = self._fuse(per_paper, rankings) if mode == "hybrid" else list(per_paper[mode].items())
-        return self._hits(query, fused[:k], dense, lexical, rankings)
+        return self._hits(fused[:k], dense, lexical, rankings, idf_weights(terms, statistics))
 
     def _fuse(self, per_paper: dict[str, dict[str, float]], rankings: dict[str, list[str]]) -> list[tuple[str, float]]:
         if self.fusion == "rrf":
@@ -124,12 +126,12 @@ class Searcher:
         vector = self.embedder.embed_batch([query])[0]
         return self.vectors.query(vector, limit, allowed)
 
-    def _hits(self, query: str, fused: list[tuple[str, float]], dense: list[tuple[str, float]],
-              lexical: list[tuple[str, float]], rankings: dict[str, list[str]]) -> list[SearchHit]:
+    def _hits(self, fused: list[tuple[str, float]], dense: list[tuple[str, float]],
+              lexical: list[tuple[str, float]], rankings: dict[str, list[str]],
+              idf: dict[str, float]) -> list[SearchHit]:
         papers = self.catalog.get_papers([pid for pid, _ in fused])
         chunk_ids = [cid for cid in _interleave(dense, lexical) if cid.rsplit("#", 1)[0] in papers]
         chunks = self.catalog.get_chunks(chunk_ids)  # vectors of deleted chunks are dropped here
-        idf = self._idf(query)
         dense_rank = {pid: rank for rank, pid in enumerate(rankings["dense"], start=1)}
         bm25_rank = {pid: rank for rank, pid in enumerate(rankings["bm25"], start=1)}
         hits = []
@@ -143,11 +145,10 @@ class Searcher:
             ))
         return hits
 
-    def _idf(self, query: str) -> dict[str, float]:
-        terms = query_terms(query)
-        total = max(1, self.catalog.chunk_count())
-        frequencies = self.catalog.term_document_frequency(terms)
-        return {term: math.log(1 + total / (1 + frequencies[term])) for term in terms}
+
+def idf_weights(terms: Sequence[str], statistics: TermStatistics) -> dict[str, float]:
+    total = max(1, statistics.chunks)
+    return {term: math.log(1 + total / (1 + statistics.frequencies[term])) for term in terms}
 
 
 def _interleave(*rankings: Sequence[tuple[str, float]]) -> list[str]:
