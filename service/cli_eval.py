@@ -151,7 +151,7 @@ def eval_pubmedqa(ctx, data, method, limit, seed, out) -> None:
     cache = ResultCache.open(out, "pubmedqa", pubmedqa.cache_config(generator, method))
     started = time.perf_counter()
     rows = pubmedqa.run_pubmedqa(items, generator, cache, method)
-    summary = pubmedqa.summarise(rows, method, seed or 0)
+    summary = pubmedqa.summarise(rows, method)
     report = {"data": str(data), "items": len(items), "model": generator.name, "method": method,
               "prompt": pubmedqa.load_prompt(pubmedqa.PROMPT).key, "limit": limit, "seed": seed,
               "seconds": round(time.perf_counter() - started, 1), "summary": summary,

@@ -117,9 +117,18 @@ def test_decision_parser_and_metrics():
 
 
 def test_cross_fitted_offsets_never_use_an_items_own_label():
+    # Scores can't separate the answers, gold is 2 yes + 2 no: fitted on all four items, any constant
+    # answer is right half the time; left out, each item leaves a majority of the *other* answer.
+    rows = [{"logprobs": {"yes": -1.0, "no": -0.5, "maybe": -2.0}, "answer": a} for a in ("yes", "yes", "no", "no")]
+    assert pubmedqa.cross_fitted(rows, "accuracy") == ["no", "no", "yes", "yes"]
+    in_sample = pubmedqa.fit_offsets(rows, "accuracy")
+    assert sum(pubmedqa.decide(row["logprobs"], in_sample) == row["answer"] for row in rows) == 2
+
+
+def test_fitted_offsets_prefer_the_smallest_shift_among_equals():
     rows = [{"logprobs": {"yes": -1.0, "no": -0.5, "maybe": -2.0}, "answer": "yes"} for _ in range(10)]
-    predicted, offsets = pubmedqa.cross_fitted(rows)
-    assert predicted == ["yes"] * 10 and all(o["no"] <= -0.5 for o in offsets)  # ties go to "yes"
+    assert pubmedqa.fit_offsets(rows, "accuracy") == {"yes": 0.0, "no": -0.5, "maybe": 0.0}  # a tie goes to "yes"
+    assert pubmedqa.cross_fitted(rows, "macro_f1") == ["yes"] * 10
 
 
 def test_offsets_fitted_for_accuracy_follow_the_majority_where_macro_f1_would_not():
@@ -127,8 +136,8 @@ def test_offsets_fitted_for_accuracy_follow_the_majority_where_macro_f1_would_no
     rows = [{"logprobs": {"yes": -1.0, "no": -0.5, "maybe": -3.0}, "answer": a} for a in ["yes"] * 8 + ["no"] * 2]
     assert pubmedqa.decide(rows[0]["logprobs"], pubmedqa.fit_offsets(rows, "accuracy")) == "yes"
     summary = pubmedqa.summarise(rows, "logits")
-    assert summary["rules"]["logits + class offsets for accuracy (2-fold cross-fitted)"]["accuracy"] == 0.8
-    assert set(summary["offsets_per_fold"]) == {"macro_f1", "accuracy"}
+    assert summary["rules"]["logits + class offsets for accuracy (leave-one-out cross-fitted)"]["accuracy"] == 0.8
+    assert set(summary["offsets_fitted_on_all_items"]) == {"macro_f1", "accuracy"}
 
 
 def test_eval_tldr_reports_rouge_with_lead1_and_resumes(tmp_path):

