@@ -239,18 +239,27 @@ class CausalLM:
 
     def generate(
         self, prompts: list[list[int]], max_new_tokens: int, stop: Sequence[str] = (), batch_size: int = 8,
-        adapter: str | None = None,
+        adapter: str | None = None, beams: int = 1,
     ) -> list[str]:
-        """Greedy completions for many prompts, left-padded into batches of `batch_size`; with
-        `adapter`, that loaded LoRA adapter is active for these batches only."""
+        """Completions for many prompts, left-padded into batches of `batch_size`: greedy, or the best
+        of `beams` beams (beam search; stop strings are then cut by the caller); with `adapter`, that
+        loaded LoRA adapter is active for these batches only."""
         texts: list[str] = []
         for start in range(0, len(prompts), batch_size):
             ids, mask = self._left_pad(prompts[start : start + batch_size])
             with self._lock, self._adapters.active(adapter):
-                out = self._generate(ids, mask, max_new_tokens, stop, threading.Event())
+                if beams > 1:
+                    out = beam_search(self.model, ids, mask, self._beam_config(max_new_tokens, beams))
+                else:
+                    out = self._generate(ids, mask, max_new_tokens, stop, threading.Event())
             new = out[:, ids.shape[1] :].tolist()
             texts.extend(self.tokenizer.batch_decode(new, skip_special_tokens=True))
         return texts
+
+    def _beam_config(self, max_new_tokens: int, beams: int):
+        config = copy.deepcopy(self._greedy)
+        config.max_new_tokens, config.num_beams, config.early_stopping = max_new_tokens, beams, True
+        return config
 
     def _left_pad(self, prompts: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         # Padding by hand: tokenizer.pad would mutate the shared fast tokenizer's padding state.
@@ -273,6 +282,27 @@ class CausalLM:
                 streamer=streamer,
                 **({"cache": cache} if cache is not None else {}),
             )
+
+
+def beam_search(model, ids: torch.Tensor, mask: torch.Tensor, config) -> torch.Tensor:
+    """`model.generate` with `config.num_beams` beams whose prompt is prefilled once, not once per beam.
+
+    transformers copies each prompt to its beams before the first forward pass, so a 4-beam search
+    prefills every prompt 4 times; prompts are long and answers short here, which made beam search
+    3× slower than greedy. Prefilling all but the last token and copying the keys/values to the
+    beams gives the same beams (checked against transformers' own) for ≈ 1.3× the greedy time."""
+    from transformers import DynamicCache
+
+    ids, mask = ids.to(model.device), mask.to(model.device)
+    with torch.inference_mode():
+        if ids.shape[1] < 2:  # nothing to share: generate needs one uncached token to start from
+            return model.generate(input_ids=ids, attention_mask=mask, generation_config=config)
+        cache = DynamicCache()
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding: positions count real tokens only
+        model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions[:, :-1],
+              cache=cache, use_cache=True)
+        cache.batch_repeat_interleave(config.num_beams)
+        return model.generate(input_ids=ids, attention_mask=mask, generation_config=config, cache=cache)
 
 
 class _Adapters:

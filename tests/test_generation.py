@@ -452,3 +452,27 @@ def test_lora_adapters_apply_only_while_active(tmp_path):
     save_file({"9.lora_A": lora_a, "9.lora_B": lora_b}, str(tmp_path / "bad.safetensors"))
     with pytest.raises(ValueError, match="'9' is not a linear layer"):
         adapters.load("bad", str(tmp_path / "bad.safetensors"))
+
+
+def test_beam_search_with_a_shared_prefill_finds_transformers_own_beams():
+    torch = pytest.importorskip("torch")
+    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+
+    from index.hf import beam_search
+
+    torch.manual_seed(0)
+    config = Qwen2Config(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128)
+    model = Qwen2ForCausalLM(config).eval()
+    # two prompts of different lengths, left-padded with 0 as CausalLM does
+    ids = torch.tensor([[0, 0, 0, 5, 9, 13, 2], [7, 3, 11, 5, 20, 8, 1]])
+    mask = (torch.arange(7) >= torch.tensor([[3], [0]])).long()
+    search = GenerationConfig(max_new_tokens=8, num_beams=4, early_stopping=True, do_sample=False,
+                              pad_token_id=0, eos_token_id=63)
+    with torch.inference_mode():
+        expected = model.generate(input_ids=ids, attention_mask=mask, generation_config=search)
+    assert torch.equal(beam_search(model, ids, mask, search), expected)
+    search.num_return_sequences = 4  # every beam, in order, not only the best
+    with torch.inference_mode():
+        expected = model.generate(input_ids=ids, attention_mask=mask, generation_config=search)
+    assert torch.equal(beam_search(model, ids, mask, search), expected)

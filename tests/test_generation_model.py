@@ -191,6 +191,7 @@ def test_a_local_model_directory_works_by_configuration(generator):
 def test_the_tldr_adapter_changes_only_its_own_generations(generator):
     tuned = generator.tuned_for("tldr")
     assert tuned is not None and tuned.name != generator.name and generator.tuned_for("tldr") is tuned
+    assert tuned.name.endswith("+beams4"), "the default writes the best of 4 beams, and caches say so"
     prompt = [{"role": "user", "content": "Write a one-sentence TL;DR: We propose FastSort, a sorting method "
                                           "for GPUs that is 3x faster than radix sort on large arrays."}]
     before = generator.generate([prompt], max_new_tokens=24)
