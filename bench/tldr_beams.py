@@ -3,7 +3,8 @@
 For each paper: the N finished beams of the bundled model + SciTLDR adapter (the product's prompt and
 cleaning), with their summed log-probabilities and token counts, so that choices among them (the
 top beam, other length penalties, minimum-Bayes-risk consensus) can be scored without generating
-again. Resumable: papers already in `--out` are skipped.
+again. Resumable: papers already in `--out` are skipped. `--max-words` (the abstract's first
+sentences only), `--adapter-scale` (the LoRA deltas × s) and `--beams` are the studied variants.
 
     PAPERBRIEF_MODEL_DIR=.paperbrief/models .venv/bin/python bench/tldr_beams.py \
         --data ../shared/data/scitldr/dev.jsonl --beams 4 --out .paperbrief/eval/beams4.jsonl
@@ -14,11 +15,13 @@ again. Resumable: papers already in `--out` are skipped.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import time
 from pathlib import Path
 
+from index.sentences import sentences
 from service.evaluation.rouge_protocol import best_gold_scores, load_scitldr
 from service.evaluation.tldr_eval import as_paper
 from service.tldr import MAX_NEW_TOKENS, clean_summary, render_messages
@@ -36,14 +39,21 @@ def dump(args) -> None:
     out = Path(args.out)
     if out.exists():
         done = {json.loads(line)["paper_id"] for line in out.read_text().splitlines() if line.strip()}
-    todo = sorted((i for i in items if i.paper_id not in done), key=lambda i: len(i.abstract))
+    only = set(Path(args.only).read_text().split()) if args.only else None
+    todo = sorted((i for i in items if i.paper_id not in done and (only is None or i.paper_id in only)),
+                  key=lambda i: len(i.abstract))
     tuned = make_generator(Settings()).tuned_for("tldr")
     lm = tuned._lm  # a study script: the shared model under its lock, with the adapter on
+    if args.adapter_scale != 1.0:
+        deltas = lm._adapters._deltas[tuned._adapter]
+        for module, (lora_a, lora_b) in deltas.items():
+            deltas[module] = (lora_a, lora_b * args.adapter_scale)
     started = time.perf_counter()
     with out.open("a") as sink:
         for start in range(0, len(todo), args.batch):
             batch = todo[start : start + args.batch]
-            prompts = [lm.encode_chat(render_messages(as_paper(item), "tldr")) for item in batch]
+            prompts = [lm.encode_chat(render_messages(as_paper(clipped(item, args.max_words)), "tldr"))
+                       for item in batch]
             ids, mask = lm._left_pad(prompts)
             config = lm._beam_config(MAX_NEW_TOKENS["tldr"], args.beams)
             config.num_return_sequences, config.length_penalty = args.beams, args.length_penalty
@@ -63,41 +73,61 @@ def dump(args) -> None:
             print(f"{start + len(batch)}/{len(todo)} papers, {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def score(args) -> None:
-    """R1/R2/RL (unstemmed) of several choices among the dumped beams."""
-    from rouge_score import rouge_scorer
+def clipped(item, max_words: int | None):
+    """The item with its abstract cut to its first sentences within `max_words` words (at least one)."""
+    if not max_words:
+        return item
+    kept, words = [], 0
+    for sentence in sentences(item.abstract):
+        words += len(sentence.split())
+        if kept and words > max_words:
+            break
+        kept.append(sentence)
+    return dataclasses.replace(item, abstract=" ".join(kept))
 
+
+def score(args) -> None:
+    """R1/R2/RL (unstemmed; R1 stemmed too) of several choices among the dumped beams."""
     items = {i.paper_id: i for i in load_scitldr(Path(args.data), args.limit)}
     rows = [json.loads(line) for line in Path(args.out).read_text().splitlines() if line.strip()]
-    rows = [r for r in rows if r["paper_id"] in items]
-    pair = rouge_scorer.RougeScorer(["rouge1", "rouge2"], use_stemmer=False)
-
-    def mbr(texts: list[str]) -> int:
-        def agreement(i: int) -> float:
-            return sum(pair.score(texts[j], texts[i])["rouge1"].fmeasure + pair.score(texts[j], texts[i])["rouge2"]
-                       .fmeasure for j in range(len(texts)) if j != i)
-        return max(range(len(texts)), key=agreement)
-
-    choices = {"top beam": lambda c, b: 0, "MBR (R1+R2)": lambda c, b: mbr(c)}
-    for penalty in (0.0, 0.5, 1.5, 2.0, 2.5, 3.0):
-        choices[f"length penalty {penalty}"] = (
-            lambda c, b, p=penalty: max(range(len(b)), key=lambda k: b[k]["score"] * b[k]["tokens"] / b[k]["tokens"] ** p))
-    choices["oracle beam"] = None
-    for name, choose in choices.items():
-        results, words = [], []
+    only = set(Path(args.only).read_text().split()) if args.only else None
+    rows = [r for r in rows if r["paper_id"] in items and (only is None or r["paper_id"] in only)]
+    for name, choose in beam_choices().items():
+        results, stemmed, words = [], [], []
         for row in rows:
             item = items[row["paper_id"]]
-            paper = as_paper(item)
-            cleaned = [clean_summary(beam["text"], paper, "tldr") for beam in row["beams"]]
-            if choose is None:
+            cleaned = [clean_summary(beam["text"], as_paper(item), "tldr") for beam in row["beams"]]
+            if choose is None:  # the oracle: the beam the gold likes best
                 picked = max(cleaned, key=lambda t: best_gold_scores(t, item.golds, False)[0])
             else:
                 picked = cleaned[choose(cleaned, row["beams"])]
             results.append(best_gold_scores(picked, item.golds, False))
+            stemmed.append(best_gold_scores(picked, item.golds, True)[0])
             words.append(len(picked.split()))
         means = [round(statistics.fmean(r[k] for r in results), 2) for k in range(3)]
-        print(f"{name:>22}: R1/R2/RL {means[0]} / {means[1]} / {means[2]}  ({len(results)} papers, "
-              f"{statistics.fmean(words):.1f} words)")
+        print(f"{name:>22}: R1/R2/RL {means[0]} / {means[1]} / {means[2]}, R1 stemmed "
+              f"{statistics.fmean(stemmed):.2f}  ({len(results)} papers, {statistics.fmean(words):.1f} words)")
+
+
+def beam_choices() -> dict:
+    """name -> choose(cleaned texts, beams) -> index; None marks the oracle."""
+    from rouge_score import rouge_scorer
+
+    pair = rouge_scorer.RougeScorer(["rouge1", "rouge2"], use_stemmer=False)
+
+    def agreement(texts: list[str], i: int) -> float:
+        scores = [pair.score(texts[j], texts[i]) for j in range(len(texts)) if j != i]
+        return sum(s["rouge1"].fmeasure + s["rouge2"].fmeasure for s in scores)
+
+    def by_length_penalty(penalty: float):
+        # sequences_scores are sum(log p) / tokens (penalty 1.0): recover the sum, divide anew
+        return lambda texts, beams: max(range(len(beams)), key=lambda k: beams[k]["score"] * beams[k]["tokens"]
+                                        / beams[k]["tokens"] ** penalty)
+
+    choices = {"top beam": lambda texts, beams: 0,
+               "MBR (R1+R2)": lambda texts, beams: max(range(len(texts)), key=lambda i: agreement(texts, i))}
+    choices |= {f"length penalty {p}": by_length_penalty(p) for p in (0.0, 0.5, 1.5, 2.0, 3.0)}
+    return choices | {"oracle beam": None}
 
 
 def main() -> None:
@@ -107,6 +137,9 @@ def main() -> None:
     parser.add_argument("--beams", type=int, default=4)
     parser.add_argument("--length-penalty", type=float, default=1.0)
     parser.add_argument("--early-stopping", choices=["true", "false", "never"], default="true")
+    parser.add_argument("--adapter-scale", type=float, default=1.0, help="multiply the LoRA deltas (a study)")
+    parser.add_argument("--max-words", type=int, help="give the model only the abstract's first sentences")
+    parser.add_argument("--only", help="a file of paper ids (one a line): dump only these")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--limit", type=int)
     parser.add_argument("--score", action="store_true", help="score the dumped beams instead of generating")

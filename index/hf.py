@@ -299,8 +299,10 @@ def beam_search(model, ids: torch.Tensor, mask: torch.Tensor, config) -> torch.T
             return model.generate(input_ids=ids, attention_mask=mask, generation_config=config)
         cache = DynamicCache()
         positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding: positions count real tokens only
+        # logits_to_keep=1: only the cache is wanted; logits for every prompt position of a batch of 8
+        # would hold ≈ 1 GB (151k-word vocabulary) and raised peak RSS from 2.6 to 3.8 GB.
         model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions[:, :-1],
-              cache=cache, use_cache=True)
+              cache=cache, use_cache=True, **_last_logits_only(model))
         cache.batch_repeat_interleave(config.num_beams)
         return model.generate(input_ids=ids, attention_mask=mask, generation_config=config, cache=cache)
 
@@ -403,8 +405,16 @@ class _PrefixCache:
         from transformers import DynamicCache
 
         cache = DynamicCache()
-        model(input_ids=torch.tensor([prefix], device=model.device), cache=cache, use_cache=True)
+        model(input_ids=torch.tensor([prefix], device=model.device), cache=cache, use_cache=True,
+              **_last_logits_only(model))
         self.prefix, self._cache = prefix, cache
+
+
+def _last_logits_only(model) -> dict:
+    """Forward options that skip the logits of all but the last position, where the model has them."""
+    import inspect
+
+    return {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
 
 
 def _common_length(one: list[int], other: list[int]) -> int:

@@ -95,14 +95,20 @@ def test_short_answer_streams_in_several_pieces(generator):
     assert "".join(pieces).strip()
 
 
-def test_batch_gives_the_same_text_as_single_prompts(generator):
+def test_batch_gives_each_prompt_its_own_answer(generator):
     batch = [
         [{"role": "user", "content": "Name three sorting algorithms."}],
         [{"role": "user", "content": "What is 2+2? Answer with a number."}],
         [{"role": "system", "content": "You answer in French."}, {"role": "user", "content": "Say good morning."}],
     ]
     singles = [generator.generate([conversation], max_new_tokens=20)[0] for conversation in batch]
-    assert generator.generate(batch, max_new_tokens=20) == singles
+    batched = generator.generate(batch, max_new_tokens=20)
+    # Not equal to the letter: a left-padded batch runs other bf16 kernels than a lone prompt, so a
+    # near-tie late in an answer may flip (transformers 5.24: "… and Merge Sort" vs "… and Quick Sort").
+    # Rows that were mixed up or mispositioned by the padding would differ from the first words on.
+    for alone, together in zip(singles, batched, strict=True):
+        assert len(os.path.commonprefix([alone, together])) >= 0.6 * len(alone), (alone, together)
+    assert batched[1].strip().startswith("4") and "Bonjour" in batched[2]
     assert "".join(generator.stream(batch[0], max_new_tokens=20)) == singles[0]
 
 
