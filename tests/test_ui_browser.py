@@ -164,7 +164,7 @@ def test_tldrs_fill_in_while_the_page_stays_usable(browser, fake_model_url, tmp_
         # the heading settles after the (empty) TL;DR pass finishes
         page.wait_for_function(
             "document.querySelector('#pb-today-papers').innerText.includes('0 papers for last-7-days')",
-            timeout=90_000,  # a TL;DR batch still in flight (4 beams: ≈ 20 s a batch) finishes first
+            timeout=30_000,
         )
     finally:
         model.release()

@@ -85,13 +85,18 @@ class TodayHandlers:
 
     @friendly
     def show(self, when: str, chosen: list[str]):
-        found = web.list_papers(self.ctx, when, chosen)
+        return self._listing(web.list_papers(self.ctx, when, chosen), when)
+
+    def _listing(self, found: list, when: str) -> str:
         status = f"{len(found)} papers" + ("" if found else f" for {when or 'any date'} — ingest some in Library")
         return render.papers_html(found, {}, status, WRITING if self.ctx.options.auto_tldr else WAITING)
 
     @friendly
     def write_tldrs(self, when: str, chosen: list[str], tldr_style: str):
         found = web.list_papers(self.ctx, when, chosen)
+        if not found:  # nothing to write: keep the listing's status, not "writing TL;DRs…" for ever
+            yield self._listing(found, when)
+            return
         done: dict[str, str] = {}
         yield render.papers_html(found, done, f"{len(found)} papers · writing TL;DRs…", WRITING)
         for summary in web.tldrs(self.ctx, found, tldr_style):
