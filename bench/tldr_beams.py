@@ -24,7 +24,7 @@ from pathlib import Path
 from index.sentences import sentences
 from service.evaluation.rouge_protocol import best_gold_scores, load_scitldr
 from service.evaluation.tldr_eval import as_paper
-from service.tldr import MAX_NEW_TOKENS, clean_summary, render_messages
+from service.tldr import MAX_NEW_TOKENS, choose_summary, clean_summary, render_messages
 
 
 def dump(args) -> None:
@@ -99,6 +99,8 @@ def score(args) -> None:
             cleaned = [clean_summary(beam["text"], as_paper(item), "tldr") for beam in row["beams"]]
             if choose is None:  # the oracle: the beam the gold likes best
                 picked = max(cleaned, key=lambda t: best_gold_scores(t, item.golds, False)[0])
+            elif choose == "shipped":  # the product's own rule (service.tldr.choose_summary)
+                picked = choose_summary([beam["text"] for beam in row["beams"]], as_paper(item), "tldr")
             else:
                 picked = cleaned[choose(cleaned, row["beams"])]
             results.append(best_gold_scores(picked, item.golds, False))
@@ -110,7 +112,7 @@ def score(args) -> None:
 
 
 def beam_choices() -> dict:
-    """name -> choose(cleaned texts, beams) -> index; None marks the oracle."""
+    """name -> choose(cleaned texts, beams) -> index; None marks the oracle, "shipped" the product's rule."""
     from rouge_score import rouge_scorer
 
     pair = rouge_scorer.RougeScorer(["rouge1", "rouge2"], use_stemmer=False)
@@ -124,7 +126,7 @@ def beam_choices() -> dict:
         return lambda texts, beams: max(range(len(beams)), key=lambda k: beams[k]["score"] * beams[k]["tokens"]
                                         / beams[k]["tokens"] ** penalty)
 
-    choices = {"top beam": lambda texts, beams: 0,
+    choices = {"shipped (best within 30 words)": "shipped", "top beam": lambda texts, beams: 0,
                "MBR (R1+R2)": lambda texts, beams: max(range(len(texts)), key=lambda i: agreement(texts, i))}
     choices |= {f"length penalty {p}": by_length_penalty(p) for p in (0.0, 0.5, 1.5, 2.0, 3.0)}
     return choices | {"oracle beam": None}

@@ -244,17 +244,32 @@ class CausalLM:
         """Completions for many prompts, left-padded into batches of `batch_size`: greedy, or the best
         of `beams` beams (beam search; stop strings are then cut by the caller); with `adapter`, that
         loaded LoRA adapter is active for these batches only."""
+        if beams > 1:
+            return [found[0] for found in self.generate_beams(prompts, max_new_tokens, beams, batch_size, adapter)]
         texts: list[str] = []
         for start in range(0, len(prompts), batch_size):
             ids, mask = self._left_pad(prompts[start : start + batch_size])
             with self._lock, self._adapters.active(adapter):
-                if beams > 1:
-                    out = beam_search(self.model, ids, mask, self._beam_config(max_new_tokens, beams))
-                else:
-                    out = self._generate(ids, mask, max_new_tokens, stop, threading.Event())
-            new = out[:, ids.shape[1] :].tolist()
-            texts.extend(self.tokenizer.batch_decode(new, skip_special_tokens=True))
+                out = self._generate(ids, mask, max_new_tokens, stop, threading.Event())
+            texts.extend(self.tokenizer.batch_decode(out[:, ids.shape[1] :].tolist(), skip_special_tokens=True))
         return texts
+
+    def generate_beams(
+        self, prompts: list[list[int]], max_new_tokens: int, beams: int, batch_size: int = 8,
+        adapter: str | None = None,
+    ) -> list[list[str]]:
+        """Every finished beam of a `beams`-wide search for each prompt, best first (stop strings are
+        cut by the caller), so the caller can take the best one that meets its own constraints."""
+        found: list[list[str]] = []
+        for start in range(0, len(prompts), batch_size):
+            ids, mask = self._left_pad(prompts[start : start + batch_size])
+            config = self._beam_config(max_new_tokens, beams)
+            config.num_return_sequences = beams
+            with self._lock, self._adapters.active(adapter):
+                out = beam_search(self.model, ids, mask, config)
+            texts = self.tokenizer.batch_decode(out[:, ids.shape[1] :].tolist(), skip_special_tokens=True)
+            found.extend(texts[row : row + beams] for row in range(0, len(texts), beams))
+        return found
 
     def _beam_config(self, max_new_tokens: int, beams: int):
         config = copy.deepcopy(self._greedy)

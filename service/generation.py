@@ -58,6 +58,14 @@ class TaskTuned(Protocol):
         """The variant tuned for `task`, or None when there is none."""
 
 
+class CandidateWriter(Protocol):
+    """Optional: generators that can return several ranked answers per conversation (beam search)."""
+
+    def generate_candidates(self, batch: list[list[Message]], *, max_new_tokens: int = 256,
+                            stop: Sequence[str] = ()) -> list[list[str]]:
+        """Each conversation's answers, best first (one when the generator has no alternatives)."""
+
+
 class ChoiceScorer(Protocol):
     """Optional: generators that can score fixed answers instead of generating (local models)."""
 
@@ -180,6 +188,15 @@ class AdaptedGenerator:
         prompts = [self._lm.encode_chat(messages) for messages in batch]
         texts = self._lm.generate(prompts, max_new_tokens, stop, adapter=self._adapter, beams=self._beams)
         return [cut_at_stop(text, stop) for text in texts]
+
+    def generate_candidates(self, batch: list[list[Message]], *, max_new_tokens: int = 256,
+                            stop: Sequence[str] = ()) -> list[list[str]]:
+        """Every beam per conversation, best first (optional `CandidateWriter`); greedy gives one."""
+        if self._beams == 1:
+            return [[text] for text in self.generate(batch, max_new_tokens=max_new_tokens, stop=stop)]
+        prompts = [self._lm.encode_chat(messages) for messages in batch]
+        found = self._lm.generate_beams(prompts, max_new_tokens, self._beams, adapter=self._adapter) if prompts else []
+        return [[cut_at_stop(text, stop) for text in texts] for texts in found]
 
     def count_tokens(self, text: str) -> int:
         return self._lm.count_tokens(text)

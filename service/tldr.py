@@ -18,7 +18,10 @@ from service.generation import Generator, tuned_generator
 from service.guard import injected_sentences, paper_block
 from service.prompts import load_prompt
 
-STYLES = {"tldr": ("tldr", 25, 1), "plain": ("plain", 90, 3)}  # prompt, word cap, sentence cap
+STYLES = {"tldr": ("tldr", 30, 1), "plain": ("plain", 100, 3)}  # prompt, word limit, sentence limit
+# Part of the cache key: bump when the rules that choose and cut outputs change, since the cached
+# texts were shaped by the old ones (2: TL;DRs ≤ 30 words, the best beam that fits).
+SHAPING_VERSION = 2
 MAX_NEW_TOKENS = {"tldr": 48, "plain": 140}
 BATCH_SIZE = 8  # batched decode on CPU roughly doubles throughput; more mostly adds padding
 _PREFIX = re.compile(r"^\s*(\*\*)?(tl;?dr|summary|plain[- ]language summary)\s*[:\-–]\s*(\*\*)?\s*", re.I)
@@ -47,7 +50,8 @@ def summarise(papers: Sequence[Paper], generator: Generator, cache: OutputCache,
     check_style(style)
     prompt = load_prompt(STYLES[style][0])
     writer = tldr_writer(generator, style)
-    keys = {p.id: cache_key(p.id, p.abstract_hash, writer.name, prompt.key, style) for p in papers}
+    keys = {p.id: cache_key(p.id, p.abstract_hash, writer.name, prompt.key, style, SHAPING_VERSION)
+            for p in papers}
     todo = []
     for paper in papers:
         hit = None if refresh else cache.get("tldr", keys[paper.id])
@@ -59,9 +63,9 @@ def summarise(papers: Sequence[Paper], generator: Generator, cache: OutputCache,
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
         messages = [render_messages(paper, style, examples) for paper in batch]
-        outputs = writer.generate(messages, max_new_tokens=MAX_NEW_TOKENS[style], stop=["\n\n", "<paper>"])
-        for paper, raw in zip(batch, outputs):
-            text = clean_summary(raw, paper, style)
+        outputs = _candidates(writer, messages, style)
+        for paper, candidates in zip(batch, outputs):
+            text = choose_summary(candidates, paper, style)
             cache.put("tldr", keys[paper.id], text)
             yield Summary(paper, text, style, cached=False)
 
@@ -74,6 +78,15 @@ def tldr_writer(generator: Generator, style: str) -> Generator:
     return tuned or generator
 
 
+def _candidates(writer: Generator, messages: list, style: str) -> list[list[str]]:
+    """Each paper's drafts, best first: every beam when the writer searches several, else one."""
+    options = {"max_new_tokens": MAX_NEW_TOKENS[style], "stop": ["\n\n", "<paper>"]}
+    generate_candidates = getattr(writer, "generate_candidates", None)
+    if generate_candidates is not None:
+        return generate_candidates(messages, **options)
+    return [[text] for text in writer.generate(messages, **options)]
+
+
 def render_messages(paper: Paper, style: str, examples: ExampleSelector | None = None) -> list[dict[str, str]]:
     prompt = load_prompt(STYLES[style][0])
     values = {"paper": paper_block(paper.title, paper.abstract, where=paper.id)}
@@ -82,21 +95,34 @@ def render_messages(paper: Paper, style: str, examples: ExampleSelector | None =
     return prompt.render(**values)
 
 
+def choose_summary(candidates: Sequence[str], paper: Paper, style: str) -> str:
+    """The best-ranked draft that has the promised shape within the word limit as it stands (on
+    SciTLDR dev the best beam within 30 words costs 0.1 ROUGE-1 against the top beam, where cutting
+    would leave an unfinished sentence); else the top draft cleaned and cut."""
+    limit = STYLES[style][1]
+    for raw in candidates:
+        text = _shaped(raw, paper, style)
+        if text and len(text.split()) <= limit:
+            return text
+    return clean_summary(candidates[0] if candidates else "", paper, style)
+
+
 def clean_summary(raw: str, paper: Paper, style: str) -> str:
     """The model's text cut to the promised shape; an extractive sentence if it gave nothing usable."""
-    _, word_cap, sentence_cap = STYLES[style]
-    if injected_sentences(raw):
-        return extractive_fallback(paper)
-    text = _PREFIX.sub("", raw.strip().strip('"“”').strip())
-    text = " ".join(text.split())
-    parts = sentences(text)[:sentence_cap]
-    text = " ".join(parts)
-    words = text.split()
-    if len(words) > word_cap + 10:  # far over the cap: cut at the cap, end cleanly
-        text = " ".join(words[:word_cap]).rstrip(",;:") + "…"
-    if not text or _too_far_from(text, paper):
-        return extractive_fallback(paper)
+    text = _shaped(raw, paper, style) or extractive_fallback(paper)
+    words, limit = text.split(), STYLES[style][1]
+    if len(words) > limit:  # over the limit: cut there, end cleanly
+        text = " ".join(words[:limit]).rstrip(",;:") + "…"
     return text
+
+
+def _shaped(raw: str, paper: Paper, style: str) -> str:
+    """The model's text without a label or quotes, to the style's sentence limit ("" if unusable)."""
+    if injected_sentences(raw):
+        return ""
+    text = _PREFIX.sub("", raw.strip().strip('"“”').strip())
+    text = " ".join(sentences(" ".join(text.split()))[: STYLES[style][2]])
+    return "" if not text or _too_far_from(text, paper) else text
 
 
 def _too_far_from(text: str, paper: Paper) -> bool:

@@ -207,3 +207,14 @@ def test_the_tldr_adapter_changes_only_its_own_generations(generator):
     assert generator.generate([prompt], max_new_tokens=24) == before, "and inactive again afterwards"
     assert generator.score_choices(prompt, ["We", "This"]) == scores
     assert generator.tuned_for("compare") is None
+
+
+def test_the_tuned_writer_returns_every_beam_best_first(generator):
+    tuned = generator.tuned_for("tldr")
+    abstracts = ("We propose FastSort, a sorting method for GPUs that is 3x faster than radix sort on large arrays.",
+                 "We release a dataset of 10,000 bird songs and show that a small CNN identifies the species.")
+    prompts = [[{"role": "user", "content": f"Write a one-sentence TL;DR: {text}"}] for text in abstracts]
+    candidates = tuned.generate_candidates(prompts, max_new_tokens=24, stop=["\n\n"])
+    assert [len(found) for found in candidates] == [4, 4], "4 beams for each prompt, kept apart"
+    assert [found[0] for found in candidates] == tuned.generate(prompts, max_new_tokens=24, stop=["\n\n"])
+    assert "sort" in " ".join(candidates[0]).lower() and "bird" in " ".join(candidates[1]).lower()

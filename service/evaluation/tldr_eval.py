@@ -13,7 +13,7 @@ from index.models import Paper
 from service.evaluation.rouge_protocol import TldrItem, corpus_scores, lead_one
 from service.evaluation.runner import ResultCache, markdown_table, run_items
 from service.prompts import load_prompt
-from service.tldr import BATCH_SIZE, STYLES, summarise, tldr_writer
+from service.tldr import BATCH_SIZE, SHAPING_VERSION, STYLES, summarise, tldr_writer
 
 # Cachola et al. 2020, SciTLDR-A test, R1/R2/RL (Perl ROUGE; stemming unstated).
 PUBLISHED_TEST = {
@@ -30,9 +30,9 @@ class TldrEvalConfig:
     batch_size: int = BATCH_SIZE
 
     def cache_config(self, generator) -> str:
-        """What a cached TL;DR depends on: model, prompt version, style."""
+        """What a cached TL;DR depends on: model, prompt version, style, shaping rules."""
         return (f"model={tldr_writer(generator, self.style).name}|prompt={load_prompt(STYLES[self.style][0]).key}"
-                f"|style={self.style}")
+                f"|style={self.style}|shaping={SHAPING_VERSION}")
 
 
 def as_paper(item: TldrItem) -> Paper:

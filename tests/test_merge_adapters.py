@@ -1,0 +1,37 @@
+"""bench/merge_adapters.py: the merged adapter's delta is exactly the weighted mean of the inputs'."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from safetensors.torch import save_file  # noqa: E402
+
+from bench.merge_adapters import merge, read_adapter  # noqa: E402
+
+
+def write_adapter(path, modules: dict[str, int], scale: float) -> None:
+    tensors = {}
+    for module, rank in modules.items():
+        tensors[f"{module}.lora_A"] = torch.randn(rank, 6)
+        tensors[f"{module}.lora_B"] = torch.randn(4, rank)
+    save_file(tensors, str(path), metadata={"scale": str(scale)})
+
+
+def delta(pair) -> torch.Tensor:
+    lora_a, scaled_b = pair
+    return scaled_b @ lora_a
+
+
+def test_merged_deltas_are_the_weighted_mean_and_lone_layers_keep_their_share(tmp_path):
+    torch.manual_seed(0)
+    write_adapter(tmp_path / "a.safetensors", {"shared": 2, "only_a": 3}, scale=2.0)
+    write_adapter(tmp_path / "b.safetensors", {"shared": 4}, scale=0.5)
+    a, _ = read_adapter(tmp_path / "a.safetensors")
+    b, _ = read_adapter(tmp_path / "b.safetensors")
+    merged = merge([tmp_path / "a.safetensors", tmp_path / "b.safetensors"], [0.25, 0.75])
+    assert merged["shared.lora_A"].shape == (6, 6), "ranks add up: 2 + 4"
+    got = merged["shared.lora_B"].float() @ merged["shared.lora_A"].float()
+    assert torch.allclose(got, 0.25 * delta(a["shared"]) + 0.75 * delta(b["shared"]), atol=0.05, rtol=0.02)
+    lone = merged["only_a.lora_B"].float() @ merged["only_a.lora_A"].float()
+    assert torch.allclose(lone, 0.25 * delta(a["only_a"]), atol=0.05, rtol=0.02)
