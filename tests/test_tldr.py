@@ -99,6 +99,10 @@ def test_the_best_draft_within_30_words_is_chosen_over_cutting_the_top_one(tmp_p
     writer = BeamWriter([long, long + " Again."])
     (summary,) = summarise([paper(2)], writer, OutputCache(tmp_path / "out2.sqlite"))
     assert len(summary.text.split()) == 30 and summary.text.endswith("…"), "none fits: the top one, cut"
+    writer = BeamWriter([poisoned, long])
+    (summary,) = summarise([paper(4)], writer, OutputCache(tmp_path / "out4.sqlite"))
+    assert summary.text.startswith("We propose widget method one,") and len(summary.text.split()) == 30, (
+        "the best usable draft is cut, not the unusable top one")
     (plain,) = summarise([paper(3)], BeamWriter(["Widgets are slow. They sorted them faster."]),
                          OutputCache(tmp_path / "out3.sqlite"), style="plain")
     assert plain.text == "Widgets are slow. They sorted them faster."
