@@ -13,26 +13,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from pathlib import Path
 
-import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import torch  # noqa: E402
+from safetensors import safe_open  # noqa: E402
+from safetensors.torch import save_file  # noqa: E402
 
-def read_adapter(path: Path) -> tuple[dict[str, tuple[torch.Tensor, torch.Tensor]], dict[str, str]]:
-    """module -> (A, scale·B) in float32, and the file's metadata."""
-    with safe_open(str(path), framework="pt") as file:
-        metadata = file.metadata() or {}
-        scale = float(metadata.get("scale", "1"))
-        pairs = {key.removesuffix(".lora_A"): (file.get_tensor(key).float(),
-                                               file.get_tensor(key.replace(".lora_A", ".lora_B")).float() * scale)
-                 for key in file.keys() if key.endswith(".lora_A")}
-    return pairs, metadata
+from index.hf import read_lora  # noqa: E402  # the reader the model uses: the same scale convention
 
 
 def merge(paths: list[Path], weights: list[float]) -> dict[str, torch.Tensor]:
-    adapters = [read_adapter(path)[0] for path in paths]
+    adapters = [read_lora(path) for path in paths]
     tensors = {}
     for module in sorted(set().union(*adapters)):
         held = [(adapter[module], weight) for adapter, weight in zip(adapters, weights) if module in adapter]
@@ -50,7 +46,8 @@ def main() -> None:
     weights = args.weights or [1 / len(args.adapters)] * len(args.adapters)
     if len(weights) != len(args.adapters):
         parser.error(f"{len(args.adapters)} adapters but {len(weights)} weights")
-    first = read_adapter(args.adapters[0])[1]
+    with safe_open(str(args.adapters[0]), framework="pt") as file:
+        first = file.metadata() or {}
     metadata = {**first, "scale": "1.0", "rank": "mixed",
                 "merged_from": json.dumps([[p.name, w] for p, w in zip(args.adapters, weights)])}
     save_file(merge(args.adapters, weights), str(args.out), metadata=metadata)

@@ -322,6 +322,18 @@ def beam_search(model, ids: torch.Tensor, mask: torch.Tensor, config) -> torch.T
         return model.generate(input_ids=ids, attention_mask=mask, generation_config=config, cache=cache)
 
 
+def read_lora(path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """A LoRA adapter file: `<linear module>` -> (A, scale · B) in float32, the file's `scale` metadata
+    folded into B (1 when absent)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as file:
+        scale = float((file.metadata() or {}).get("scale", "1"))
+        return {key.removesuffix(".lora_A"): (file.get_tensor(key).float(),
+                                              file.get_tensor(key.replace(".lora_A", ".lora_B")).float() * scale)
+                for key in file.keys() if key.endswith(".lora_A")}
+
+
 class _Adapters:
     """LoRA adapters on top of the shared model: the base weights are never changed.
 
@@ -341,25 +353,17 @@ class _Adapters:
     def load(self, name: str, path: str) -> None:
         if name in self._deltas:
             return
-        from safetensors import safe_open
-
         modules = dict(self._model.named_modules())
         deltas = {}
-        with safe_open(path, framework="pt") as file:
-            scale = float((file.metadata() or {}).get("scale", "1"))
-            for key in file.keys():
-                if not key.endswith(".lora_A"):
-                    continue
-                module = key.removesuffix(".lora_A")
-                layer = modules.get(module)
-                if not isinstance(layer, torch.nn.Linear):
-                    raise ValueError(f"adapter {path}: {module!r} is not a linear layer of this model")
-                lora_a, lora_b = file.get_tensor(key), file.get_tensor(f"{module}.lora_B").float() * scale
-                if lora_a.shape[1] != layer.in_features or lora_b.shape[0] != layer.out_features:
-                    raise ValueError(f"adapter {path}: {module!r} shapes {tuple(lora_a.shape)}/{tuple(lora_b.shape)} "
-                                     f"do not fit a {layer.in_features}→{layer.out_features} layer (another model's?)")
-                on = {"device": layer.weight.device, "dtype": layer.weight.dtype}
-                deltas[module] = (lora_a.to(**on), lora_b.to(**on))
+        for module, (lora_a, lora_b) in read_lora(path).items():
+            layer = modules.get(module)
+            if not isinstance(layer, torch.nn.Linear):
+                raise ValueError(f"adapter {path}: {module!r} is not a linear layer of this model")
+            if lora_a.shape[1] != layer.in_features or lora_b.shape[0] != layer.out_features:
+                raise ValueError(f"adapter {path}: {module!r} shapes {tuple(lora_a.shape)}/{tuple(lora_b.shape)} "
+                                 f"do not fit a {layer.in_features}→{layer.out_features} layer (another model's?)")
+            on = {"device": layer.weight.device, "dtype": layer.weight.dtype}
+            deltas[module] = (lora_a.to(**on), lora_b.to(**on))
         if not deltas:
             raise ValueError(f"adapter {path}: no '<layer>.lora_A' tensors")
         for module in deltas.keys() - self._hooked:

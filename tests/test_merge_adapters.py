@@ -7,7 +7,8 @@ import pytest
 torch = pytest.importorskip("torch")
 from safetensors.torch import save_file  # noqa: E402
 
-from bench.merge_adapters import merge, read_adapter  # noqa: E402
+from bench.merge_adapters import merge  # noqa: E402
+from index.hf import read_lora  # noqa: E402
 
 
 def write_adapter(path, modules: dict[str, int], scale: float) -> None:
@@ -27,8 +28,8 @@ def test_merged_deltas_are_the_weighted_mean_and_lone_layers_keep_their_share(tm
     torch.manual_seed(0)
     write_adapter(tmp_path / "a.safetensors", {"shared": 2, "only_a": 3}, scale=2.0)
     write_adapter(tmp_path / "b.safetensors", {"shared": 4}, scale=0.5)
-    a, _ = read_adapter(tmp_path / "a.safetensors")
-    b, _ = read_adapter(tmp_path / "b.safetensors")
+    a = read_lora(tmp_path / "a.safetensors")
+    b = read_lora(tmp_path / "b.safetensors")
     merged = merge([tmp_path / "a.safetensors", tmp_path / "b.safetensors"], [0.25, 0.75])
     assert merged["shared.lora_A"].shape == (6, 6), "ranks add up: 2 + 4"
     got = merged["shared.lora_B"].float() @ merged["shared.lora_A"].float()
