@@ -7,6 +7,7 @@ lets LangChain Runnables drive either one (or a fake in tests). No torch import 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import threading
@@ -145,8 +146,10 @@ class LocalGenerator:
         if task not in self._adapters:
             return None
         if task not in self._tuned:
-            adapter = f"{task}-{self._adapters[task].stem}"
-            self._lm.load_adapter(adapter, str(self._adapters[task]))
+            path = self._adapters[task]
+            # the file's digest is in the name, so caches keyed on it never serve a retrained adapter's work
+            adapter = f"{task}-{path.stem}-{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
+            self._lm.load_adapter(adapter, str(path))
             beams = f"+beams{self._tuned_beams}" if self._tuned_beams > 1 else ""
             self._tuned[task] = AdaptedGenerator(self._lm, f"{self.name}+{adapter}{beams}", adapter,
                                                  self._tuned_beams)

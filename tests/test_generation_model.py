@@ -8,6 +8,7 @@ every network call, which also proves the default configuration never touches th
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import os
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from service import model_assets
 from service.generation import Generator, make_generator
 from service.settings import Settings
 
@@ -198,6 +200,9 @@ def test_the_tldr_adapter_changes_only_its_own_generations(generator):
     tuned = generator.tuned_for("tldr")
     assert tuned is not None and tuned.name != generator.name and generator.tuned_for("tldr") is tuned
     assert tuned.name.endswith("+beams4"), "the default writes the best of 4 beams, and caches say so"
+    adapter_file = model_assets.ADAPTER_DIR / "scitldr-qwen2.5-coder-0.5b-lora.safetensors"
+    assert hashlib.sha256(adapter_file.read_bytes()).hexdigest()[:12] in tuned.name, \
+        "a retrained adapter (same file name) gets new cache keys"
     prompt = [{"role": "user", "content": "Write a one-sentence TL;DR: We propose FastSort, a sorting method "
                                           "for GPUs that is 3x faster than radix sort on large arrays."}]
     before = generator.generate([prompt], max_new_tokens=24)
