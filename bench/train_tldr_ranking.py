@@ -100,7 +100,8 @@ def paper_loss(model, tokenizer, row: dict, beams: list[dict], scorer, args) -> 
     rank_loss = torch.zeros(())
     for better in range(len(ranked)):
         for worse in range(better + 1, len(ranked)):
-            if ranked[better][1] - ranked[worse][1] >= args.min_gap:
+            length_gap = abs(len(ranked[better][0].split()) - len(ranked[worse][0].split()))
+            if ranked[better][1] - ranked[worse][1] >= args.min_gap and length_gap <= args.max_length_gap:
                 margin = args.margin * (worse - better)
                 rank_loss = rank_loss + torch.relu(scores[worse] - scores[better] + margin)
     return args.rank_weight * rank_loss + args.mle_weight * gold_nll
@@ -148,7 +149,7 @@ def save(wrapped: dict[str, LoraLinear], args, bundle, seconds: float) -> None:
         "prompt": load_prompt("tldr").key, "lr": str(args.lr), "seed": str(args.seed),
         "data": f"SciTLDR-A train (author TL;DRs), then ranking on its own beams of {args.beams.name}",
         "ranking": f"margin {args.margin}, rank weight {args.rank_weight}, mle weight {args.mle_weight}, "
-                   f"epochs {args.epochs}", "train_seconds": f"{seconds:.0f}",
+                   f"max length gap {args.max_length_gap}, epochs {args.epochs}", "train_seconds": f"{seconds:.0f}",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(args.out), metadata=metadata)
@@ -168,6 +169,8 @@ def main() -> None:
     parser.add_argument("--accum", type=int, default=8, help="papers per optimiser step")
     parser.add_argument("--margin", type=float, default=0.02, help="per rank step, in mean log-prob")
     parser.add_argument("--min-gap", type=float, default=0.02, help="ROUGE-1+2 difference that counts")
+    parser.add_argument("--max-length-gap", type=int, default=1000,
+                        help="rank only beams within this many words of each other (keeps length out of it)")
     parser.add_argument("--rank-weight", type=float, default=1.0)
     parser.add_argument("--mle-weight", type=float, default=0.1)
     parser.add_argument("--epochs", type=int, default=1)

@@ -77,6 +77,15 @@ def test_outputs_are_cut_to_the_promised_shape():
     assert clean_summary(" ".join(["widget"] * 30) + ".", p, "tldr").endswith("widget."), "30 words fit"
 
 
+def test_a_summary_ends_with_a_full_stop():
+    p = paper(1)
+    assert clean_summary("We propose X for sorting widgets", p, "tldr") == "We propose X for sorting widgets."
+    assert clean_summary("We propose X for sorting widgets:", p, "tldr") == "We propose X for sorting widgets."
+    for ended in ("We sort widgets (fast).", "Do widgets sort?", 'We sort widgets ("fast.")', "We sort widgets!"):
+        assert clean_summary(ended, p, "tldr") == ended
+    assert clean_summary("Widgets are slow. They built a sorter", p, "plain") == "Widgets are slow. They built a sorter."
+
+
 class BeamWriter(ScriptedGenerator):
     """A writer with ranked alternatives per prompt, as the tuned model's beam search gives."""
 
