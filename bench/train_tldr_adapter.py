@@ -86,13 +86,18 @@ def target_loss(model, prompt: list[int], target: list[int], max_tokens: int) ->
     return nn.functional.cross_entropy(model.lm_head(hidden).float(), torch.tensor(target))
 
 
-def train(args) -> None:
+def model_with_lora(args):
+    """(bundle, tokenizer, bf16 model, its fresh LoRA wrappers) for the bundled 0.5B model."""
     torch.manual_seed(args.seed)
     bundle = model_assets.BUNDLED["bundled"]
     model_path = model_assets.ensure_converted(bundle, Settings().model_cache, _convert_gguf)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.bfloat16)
-    wrapped = attach_lora(model, args.top, args.rank, args.scale)
+    return bundle, tokenizer, model, attach_lora(model, args.top, args.rank, args.scale)
+
+
+def train(args) -> None:
+    bundle, tokenizer, model, wrapped = model_with_lora(args)
     params = [p for lora in wrapped.values() for p in (lora.lora_A, lora.lora_B)]
     rows = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines() if line.strip()]
     random.Random(args.seed).shuffle(rows)
@@ -119,18 +124,27 @@ def train(args) -> None:
 
 
 def save_adapter(wrapped: dict[str, LoraLinear], args, bundle, seconds: float) -> None:
+    metadata = adapter_metadata(args, bundle, seconds) | {
+        "data": "SciTLDR-A train (author TL;DRs)", "papers": str(args.papers)}
+    write_adapter(wrapped, args.out, metadata)
+
+
+def adapter_metadata(args, bundle, seconds: float) -> dict[str, str]:
+    """What every adapter file records: its shape, the exact base model and prompt, the run."""
+    return {"scale": str(args.scale), "rank": str(args.rank), "base_model": bundle.name,
+            "base_sha256": bundle.sha256, "prompt": load_prompt("tldr").key, "lr": str(args.lr),
+            "seed": str(args.seed), "train_seconds": f"{seconds:.0f}"}
+
+
+def write_adapter(wrapped: dict[str, LoraLinear], out: Path, metadata: dict[str, str]) -> None:
+    """The LoRA weights in bf16, in the layout `index.hf.read_lora` loads (`scale` in the metadata)."""
     tensors = {}
     for module, lora in wrapped.items():
         tensors[f"{module}.lora_A"] = lora.lora_A.detach().to(torch.bfloat16).contiguous()
         tensors[f"{module}.lora_B"] = lora.lora_B.detach().to(torch.bfloat16).contiguous()
-    metadata = {
-        "scale": str(args.scale), "rank": str(args.rank), "base_model": bundle.name, "base_sha256": bundle.sha256,
-        "prompt": load_prompt("tldr").key, "data": "SciTLDR-A train (author TL;DRs)", "papers": str(args.papers),
-        "lr": str(args.lr), "seed": str(args.seed), "train_seconds": f"{seconds:.0f}",
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(args.out), metadata=metadata)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(out), metadata=metadata)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
 
 
 def main() -> None:

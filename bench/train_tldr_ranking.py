@@ -33,15 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
 from rouge_score import rouge_scorer  # noqa: E402
-from safetensors.torch import save_file  # noqa: E402
-from train_tldr_adapter import LoraLinear, attach_lora, training_pair  # noqa: E402
-from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+from train_tldr_adapter import LoraLinear, adapter_metadata, model_with_lora, training_pair, write_adapter  # noqa: E402
 
 from index.hf import read_lora  # noqa: E402
 from service import model_assets  # noqa: E402
-from service.generation import _convert_gguf  # noqa: E402
-from service.prompts import load_prompt  # noqa: E402
-from service.settings import Settings  # noqa: E402
 
 END = "<|im_end|>"
 
@@ -91,8 +86,8 @@ def sequence_logprobs(model, prompt: list[int], continuations: list[list[int]], 
 def paper_loss(model, tokenizer, row: dict, beams: list[dict], scorer, args) -> torch.Tensor | None:
     gold = row["target"][0].strip()
     ranked = [(text, rouge) for text, rouge in ranked_candidates(beams, gold, scorer)]
-    if len(ranked) < 2 or ranked[0][1] - ranked[-1][1] < args.min_gap:
-        return None
+    if args.rank_weight and (len(ranked) < 2 or ranked[0][1] - ranked[-1][1] < args.min_gap):
+        return None  # nothing to rank (with --rank-weight 0 every paper trains the cross-entropy)
     prompt, gold_ids = training_pair(tokenizer, row)
     candidates = [tokenizer(text + END, add_special_tokens=False)["input_ids"] for text, _ in ranked]
     scores = sequence_logprobs(model, prompt, candidates + [gold_ids], tokenizer.pad_token_id)
@@ -108,12 +103,7 @@ def paper_loss(model, tokenizer, row: dict, beams: list[dict], scorer, args) -> 
 
 
 def train(args) -> None:
-    torch.manual_seed(args.seed)
-    bundle = model_assets.BUNDLED["bundled"]
-    model_path = model_assets.ensure_converted(bundle, Settings().model_cache, _convert_gguf)
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.bfloat16)
-    wrapped = attach_lora(model, args.top, args.rank, args.scale)
+    bundle, tokenizer, model, wrapped = model_with_lora(args)
     load_into(wrapped, args.start)
     params = [p for lora in wrapped.values() for p in (lora.lora_A, lora.lora_B)]
     rows = {r["paper_id"]: r for r in map(json.loads, args.data.read_text().splitlines()) if r}
@@ -140,20 +130,11 @@ def train(args) -> None:
 
 
 def save(wrapped: dict[str, LoraLinear], args, bundle, seconds: float) -> None:
-    tensors = {}
-    for module, lora in wrapped.items():
-        tensors[f"{module}.lora_A"] = lora.lora_A.detach().to(torch.bfloat16).contiguous()
-        tensors[f"{module}.lora_B"] = lora.lora_B.detach().to(torch.bfloat16).contiguous()
-    metadata = {
-        "scale": str(args.scale), "rank": str(args.rank), "base_model": bundle.name, "base_sha256": bundle.sha256,
-        "prompt": load_prompt("tldr").key, "lr": str(args.lr), "seed": str(args.seed),
+    metadata = adapter_metadata(args, bundle, seconds) | {
         "data": f"SciTLDR-A train (author TL;DRs), then ranking on its own beams of {args.beams.name}",
         "ranking": f"margin {args.margin}, rank weight {args.rank_weight}, mle weight {args.mle_weight}, "
-                   f"max length gap {args.max_length_gap}, epochs {args.epochs}", "train_seconds": f"{seconds:.0f}",
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(args.out), metadata=metadata)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
+                   f"max length gap {args.max_length_gap}, epochs {args.epochs}"}
+    write_adapter(wrapped, args.out, metadata)
 
 
 def main() -> None:
