@@ -17,6 +17,10 @@ trained through, so a paper costs about one prefill.
         --data ../shared/data/scitldr/train.jsonl --beams .paperbrief/eval/beams4-train592.jsonl \
         --out .paperbrief/eval/adapter-ranked.safetensors
 
+With `--rank-weight 0 --mle-weight 1` it is plain continued fine-tuning on those 592 papers' author
+TL;DRs: that is how the shipped adapter was made (SciTLDR dev R1 39.30 → 39.89); the ranking
+itself made the TL;DRs shorter for no gain (docs/BENCHMARKS.md, session 7).
+
 A development tool, like the rest of bench/: it imports torch directly.
 """
 
