@@ -126,7 +126,8 @@ def _shaped(raw: str, paper: Paper, style: str) -> str:
     text = " ".join(sentences(" ".join(text.split()))[: STYLES[style][2]])
     if text and not _ENDED.search(text):
         # the tuned writer learned from author TL;DRs, some without a full stop (1 in 6 of its outputs)
-        text = text.rstrip(",;:– ") + "."
+        text = text.rstrip(",;:– ")
+        text = f"{text}." if text else ""
     return "" if not text or _too_far_from(text, paper) else text
 
 

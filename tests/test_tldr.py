@@ -84,6 +84,7 @@ def test_a_summary_ends_with_a_full_stop():
     for ended in ("We sort widgets (fast).", "Do widgets sort?", 'We sort widgets ("fast.")', "We sort widgets!"):
         assert clean_summary(ended, p, "tldr") == ended
     assert clean_summary("Widgets are slow. They built a sorter", p, "plain") == "Widgets are slow. They built a sorter."
+    assert clean_summary(" : ", p, "tldr") == extractive_fallback(p), "punctuation alone is not a summary"
 
 
 class BeamWriter(ScriptedGenerator):
