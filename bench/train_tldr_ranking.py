@@ -45,7 +45,7 @@ from service import model_assets  # noqa: E402
 END = "<|im_end|>"
 
 
-def load_into(wrapped: dict[str, LoraLinear], path: Path) -> float:
+def load_into(wrapped: dict[str, LoraLinear], path: Path) -> None:
     """Start from a trained adapter: A and B from the file (its scale must be the wrapper's)."""
     deltas = read_lora(path)
     scale = next(iter(wrapped.values())).scale
@@ -55,7 +55,6 @@ def load_into(wrapped: dict[str, LoraLinear], path: Path) -> float:
         for module, (lora_a, scaled_b) in deltas.items():
             wrapped[module].lora_A.copy_(lora_a)
             wrapped[module].lora_B.copy_(scaled_b / scale)
-    return scale
 
 
 def ranked_candidates(beams: list[dict], gold: str, scorer) -> list[tuple[str, float]]:
@@ -89,9 +88,9 @@ def sequence_logprobs(model, prompt: list[int], continuations: list[list[int]], 
 
 def paper_loss(model, tokenizer, row: dict, beams: list[dict], scorer, args) -> torch.Tensor | None:
     gold = row["target"][0].strip()
-    ranked = [(text, rouge) for text, rouge in ranked_candidates(beams, gold, scorer)]
+    ranked = ranked_candidates(beams, gold, scorer) if args.rank_weight else []  # cross-entropy only: no beams
     if args.rank_weight and (len(ranked) < 2 or ranked[0][1] - ranked[-1][1] < args.min_gap):
-        return None  # nothing to rank (with --rank-weight 0 every paper trains the cross-entropy)
+        return None  # nothing to rank
     prompt, gold_ids = training_pair(tokenizer, row)
     candidates = [tokenizer(text + END, add_special_tokens=False)["input_ids"] for text, _ in ranked]
     scores = sequence_logprobs(model, prompt, candidates + [gold_ids], tokenizer.pad_token_id)
