@@ -6,6 +6,10 @@ and needs no retraining (ranks add up). A layer only one file adapts keeps its w
 
     .venv/bin/python bench/merge_adapters.py a.safetensors b.safetensors --weights 0.5 0.5 --out soup.safetensors
 
+Weights need not be positive: `after.safetensors before.safetensors --weights 1.5 -0.5` goes half a step
+further along the change a training step made (after + 0.5·(after − before)). That is how the shipped
+SciTLDR adapter was made from its two training steps (docs/BENCHMARKS.md, session 8).
+
 A development tool, like the rest of bench/: it imports torch directly.
 """
 

@@ -18,7 +18,8 @@ trained through, so a paper costs about one prefill.
         --out .paperbrief/eval/adapter-ranked.safetensors
 
 With `--rank-weight 0 --mle-weight 1` it is plain continued fine-tuning on those 592 papers' author
-TL;DRs: that is how the shipped adapter was made (SciTLDR dev R1 39.30 → 39.89); the ranking
+TL;DRs: that is the shipped adapter's second step (SciTLDR dev R1 39.30 → 39.89, then 40.09 once
+extrapolated with `merge_adapters.py`); a pass over all 1,992 train papers lost 0.7; the ranking
 itself made the TL;DRs shorter for no gain (docs/BENCHMARKS.md, session 7).
 
 A development tool, like the rest of bench/: it imports torch directly.

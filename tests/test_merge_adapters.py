@@ -36,3 +36,15 @@ def test_merged_deltas_are_the_weighted_mean_and_lone_layers_keep_their_share(tm
     assert torch.allclose(got, 0.25 * delta(a["shared"]) + 0.75 * delta(b["shared"]), atol=0.05, rtol=0.02)
     lone = merged["only_a.lora_B"].float() @ merged["only_a.lora_A"].float()
     assert torch.allclose(lone, 0.25 * delta(a["only_a"]), atol=0.05, rtol=0.02)
+
+
+def test_a_negative_weight_extrapolates_along_the_change_between_two_adapters(tmp_path):
+    # the shipped SciTLDR adapter is 1.5 · after − 0.5 · before: half a step past "after"
+    torch.manual_seed(1)
+    write_adapter(tmp_path / "before.safetensors", {"layer": 3}, scale=2.0)
+    write_adapter(tmp_path / "after.safetensors", {"layer": 3}, scale=2.0)
+    before = delta(read_lora(tmp_path / "before.safetensors")["layer"])
+    after = delta(read_lora(tmp_path / "after.safetensors")["layer"])
+    merged = merge([tmp_path / "after.safetensors", tmp_path / "before.safetensors"], [1.5, -0.5])
+    got = merged["layer.lora_B"].float() @ merged["layer.lora_A"].float()
+    assert torch.allclose(got, after + 0.5 * (after - before), atol=0.1, rtol=0.02)
