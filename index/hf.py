@@ -340,7 +340,7 @@ class _Adapters:
     A file (safetensors) holds `<linear module>.lora_A` (rank × in) and `.lora_B` (out × rank) and a
     `scale` in its metadata. Forward hooks on those Linear layers add scale · B(A x) while the
     adapter is active, which is only inside `active(name)` under the model lock, so requests
-    without it (answers, comparisons) see the plain model. Rank-16 deltas cost little next to the
+    without it (answers, comparisons) see the plain model. Rank-16 or 32 deltas cost little next to the
     layers themselves, and keeping them unmerged needs no second copy of the weights.
     """
 

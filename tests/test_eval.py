@@ -220,6 +220,19 @@ def test_select_takes_the_first_items_or_a_seeded_sample_in_file_order():
     assert select(list(range(4)), None, 1) == [0, 1, 2, 3]
 
 
+def test_a_run_logged_to_a_file_reports_progress_in_plain_lines(tmp_path, capsys):
+    # under pytest stderr is not a terminal: what a background run writing to a log file sees
+    compute = lambda batch: [{"x": x} for x in batch]
+    cache = ResultCache.open(tmp_path, "t", "model=a")
+    run_items([1, 2], str, compute, cache, "eval t", batch_size=1)
+    capsys.readouterr()
+    run_items([1, 2, 3, 4], str, compute, cache, "eval t", batch_size=1)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [line for line in lines if "\r" not in line] and lines[-1].startswith("eval t: 4/4 items (100%), ")
+    run_items([1, 2, 3, 4], str, compute, cache, "eval t")
+    assert capsys.readouterr().err == "", "nothing computed, nothing reported"
+
+
 def test_results_are_cached_per_configuration(tmp_path):
     calls = []
     compute = lambda batch: [calls.append(x) or {"x": x} for x in batch]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import sys
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -84,10 +85,36 @@ def run_items(items: Sequence[Item], item_id: Callable[[Item], str], compute: Ca
 
 
 def progress_bar(label: str, total: int, done: int = 0):
-    """A tqdm bar on stderr (hidden when stderr is not a terminal)."""
+    """A tqdm bar on a terminal; plain progress lines when stderr is a log file or a pipe."""
+    if not sys.stderr.isatty():
+        return LineProgress(label, total, done)
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=done, desc=label, unit="item", file=sys.stderr, leave=False, disable=None)
+    return tqdm(total=total, initial=done, desc=label, unit="item", file=sys.stderr, leave=False)
+
+
+class LineProgress:
+    """Progress for a run in the background: a bar's carriage returns make a log unreadable, so this
+    writes one line at most every `every` seconds, and one when the last item is done."""
+
+    def __init__(self, label: str, total: int, done: int = 0, every: float = 30.0) -> None:
+        self.label, self.total, self.done, self.every = label, total, done, every
+        self.started = self.last = time.monotonic()
+
+    def __enter__(self) -> LineProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def update(self, count: int) -> None:
+        self.done += count
+        now = time.monotonic()
+        if now - self.last >= self.every or self.done >= self.total:
+            self.last = now
+            percent = 100 * self.done // max(self.total, 1)
+            print(f"{self.label}: {self.done}/{self.total} items ({percent}%), {now - self.started:.0f} s",
+                  file=sys.stderr, flush=True)
 
 
 # --- reports ----------------------------------------------------------------------------------
