@@ -1,13 +1,13 @@
 """Generators: the small interface answer synthesis talks to.
 
-`LocalGenerator` runs a transformers chat model in this process (the bundled Qwen2.5-Coder by
-default), `OpenAIGenerator` talks to any OpenAI-compatible server, and `GeneratorChatModel`
-lets LangChain Runnables drive either one (or a fake in tests). No torch import here.
+The engines live in `service.engines`: llama.cpp runs the bundled GGUF models, transformers any
+Hugging Face model (and the bundled ones where llama.cpp can't run). `OpenAIGenerator` talks to any
+OpenAI-compatible server, and `GeneratorChatModel` lets LangChain Runnables drive any of them (or a
+fake in tests). No torch import here.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import threading
@@ -67,6 +67,14 @@ class CandidateWriter(Protocol):
         """Each conversation's answers, best first (one when the generator has no alternatives)."""
 
 
+class StructuredWriter(Protocol):
+    """Optional: generators that decode under a JSON schema (constrained: the reply always parses)."""
+
+    def generate_json(self, batch: list[list[Message]], schema: dict[str, Any], *,
+                      max_new_tokens: int = 512) -> list[dict[str, Any]]:
+        """One object per conversation, valid under `schema`."""
+
+
 class ChoiceScorer(Protocol):
     """Optional: generators that can score fixed answers instead of generating (local models)."""
 
@@ -115,94 +123,6 @@ def stream_until_stop(pieces: Iterator[str], stop: Sequence[str]) -> Iterator[st
         close = getattr(pieces, "close", None)
         if close is not None:
             close()  # stops a local generation / closes the HTTP stream
-
-
-# --- local transformers models -----------------------------------------------------------
-
-
-class LocalGenerator:
-    """A chat model run in-process through `index.hf` (greedy; one generation at a time)."""
-
-    def __init__(
-        self,
-        model_path: str,
-        name: str | None = None,
-        device: str | None = None,
-        dtype: str = "auto",
-        threads: int | None = None,
-        adapters: dict[str, Path] | None = None,
-        tuned_beams: int = 1,
-    ):
-        from index import hf  # the torch boundary, imported only when a local model is wanted
-
-        self._lm = hf.CausalLM(model_path, device=device, dtype=dtype, threads=threads)
-        self.name = name or model_path
-        self._adapters = dict(adapters or {})  # task -> LoRA file trained for this very model
-        self._tuned_beams = tuned_beams
-        self._tuned: dict[str, AdaptedGenerator] = {}
-
-    def tuned_for(self, task: str) -> Generator | None:
-        """This model with the adapter trained for `task` active, if it has one (see `TaskTuned`)."""
-        if task not in self._adapters:
-            return None
-        if task not in self._tuned:
-            path = self._adapters[task]
-            # the file's digest is in the name, so caches keyed on it never serve a retrained adapter's work
-            adapter = f"{task}-{path.stem}-{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
-            self._lm.load_adapter(adapter, str(path))
-            beams = f"+beams{self._tuned_beams}" if self._tuned_beams > 1 else ""
-            self._tuned[task] = AdaptedGenerator(self._lm, f"{self.name}+{adapter}{beams}", adapter,
-                                                 self._tuned_beams)
-        return self._tuned[task]
-
-    def stream(self, messages: list[Message], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> Iterator[str]:
-        prompt = self._lm.encode_chat(messages)  # here, so a bad conversation fails at the call
-        return stream_until_stop(self._lm.stream(prompt, max_new_tokens, stop), stop)
-
-    def generate(self, batch: list[list[Message]], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> list[str]:
-        if not batch:
-            return []
-        prompts = [self._lm.encode_chat(messages) for messages in batch]
-        return [cut_at_stop(text, stop) for text in self._lm.generate(prompts, max_new_tokens, stop)]
-
-    def count_tokens(self, text: str) -> int:
-        return self._lm.count_tokens(text)
-
-    def score_choices(self, messages: list[Message], choices: Sequence[str]) -> list[float]:
-        """Log-probability of each choice's first token opening the reply (optional `ChoiceScorer`)."""
-        return self._lm.first_token_logprobs(self._lm.encode_chat(messages), choices)
-
-
-class AdaptedGenerator:
-    """A loaded LoRA adapter over a `LocalGenerator`'s model: batched generation only, which is
-    what the tuned tasks use; same weights in memory, its own name so caches keep outputs apart.
-    With `beams` > 1 it returns the best of that many beams (4 beams added +1.1 ROUGE-1 to the
-    TL;DR adapter's greedy output on SciTLDR dev, docs/BENCHMARKS.md)."""
-
-    def __init__(self, lm, name: str, adapter: str, beams: int = 1):
-        self._lm, self.name, self._adapter, self._beams = lm, name, adapter, beams
-
-    def stream(self, messages: list[Message], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> Iterator[str]:
-        yield from self.generate([messages], max_new_tokens=max_new_tokens, stop=stop)
-
-    def generate(self, batch: list[list[Message]], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> list[str]:
-        if not batch:
-            return []
-        prompts = [self._lm.encode_chat(messages) for messages in batch]
-        texts = self._lm.generate(prompts, max_new_tokens, stop, adapter=self._adapter, beams=self._beams)
-        return [cut_at_stop(text, stop) for text in texts]
-
-    def generate_candidates(self, batch: list[list[Message]], *, max_new_tokens: int = 256,
-                            stop: Sequence[str] = ()) -> list[list[str]]:
-        """Every beam per conversation, best first (optional `CandidateWriter`); greedy gives one."""
-        if self._beams == 1:
-            return [[text] for text in self.generate(batch, max_new_tokens=max_new_tokens, stop=stop)]
-        prompts = [self._lm.encode_chat(messages) for messages in batch]
-        found = self._lm.generate_beams(prompts, max_new_tokens, self._beams, adapter=self._adapter) if prompts else []
-        return [[cut_at_stop(text, stop) for text in texts] for texts in found]
-
-    def count_tokens(self, text: str) -> int:
-        return self._lm.count_tokens(text)
 
 
 def tuned_generator(generator: Generator, task: str) -> Generator | None:
@@ -352,21 +272,13 @@ def make_generator(settings: Settings) -> Generator:
     spec = settings.generator.strip()
     if spec.startswith("openai:"):
         return _openai_generator(spec.removeprefix("openai:").strip(), settings)
-    local = {"device": settings.generator_device, "dtype": settings.generator_dtype, "threads": settings.threads}
     if spec in model_assets.BUNDLED:
-        bundle = model_assets.BUNDLED[spec]
-        path = model_assets.ensure_converted(bundle, settings.model_cache, _convert_gguf)
-        adapters = model_assets.adapter_paths(bundle) if settings.tuned_adapters else {}
-        return LocalGenerator(str(path), name=bundle.name, adapters=adapters, tuned_beams=settings.tuned_beams, **local)
+        from service.engines.bundled import bundled_generator  # engines load only when a local model is wanted
+
+        return bundled_generator(model_assets.BUNDLED[spec], settings)
     if not spec:
         raise GeneratorConfigError("PAPERBRIEF_GENERATOR is empty; use 'bundled', a model id/path or 'openai:<model>'")
-    return _hub_or_path_generator(spec, local)
-
-
-def _convert_gguf(gguf: Path, out_dir: Path) -> None:
-    from index import hf  # torch is imported only once a conversion is really needed
-
-    hf.convert_gguf(gguf, out_dir)
+    return _hub_or_path_generator(spec, settings)
 
 
 def _openai_generator(model: str, settings: Settings) -> OpenAIGenerator:
@@ -380,9 +292,12 @@ def _openai_generator(model: str, settings: Settings) -> OpenAIGenerator:
     return OpenAIGenerator(model, settings.generator_base_url, settings.generator_api_key)
 
 
-def _hub_or_path_generator(spec: str, local: dict[str, Any]) -> LocalGenerator:
+def _hub_or_path_generator(spec: str, settings: Settings) -> Generator:
+    from service.engines.transformers_generator import LocalGenerator
+
     try:
-        return LocalGenerator(spec, name=spec, **local)
+        return LocalGenerator(spec, name=spec, device=settings.generator_device, dtype=settings.generator_dtype,
+                              threads=settings.threads)
     except OSError as error:
         offline = os.environ.get("HF_HUB_OFFLINE", "1").lower() in ("1", "true", "yes", "on")
         if Path(spec).exists() or not offline:
@@ -407,6 +322,11 @@ def shared_generator(settings: Settings) -> Generator:
         settings.generator_dtype,
         settings.tuned_adapters,
         settings.tuned_beams,
+        settings.tuned_samples,
+        settings.engine,
+        settings.threads,
+        settings.slots,
+        settings.context_tokens,
     )
     with _SHARED_LOCK:  # also makes a second caller wait for the first load instead of loading twice
         if key not in _SHARED:

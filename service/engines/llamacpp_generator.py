@@ -1,0 +1,175 @@
+"""The bundled GGUF models as a `Generator`, run by llama.cpp (`service.engines.llamacpp`).
+
+Every request names every loaded adapter's scale (0 or 1), so no request ever inherits another's
+adapter. Prompts are fitted to a slot's context here, before llama.cpp sees them: the last user
+message is shortened until prompt + answer fit. Structured replies go through llama.cpp's
+JSON-schema constrained decoding, so they always parse.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from service.engines.llamacpp import EngineError, LlamaServer
+from service.generation import Message, cut_at_stop, stream_until_stop
+
+SAMPLE_TEMPERATURE = 0.7  # for best-of-N candidates: varied enough to differ, close to the greedy text
+_CHOICE_LOGPROBS = 100  # top alternatives reported for the first token when scoring fixed choices
+_UNLISTED = -1e4  # a choice's first token outside those alternatives: all but impossible
+
+
+class LlamaCppGenerator:
+    """A GGUF chat model in this process: greedy, streaming, many requests decoded together."""
+
+    def __init__(self, server: LlamaServer, name: str, adapters: dict[str, int] | None = None, samples: int = 1,
+                 adapter_names: dict[str, str] | None = None):
+        self._server = server
+        self.name = name
+        self._adapters = dict(adapters or {})  # task -> index of its LoRA in the server's adapter list
+        self._adapter_names = dict(adapter_names or {})  # task -> name in cache keys (carries the file digest)
+        self._samples = samples
+        self._tuned: dict[str, AdaptedLlamaCpp] = {}
+        self.engine = "llama.cpp"
+
+    # --- Generator ----------------------------------------------------------------------------
+
+    def stream(self, messages: list[Message], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> Iterator[str]:
+        request = self.request(messages, max_new_tokens, stop)  # here, so a bad conversation fails at the call
+        return stream_until_stop(self._server.chat_stream(request), stop)
+
+    def generate(self, batch: list[list[Message]], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> list[str]:
+        replies = self._server.chat_many([self.request(m, max_new_tokens, stop) for m in batch])
+        return [cut_at_stop(_text(reply), stop) for reply in replies]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._server.tokenize(text))
+
+    # --- optional capabilities ----------------------------------------------------------------
+
+    def score_choices(self, messages: list[Message], choices: Sequence[str]) -> list[float]:
+        """Log-probability of each choice's first token opening the reply (one prompt pass, no decoding)."""
+        reply = self._server.chat(dict(self.request(messages, 1, ()), logprobs=True, top_logprobs=_CHOICE_LOGPROBS))
+        first = (reply["choices"][0].get("logprobs") or {}).get("content") or []
+        if not first:
+            raise EngineError("llama.cpp returned no log-probabilities for the first token")
+        known = {alt["id"]: alt["logprob"] for alt in first[0]["top_logprobs"]}
+        return [known.get(self._server.tokenize(choice)[0], _UNLISTED) for choice in choices]
+
+    def generate_json(self, batch: list[list[Message]], schema: dict[str, Any], *,
+                      max_new_tokens: int = 512) -> list[dict[str, Any]]:
+        """One object per conversation, decoded under `schema` (constrained: it always parses).
+
+        `max_new_tokens` must leave room for the longest object the schema allows (bound every
+        string with maxLength); a reply cut short by the limit is an error, not a partial object."""
+        requests = [dict(self.request(m, max_new_tokens, ()), json_schema=schema) for m in batch]
+        replies = self._server.chat_many(requests)
+        for reply in replies:
+            if reply["choices"][0].get("finish_reason") == "length":
+                raise EngineError(f"a JSON reply reached max_new_tokens={max_new_tokens}: bound the schema's strings")
+        return [json.loads(_text(reply)) for reply in replies]
+
+    def tuned_for(self, task: str) -> AdaptedLlamaCpp | None:
+        """This model with the adapter trained for `task` active, if it has one (see `TaskTuned`)."""
+        if task not in self._adapters:
+            return None
+        if task not in self._tuned:
+            samples = f"+samples{self._samples}" if self._samples > 1 else ""
+            adapter = self._adapter_names.get(task, f"{task}-adapter")
+            self._tuned[task] = AdaptedLlamaCpp(self, f"{self.name}+{adapter}{samples}", self._adapters[task],
+                                                self._samples)
+        return self._tuned[task]
+
+    # --- requests -----------------------------------------------------------------------------
+
+    def request(self, messages: list[Message], max_new_tokens: int, stop: Sequence[str],
+                adapter: int | None = None) -> dict[str, Any]:
+        """A greedy chat request that fits a slot, with every adapter's scale given explicitly."""
+        max_new_tokens = min(max_new_tokens, self._server.config.context_per_slot // 2)
+        return {
+            "messages": self._fit(messages, max_new_tokens),
+            "max_tokens": max_new_tokens,
+            "temperature": 0.0,
+            "stop": [s for s in stop if s] or None,
+            "lora": [{"id": i, "scale": 1.0 if i == adapter else 0.0} for i in range(len(self._server.config.adapters))],
+        }
+
+    def _fit(self, messages: list[Message], max_new_tokens: int) -> list[Message]:
+        """The conversation with its last user message shortened until prompt + answer fit the slot."""
+        _check_roles(messages)
+        budget = self._server.config.context_per_slot - max_new_tokens
+        fitted = list(messages)
+        for _ in range(8):
+            excess = self._server.prompt_tokens(fitted) - budget
+            if excess <= 0:
+                return fitted
+            last = max(i for i, m in enumerate(fitted) if m["role"] == "user")
+            content = fitted[last]["content"]
+            keep = len(content) - math.ceil(excess * 4 * 1.1) - 16  # ≈ 4 characters a token, with margin
+            if keep <= 0:
+                break
+            fitted[last] = {"role": "user", "content": content[:keep]}
+        raise EngineError(f"the prompt does not fit {self._server.config.context_per_slot} tokens with "
+                          f"{max_new_tokens} for the answer, even with its last message cut (PAPERBRIEF_CONTEXT_TOKENS)")
+
+
+class AdaptedLlamaCpp:
+    """The same model with one LoRA adapter applied to these requests only; its own name keeps caches
+    apart. With `samples` > 1 it also offers N sampled candidates (`CandidateWriter`)."""
+
+    def __init__(self, base: LlamaCppGenerator, name: str, adapter: int, samples: int = 1):
+        self._base, self.name, self._adapter, self._samples = base, name, adapter, samples
+
+    def stream(self, messages: list[Message], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> Iterator[str]:
+        request = self._base.request(messages, max_new_tokens, stop, self._adapter)
+        return stream_until_stop(self._base._server.chat_stream(request), stop)
+
+    def generate(self, batch: list[list[Message]], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> list[str]:
+        replies = self._base._server.chat_many([self._base.request(m, max_new_tokens, stop, self._adapter)
+                                                for m in batch])
+        return [cut_at_stop(_text(reply), stop) for reply in replies]
+
+    def generate_candidates(self, batch: list[list[Message]], *, max_new_tokens: int = 256,
+                            stop: Sequence[str] = ()) -> list[list[str]]:
+        """The greedy answer first, then `samples - 1` sampled ones by mean token log-probability."""
+        if self._samples == 1:
+            return [[text] for text in self.generate(batch, max_new_tokens=max_new_tokens, stop=stop)]
+        return [[cut_at_stop(c["text"], stop) for c in found]
+                for found in self.scored_candidates(batch, max_new_tokens=max_new_tokens, stop=stop)]
+
+    def scored_candidates(self, batch: list[list[Message]], *, max_new_tokens: int = 256,
+                          stop: Sequence[str] = ()) -> list[list[dict[str, Any]]]:
+        """Per conversation: greedy then samples, each {"text", "logprob", "tokens", "greedy"}."""
+        requests = []
+        for messages in batch:
+            greedy = self._base.request(messages, max_new_tokens, stop, self._adapter)
+            requests += [dict(greedy, logprobs=True),
+                         dict(greedy, logprobs=True, n=self._samples - 1, temperature=SAMPLE_TEMPERATURE)]
+        replies = self._base._server.chat_many(requests)
+        found = []
+        for greedy, sampled in zip(replies[::2], replies[1::2]):
+            samples = sorted((_scored(c, False) for c in sampled["choices"]), key=lambda c: -c["mean_logprob"])
+            found.append([_scored(greedy["choices"][0], True), *samples])
+        return found
+
+    def count_tokens(self, text: str) -> int:
+        return self._base.count_tokens(text)
+
+
+def _scored(choice: dict[str, Any], greedy: bool) -> dict[str, Any]:
+    logprobs = [token["logprob"] for token in (choice.get("logprobs") or {}).get("content") or []]
+    total = sum(logprobs)
+    return {"text": choice["message"]["content"] or "", "logprob": total, "tokens": len(logprobs),
+            "mean_logprob": total / max(len(logprobs), 1), "greedy": greedy}
+
+
+def _text(reply: dict[str, Any]) -> str:
+    return reply["choices"][0]["message"]["content"] or ""
+
+
+def _check_roles(messages: list[Message]) -> None:
+    for message in messages:
+        if message.get("role") not in ("system", "user", "assistant"):
+            raise ValueError(f"message role must be system, user or assistant, not {message.get('role')!r}")
