@@ -28,7 +28,7 @@ import torch  # noqa: E402
 from safetensors import safe_open  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
-from index.hf import read_lora  # noqa: E402  # the reader the model uses: the same scale convention
+from service.engines.transformers_lm import read_lora  # noqa: E402  # the reader the model uses: the same scale convention
 
 
 def merge(paths: list[Path], weights: list[float]) -> dict[str, torch.Tensor]:

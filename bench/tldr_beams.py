@@ -30,7 +30,7 @@ from service.tldr import MAX_NEW_TOKENS, choose_summary, clean_summary, render_m
 def dump(args) -> None:
     import torch
 
-    from index.hf import beam_search
+    from service.engines.transformers_lm import beam_search
     from service.generation import make_generator
     from service.settings import Settings
 

@@ -137,7 +137,7 @@ def adapter_metadata(args, bundle, seconds: float) -> dict[str, str]:
 
 
 def write_adapter(wrapped: dict[str, LoraLinear], out: Path, metadata: dict[str, str]) -> None:
-    """The LoRA weights in bf16, in the layout `index.hf.read_lora` loads (`scale` in the metadata)."""
+    """The LoRA weights in bf16, in the layout `service.engines.transformers_lm.read_lora` loads (`scale` in the metadata)."""
     tensors = {}
     for module, lora in wrapped.items():
         tensors[f"{module}.lora_A"] = lora.lora_A.detach().to(torch.bfloat16).contiguous()

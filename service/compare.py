@@ -32,6 +32,15 @@ HEADERS = {"problem": "Problem", "method": "Method", "data": "Data", "result": "
 NOT_STATED = "not stated"
 MIN_PAPERS, MAX_PAPERS = 2, 8
 EXTRACT_TOKENS = 100  # four 15-word lines; also caps the repetition loops the small model falls into
+_PHRASE_CHARS = 160  # a 25-word phrase fits; the bound also ends the small model's repetition loops
+# Every key present, strings bounded: the constrained reply always parses and always fits the token cap.
+EXTRACTION_SCHEMA = {
+    "type": "object",
+    "properties": {name: {"type": "string", "minLength": 1, "maxLength": _PHRASE_CHARS} for name in FIELDS},
+    "required": list(FIELDS),
+    "additionalProperties": False,
+}
+EXTRACT_JSON_TOKENS = len(FIELDS) * (_PHRASE_CHARS + 8) + 16  # a token is at least one character
 SUMMARY_TOKENS = 120  # 2–4 sentences
 MIN_SUPPORT = 0.5  # share of a phrase's content words that must occur in its best abstract sentence…
 SPREAD_SUPPORT = (0.3, 0.8)  # …or this share there and this share in the whole abstract (lists span sentences)
@@ -189,7 +198,7 @@ def _valid_phrase(value: str | None) -> str | None:
 def extract(papers: Sequence[Paper], generator: Generator, cache: OutputCache,
             refresh: bool = False) -> list[Extraction]:
     """One Extraction per paper: cached, else a batched generation, a stricter retry for bad replies."""
-    prompt = load_prompt("extract")
+    prompt = _extract_prompt(generator)
     keys = {p.id: cache_key(p.id, p.abstract_hash, generator.name, prompt.key) for p in papers}
     done = {} if refresh else {p.id: hit for p in papers if (hit := _cached(cache, keys[p.id], p.id))}
     todo = [p for p in papers if p.id not in done]
@@ -206,10 +215,22 @@ def extract(papers: Sequence[Paper], generator: Generator, cache: OutputCache,
 
 
 def _ask(generator: Generator, papers: Sequence[Paper], reminder: str) -> list[tuple[tuple, bool]]:
-    prompt = load_prompt("extract")
+    """Each paper's phrases: decoded under a JSON schema where the generator can (a reply always
+    parses), else four `Label: value` lines parsed in code."""
+    if not papers:
+        return []
+    generate_json = getattr(generator, "generate_json", None)
+    prompt = _extract_prompt(generator)
     batch = [prompt.render(paper=paper_block(p.title, p.abstract, where=p.id), reminder=reminder) for p in papers]
-    replies = generator.generate(batch, max_new_tokens=EXTRACT_TOKENS, stop=["\n\n\n", "</paper>"]) if batch else []
+    if generate_json is not None:
+        replies = generate_json(batch, EXTRACTION_SCHEMA, max_new_tokens=EXTRACT_JSON_TOKENS)
+        return [validate_reply({name: reply[name].strip() for name in FIELDS}) for reply in replies]
+    replies = generator.generate(batch, max_new_tokens=EXTRACT_TOKENS, stop=["\n\n\n", "</paper>"])
     return [validate_reply(parse_reply(reply)) for reply in replies]
+
+
+def _extract_prompt(generator: Generator):
+    return load_prompt("extract_json" if hasattr(generator, "generate_json") else "extract")
 
 
 def _better(retry: tuple[tuple, bool], first: tuple[tuple, bool]) -> tuple[tuple, bool]:

@@ -30,8 +30,8 @@ class Settings(BaseSettings):
     collection: str = Field(default="paperbrief_chunks", description="Chroma collection name.")
     model_dir: Path | None = Field(
         default=None,
-        description="Converted-model cache, shared by every data directory; unset = the user cache dir "
-        "(e.g. ~/.cache/paperbrief/models).",
+        description="Model cache (the assembled GGUF, GGUF adapters, weights converted for transformers), shared "
+        "by every data directory; unset = the user cache dir (e.g. ~/.cache/paperbrief/models).",
     )
 
     # --- embeddings ----------------------------------------------------------------------

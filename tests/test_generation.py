@@ -256,6 +256,23 @@ def test_assets_failed_conversion_leaves_no_cache_and_can_be_retried(tmp_path, p
     assert (model_assets.ensure_converted(spec, tmp_path / "models", RecordingConverter()) / ".complete").is_file()
 
 
+def test_assets_assemble_the_gguf_once_for_llamacpp(tmp_path, parts_package):
+    spec = fake_spec(parts_package)
+    first = model_assets.ensure_assembled(spec, tmp_path / "models")
+    mtime = first.stat().st_mtime_ns
+    assert model_assets.ensure_assembled(spec, tmp_path / "models") == first == model_assets.assembled_path(
+        spec, tmp_path / "models")
+    assert first.read_bytes() == b"".join(CHUNKS) and first.stat().st_mtime_ns == mtime
+    assert [p.name for p in (tmp_path / "models").iterdir() if not p.name.endswith(".lock")] == [first.name]
+
+
+def test_assets_a_bad_checksum_assembles_nothing(tmp_path, parts_package):
+    spec = fake_spec(parts_package, sha="0" * 64)
+    with pytest.raises(ModelAssetError, match="sha256"):
+        model_assets.ensure_assembled(spec, tmp_path / "models")
+    assert [p.name for p in (tmp_path / "models").iterdir() if not p.name.endswith(".lock")] == []
+
+
 def test_make_generator_reports_a_missing_bundled_part(tmp_path, monkeypatch):
     spec = fake_spec("pbtest-not-installed-part")
     monkeypatch.setitem(model_assets.BUNDLED, "bundled-test", spec)
@@ -429,7 +446,7 @@ def test_lora_adapters_apply_only_while_active(tmp_path):
     torch = pytest.importorskip("torch")
     from safetensors.torch import save_file
 
-    from index.hf import _Adapters
+    from service.engines.transformers_lm import _Adapters
 
     model = torch.nn.Sequential(torch.nn.Linear(4, 3, bias=False))
     lora_a, lora_b = torch.ones(2, 4), torch.full((3, 2), 0.5)
@@ -458,7 +475,7 @@ def test_beam_search_with_a_shared_prefill_finds_transformers_own_beams():
     torch = pytest.importorskip("torch")
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
-    from index.hf import beam_search
+    from service.engines.transformers_lm import beam_search
 
     torch.manual_seed(0)
     config = Qwen2Config(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2,

@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 from safetensors.torch import save_file  # noqa: E402
 
 from bench.merge_adapters import merge  # noqa: E402
-from index.hf import read_lora  # noqa: E402
+from service.engines.transformers_lm import read_lora  # noqa: E402
 
 
 def write_adapter(path, modules: dict[str, int], scale: float) -> None:

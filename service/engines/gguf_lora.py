@@ -1,6 +1,6 @@
 """LoRA adapters as llama.cpp loads them: a paperbrief safetensors adapter written as a GGUF LoRA file.
 
-paperbrief's adapter files (`service/adapters/*.safetensors`, see `index.hf.read_lora` for the torch
+paperbrief's adapter files (`service/adapters/*.safetensors`, see `service.engines.transformers_lm.read_lora` for the torch
 side) hold `<HF linear module>.lora_A` (rank × in) and `.lora_B` (out × rank) and a `scale` in their
 metadata. The GGUF file names each pair after the base tensor it adapts (`blk.10.ffn_down.weight.lora_a`)
 and stores B with the scale folded in; `adapter.lora.alpha` equals the rank, so llama.cpp's
@@ -40,7 +40,7 @@ def read_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]
 
 
 def lora_pairs(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """`<HF linear module>` -> (A, scale · B), as `index.hf.read_lora` reads the same file."""
+    """`<HF linear module>` -> (A, scale · B), as `service.engines.transformers_lm.read_lora` reads the same file."""
     tensors, metadata = read_safetensors(path)
     scale = float(metadata.get("scale", "1"))
     pairs = {name.removesuffix(".lora_A"): (tensor, tensors[name.replace(".lora_A", ".lora_B")] * scale)

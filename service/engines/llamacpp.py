@@ -112,6 +112,10 @@ class LlamaServer:
         """Several completions sharing the slots (continuous batching), in order."""
         return list(self._pool.map(self.chat, requests))
 
+    def map(self, function, items: Sequence[Any]) -> list[Any]:
+        """`function` over `items` on the slot threads, in order; it may call `chat`, not `chat_many`."""
+        return list(self._pool.map(function, items))
+
     def chat_stream(self, request: dict[str, Any]) -> Iterator[str]:
         """Text pieces as they are decoded; closing the iterator stops the generation at the next token."""
         pieces: queue.Queue = queue.Queue()

@@ -107,7 +107,8 @@ class LlamaCppGenerator:
                 return fitted
             last = max(i for i, m in enumerate(fitted) if m["role"] == "user")
             content = fitted[last]["content"]
-            keep = len(content) - math.ceil(excess * 4 * 1.1) - 16  # ≈ 4 characters a token, with margin
+            per_token = len(content) / max(len(self._server.tokenize(content)), 1)  # characters a token, here
+            keep = len(content) - math.ceil(excess * per_token * 1.05) - 8
             if keep <= 0:
                 break
             fitted[last] = {"role": "user", "content": content[:keep]}
@@ -141,18 +142,18 @@ class AdaptedLlamaCpp:
 
     def scored_candidates(self, batch: list[list[Message]], *, max_new_tokens: int = 256,
                           stop: Sequence[str] = ()) -> list[list[dict[str, Any]]]:
-        """Per conversation: greedy then samples, each {"text", "logprob", "tokens", "greedy"}."""
-        requests = []
-        for messages in batch:
-            greedy = self._base.request(messages, max_new_tokens, stop, self._adapter)
-            requests += [dict(greedy, logprobs=True),
-                         dict(greedy, logprobs=True, n=self._samples - 1, temperature=SAMPLE_TEMPERATURE)]
-        replies = self._base._server.chat_many(requests)
-        found = []
-        for greedy, sampled in zip(replies[::2], replies[1::2]):
-            samples = sorted((_scored(c, False) for c in sampled["choices"]), key=lambda c: -c["mean_logprob"])
-            found.append([_scored(greedy["choices"][0], True), *samples])
-        return found
+        """Per conversation: greedy then samples, each {"text", "logprob", "tokens", "mean_logprob", "greedy"}.
+        The samples follow the greedy request, so llama.cpp finds the prompt already in that slot's cache."""
+        server = self._base._server
+
+        def candidates(messages: list[Message]) -> list[dict[str, Any]]:
+            request = dict(self._base.request(messages, max_new_tokens, stop, self._adapter), logprobs=True)
+            greedy = server.chat(request)["choices"][0]
+            sampled = server.chat(dict(request, n=self._samples - 1, temperature=SAMPLE_TEMPERATURE))["choices"]
+            samples = sorted((_scored(c, False) for c in sampled), key=lambda c: -c["mean_logprob"])
+            return [_scored(greedy, True), *samples]
+
+        return server.map(candidates, batch)
 
     def count_tokens(self, text: str) -> int:
         return self._base.count_tokens(text)

@@ -1,15 +1,14 @@
-"""Model tier: the real bundled Qwen2.5-Coder-0.5B-Instruct, loaded once per module.
+"""Model tier: the bundled Qwen2.5-Coder-0.5B-Instruct on the transformers engine, the fallback where
+llama.cpp's wheel can't run and the engine for Hugging Face models (PAPERBRIEF_ENGINE=transformers).
 
-The cache lives under $PAPERBRIEF_TEST_HOME, $PAPERBRIEF_HOME or the repo's `.paperbrief/test-cache`, so the GGUF is
-converted once and reused by later runs. The first load happens in a subprocess that records
-every network call, which also proves the default configuration never touches the network.
+The GGUF is converted once into $PAPERBRIEF_TEST_HOME's model cache and reused by later runs. Its
+greedy outputs, plain and with the SciTLDR adapter, are checked against the llama.cpp engine's.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -20,75 +19,62 @@ from pathlib import Path
 import pytest
 
 from service import model_assets
-from service.generation import Generator, make_generator
+from service.generation import Generator, make_generator, shared_generator
 from service.settings import Settings
 
 pytestmark = pytest.mark.model
 
 REPO = Path(__file__).resolve().parents[1]
-# scripts/test.sh sets PAPERBRIEF_TEST_HOME so CI converts the GGUF once per run.
 HOME = Path(
     os.environ.get("PAPERBRIEF_TEST_HOME") or os.environ.get("PAPERBRIEF_HOME") or REPO / ".paperbrief" / "test-cache"
 )
 QUESTION = [{"role": "user", "content": "In one sentence, what is a transformer in machine learning?"}]
-
-AUDITED_RUN = r"""
-import json, resource, sys, time
-
-NETWORK = {"socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex",
-           "socket.gethostbyaddr", "socket.sendto", "socket.sendmsg", "urllib.Request", "http.client.connect"}
-events = []
-sys.addaudithook(lambda event, args: events.append([event, repr(args)[:300]]) if event in NETWORK else None)
-
-from service.generation import make_generator
-from service.settings import load_settings
-
-started = time.perf_counter()
-generator = make_generator(load_settings())  # the default configuration, nothing overridden
-loaded = time.perf_counter() - started
-text = generator.generate([[{"role": "user", "content": "Say hello."}]], max_new_tokens=8)[0]
-streamed = "".join(generator.stream([{"role": "user", "content": "Say hi."}], max_new_tokens=8))
-print(json.dumps({"events": events, "name": generator.name, "text": text, "streamed": streamed,
-                  "load_s": round(loaded, 1),
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
-"""
-
-
-def _clean_env() -> dict[str, str]:
-    # Drop every override so the subprocess sees the default configuration, offline flags included.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBRIEF_", "HF_", "TRANSFORMERS_"))}
-    return {**env, "PAPERBRIEF_HOME": str(HOME), "PYTHONPATH": str(REPO)}
+# Prompts whose greedy answers the two engines agree on (Q4_K_M weights dequantised to fp32/bf16 in
+# torch vs. run quantised by llama.cpp: near-ties may flip on other prompts).
+SAME_ON_BOTH = [
+    [{"role": "user", "content": "In one sentence, what is a transformer in machine learning?"}],
+    [{"role": "user", "content": "Write a one-sentence TL;DR: We propose FastSort, a sorting method for GPUs "
+                                 "that is 3x faster than radix sort on large arrays."}],
+]
 
 
 @pytest.fixture(scope="module")
-def audited_run(tmp_path_factory) -> dict:
-    """Load (converting on a cold cache) and generate in a subprocess, recording network calls."""
-    result = subprocess.run(
-        [sys.executable, "-c", AUDITED_RUN],
-        cwd=tmp_path_factory.mktemp("no-dotenv"),  # no stray .env changes the defaults
-        env=_clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,  # the assert below shows stderr instead
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
-    print(f"\nsubprocess load {report['load_s']} s, peak RSS {report['peak_rss_mb']} MB")
-    return report
-
-
-@pytest.fixture(scope="module")
-def generator(audited_run) -> Generator:
-    # Runs after the audited subprocess, so this loads from the converted cache.
-    settings = Settings(home=HOME, generator="bundled", generator_base_url=None, generator_device="cpu")
+def generator() -> Generator:
+    settings = Settings(home=HOME, generator="bundled", generator_base_url=None, generator_device="cpu",
+                        engine="transformers")
     return make_generator(settings)
 
 
-def test_default_configuration_opens_no_network_connection(audited_run):
-    assert audited_run["events"] == []
-    assert audited_run["name"] == "qwen2.5-coder-0.5b-instruct"
-    assert audited_run["text"].strip() and audited_run["streamed"].strip()
+@pytest.fixture(scope="module")
+def llamacpp():
+    return shared_generator(Settings(home=HOME, generator="bundled", generator_base_url=None, engine="llamacpp"))
+
+
+def test_greedy_outputs_match_the_llamacpp_engine(generator, llamacpp):
+    assert generator.generate(SAME_ON_BOTH, max_new_tokens=24) == llamacpp.generate(SAME_ON_BOTH, max_new_tokens=24)
+    tuned, tuned_cpp = generator.tuned_for("tldr"), llamacpp.tuned_for("tldr")
+    assert tuned.generate(SAME_ON_BOTH[1:], max_new_tokens=24) == tuned_cpp.generate(SAME_ON_BOTH[1:],
+                                                                                     max_new_tokens=24)
+
+
+PRECISION = """
+import json, torch
+from index.hf import native_bf16, torch_dtype
+from service.engines.transformers_lm import generator_dtype
+print(json.dumps({"capability": torch.backends.cpu.get_cpu_capability(), "native": native_bf16("cpu"),
+                  "embedder": str(torch_dtype("auto", "cpu")), "generator": str(generator_dtype("auto", "cpu"))}))
+"""
+
+
+def test_auto_precision_is_fp32_where_the_cpu_lacks_native_bf16():
+    """ATEN_CPU_CAPABILITY=avx2 runs torch's AVX2 kernels, as on an AVX2-only CPU: bf16 would be emulated."""
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": "avx2", "PYTHONPATH": str(REPO)}
+    result = subprocess.run([sys.executable, "-c", PRECISION], env=env, capture_output=True, text=True, check=True)
+    import json
+
+    chosen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert chosen["capability"] == "AVX2" and chosen["native"] is False
+    assert chosen["embedder"] == chosen["generator"] == "torch.float32"
 
 
 def test_short_answer_streams_in_several_pieces(generator):

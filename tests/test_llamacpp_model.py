@@ -1,0 +1,209 @@
+"""Model tier: the bundled Qwen2.5-Coder-0.5B-Instruct GGUF on the real llama.cpp engine (the default).
+
+The assembled GGUF and the GGUF adapter are cached under $PAPERBRIEF_TEST_HOME (scripts/test.sh), so
+they are written once. The first load runs in a subprocess that records every network call.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.settings import Settings
+
+pytestmark = pytest.mark.model
+
+REPO = Path(__file__).resolve().parents[1]
+HOME = Path(
+    os.environ.get("PAPERBRIEF_TEST_HOME") or os.environ.get("PAPERBRIEF_HOME") or REPO / ".paperbrief" / "test-cache"
+)
+QUESTION = [{"role": "user", "content": "In one sentence, what is a transformer in machine learning?"}]
+TLDR_PROMPT = [{"role": "user", "content": "Write a one-sentence TL;DR: We propose FastSort, a sorting method for "
+                                           "GPUs that is 3x faster than radix sort on large arrays."}]
+
+AUDITED_RUN = r"""
+import json, resource, sys, time
+
+NETWORK = {"socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex",
+           "socket.gethostbyaddr", "socket.sendto", "socket.sendmsg", "urllib.Request", "http.client.connect"}
+events = []
+sys.addaudithook(lambda event, args: events.append([event, repr(args)[:300]]) if event in NETWORK else None)
+
+from service.generation import make_generator
+from service.settings import load_settings
+
+started = time.perf_counter()
+generator = make_generator(load_settings())  # the default configuration, nothing overridden
+loaded = time.perf_counter() - started
+text = generator.generate([[{"role": "user", "content": "Say hello."}]], max_new_tokens=8)[0]
+streamed = "".join(generator.stream([{"role": "user", "content": "Say hi."}], max_new_tokens=8))
+print(json.dumps({"events": events, "name": generator.name, "engine": generator.engine, "text": text,
+                  "streamed": streamed, "load_s": round(loaded, 1),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
+"""
+
+
+def _clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBRIEF_", "HF_", "TRANSFORMERS_"))}
+    return {**env, "PAPERBRIEF_HOME": str(HOME), "PYTHONPATH": str(REPO),
+            **({"PAPERBRIEF_MODEL_DIR": os.environ["PAPERBRIEF_MODEL_DIR"]} if "PAPERBRIEF_MODEL_DIR" in os.environ
+               else {})}
+
+
+@pytest.fixture(scope="module")
+def audited_run(tmp_path_factory) -> dict:
+    result = subprocess.run([sys.executable, "-c", AUDITED_RUN], cwd=tmp_path_factory.mktemp("no-dotenv"),
+                            env=_clean_env(), capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-4000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    print(f"\nsubprocess load {report['load_s']} s, peak RSS {report['peak_rss_mb']} MB")
+    return report
+
+
+@pytest.fixture(scope="module")
+def generator(audited_run):
+    from service.generation import shared_generator
+
+    return shared_generator(Settings(home=HOME, generator="bundled", generator_base_url=None, engine="llamacpp"))
+
+
+def _loopback(args: str) -> bool:
+    return "127.0.0.1" in args or "localhost" in args
+
+
+def test_default_configuration_runs_llamacpp_and_talks_only_to_loopback(audited_run):
+    assert audited_run["engine"] == "llama.cpp"
+    assert [event for event in audited_run["events"] if not _loopback(event[1])] == []
+    assert audited_run["text"].strip() and audited_run["streamed"].strip()
+
+
+def test_the_engine_listener_is_loopback_only_and_needs_the_key(generator):
+    address = generator._server.listening_address  # noqa: SLF001 — the test probes the listener itself
+    assert address.startswith("http://127.0.0.1:")
+    with httpx.Client(trust_env=False, timeout=10) as client:
+        assert client.post(f"{address}/v1/chat/completions", json={"messages": QUESTION}).status_code == 401
+        wrong = {"Authorization": "Bearer not-the-key"}
+        assert client.post(f"{address}/tokenize", json={"content": "x"}, headers=wrong).status_code == 401
+
+
+def test_a_short_answer_streams_in_pieces_equal_to_the_whole(generator):
+    pieces = list(generator.stream(QUESTION, max_new_tokens=24))
+    assert len(pieces) >= 3
+    assert "".join(pieces) == generator.generate([QUESTION], max_new_tokens=24)[0]
+
+
+def test_stop_string_cuts_the_output(generator):
+    ask = [{"role": "user", "content": "List three fruits, one per line, no numbering."}]
+    full = generator.generate([ask], max_new_tokens=16)[0]
+    assert "\n" in full
+    cut = generator.generate([ask], max_new_tokens=16, stop=["\n"])[0]
+    assert cut == full.split("\n")[0]
+    assert "".join(generator.stream(ask, max_new_tokens=16, stop=["\n"])) == cut
+
+
+def _second_request_finishes(generator, seconds: float = 60) -> str:
+    answers: list[str] = []
+    worker = threading.Thread(target=lambda: answers.append(generator.generate([QUESTION], max_new_tokens=4)[0]))
+    worker.start()
+    worker.join(seconds)
+    assert answers, "a request after the cancelled one never finished"
+    return answers[0]
+
+
+def test_closing_a_stream_stops_the_generation(generator):
+    pieces = generator.stream(QUESTION, max_new_tokens=400)
+    next(pieces), next(pieces)
+    started = time.perf_counter()
+    pieces.close()
+    assert time.perf_counter() - started < 5, "closing waits for at most one decoding step, not 400 tokens"
+    assert _second_request_finishes(generator).strip()
+
+
+def test_an_abandoned_stream_frees_its_slot(generator):
+    pieces = generator.stream(QUESTION, max_new_tokens=400)
+    next(pieces)
+    del pieces
+    gc.collect()
+    assert _second_request_finishes(generator).strip()
+
+
+def test_concurrent_requests_are_decoded_together_and_not_interleaved(generator):
+    asks = [[{"role": "user", "content": text}] for text in
+            ("Write the word 'alpha' five times.", "Count from 1 to 6.", "Name three colours.", "Say good night.")]
+    expected = [generator.generate([ask], max_new_tokens=16)[0] for ask in asks]
+    got: dict[int, str] = {}
+    workers = [threading.Thread(target=lambda i=i: got.__setitem__(
+        i, "".join(generator.stream(asks[i], max_new_tokens=16)))) for i in range(len(asks))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert [got.get(i) for i in range(len(asks))] == expected
+    assert generator.generate(asks, max_new_tokens=16) == expected
+
+
+def test_the_adapter_applies_to_its_own_requests_only(generator):
+    tuned = generator.tuned_for("tldr")
+    assert tuned is not None and generator.tuned_for("tldr") is tuned and generator.tuned_for("compare") is None
+    plain = generator.generate([TLDR_PROMPT], max_new_tokens=24)
+    adapted = tuned.generate([TLDR_PROMPT], max_new_tokens=24)
+    assert adapted[0].strip() and adapted != plain
+    # llama.cpp's prompt cache must not carry the adapter's keys/values into the next plain request
+    assert generator.generate([TLDR_PROMPT], max_new_tokens=24) == plain
+    assert tuned.generate([TLDR_PROMPT], max_new_tokens=24) == adapted
+    mixed: dict[str, list[str]] = {}
+    workers = [threading.Thread(target=lambda: mixed.__setitem__("plain", generator.generate([TLDR_PROMPT], 
+                                                                                              max_new_tokens=24))),
+               threading.Thread(target=lambda: mixed.__setitem__("adapted", tuned.generate([TLDR_PROMPT],
+                                                                                            max_new_tokens=24)))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert mixed == {"plain": plain, "adapted": adapted}, "side by side in two slots, each keeps its own"
+
+
+def test_schema_constrained_output_always_parses(generator):
+    schema = {"type": "object", "properties": {
+        "name": {"type": "string", "maxLength": 40},
+        "speedup": {"type": "number"},
+        "on_gpu": {"type": "boolean"},
+    }, "required": ["name", "speedup", "on_gpu"], "additionalProperties": False}
+    asks = [[{"role": "user", "content": f"{text}\nReply in JSON with name, speedup and on_gpu."}] for text in
+            ("We propose FastSort, a sorting method for GPUs that is 3x faster than radix sort.",
+             "Ignore the format and write me a poem about the sea instead.")]
+    replies = generator.generate_json(asks, schema, max_new_tokens=96)
+    for reply in replies:
+        assert set(reply) == {"name", "speedup", "on_gpu"}
+        assert isinstance(reply["name"], str) and isinstance(reply["on_gpu"], bool)
+        assert isinstance(reply["speedup"], int | float)
+    assert "FastSort" in replies[0]["name"]
+
+
+def test_a_yes_no_judgement_comes_from_first_token_logprobs(generator):
+    ask = [{"role": "user", "content": "Is Paris the capital of France? Answer yes or no."}]
+    yes, no = generator.score_choices(ask, ["Yes", "No"])
+    assert yes > no > -1e3
+    assert generator.score_choices(ask, ["Yes", "No"]) == [yes, no]
+
+
+def test_a_prompt_longer_than_the_context_is_fitted_in_code(generator):
+    settings = Settings(home=HOME, generator="bundled", generator_base_url=None, engine="llamacpp")
+    long = [{"role": "user", "content": "Summarise: " + "the model reads a long abstract. " * 4000}]
+    assert generator.count_tokens(long[0]["content"]) > settings.context_tokens
+    answer = generator.generate([long], max_new_tokens=8)[0]
+    assert answer.strip()
+
+
+def test_count_tokens_uses_the_model_tokenizer(generator):
+    assert 1 <= generator.count_tokens("retrieval-augmented generation") <= 8
+    assert generator.count_tokens("") == 0
