@@ -1,9 +1,12 @@
 """Generation benchmark: model load time, time to first token, decode tokens/s, batched throughput, memory.
 
-    PAPERBRIEF_MODEL_DIR=.paperbrief/models .venv/bin/python bench/generation_bench.py --runs 3
+    .venv/bin/python bench/generation_bench.py --runs 3 --engine llamacpp --out bench/results/generation-llamacpp.json
+    ATEN_CPU_CAPABILITY=avx2 .venv/bin/python bench/generation_bench.py --runs 3 --engine transformers \
+        --out bench/results/generation-transformers-avx2.json
 
 Prompts are TL;DR-style chats over SciFact abstracts padded to ~--lengths prompt tokens. Streaming
-(one request): TTFT = first text piece; decode rate = new tokens after the first / time after it.
+(one request): TTFT = first text piece; prefill rate = prompt tokens / TTFT; decode rate = new tokens
+after the first / time after it.
 Batched: one `generate` of --batch prompts, total new tokens / wall time. The 1-minute load average
 is recorded beside each number: the machine is shared, and contention shows up in every figure.
 """
@@ -21,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.machine import machine
 from bench.scale_bench import memory_mb
 from bench.synthetic import read_corpus
 from service.generation import shared_generator
@@ -39,6 +43,7 @@ def prompt_of_length(generator, abstracts: list[str], tokens: int) -> list[dict[
 
 
 def stream_once(generator, messages, max_new_tokens: int) -> dict:
+    prompt_tokens = sum(generator.count_tokens(m["content"]) for m in messages)
     started = time.perf_counter()
     first, pieces = None, []
     for piece in generator.stream(messages, max_new_tokens=max_new_tokens):
@@ -48,7 +53,9 @@ def stream_once(generator, messages, max_new_tokens: int) -> dict:
     ended = time.perf_counter()
     new_tokens = generator.count_tokens("".join(pieces))
     decode_s = ended - (first or ended)
-    return {"ttft_s": round((first or ended) - started, 3), "new_tokens": new_tokens,
+    ttft = (first or ended) - started
+    return {"ttft_s": round(ttft, 3), "prompt_tokens": prompt_tokens, "prefill_tok_s": round(prompt_tokens / ttft, 1),
+            "new_tokens": new_tokens,
             "decode_tok_s": round((new_tokens - 1) / decode_s, 2) if decode_s > 0 else None,
             "loadavg": round(os.getloadavg()[0], 2)}
 
@@ -74,12 +81,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--engine", choices=["auto", "llamacpp", "transformers"], default="auto")
     parser.add_argument("--out", type=Path, default=Path("bench/results/generation.json"))
     args = parser.parse_args()
     abstracts = [doc["text"] for doc in read_corpus(args.corpus)[:40]]
     before, started = memory_mb(), time.perf_counter()
-    generator = shared_generator(Settings(home=Path(".paperbrief/test-cache")))
-    results = {"model": generator.name, "load_s": round(time.perf_counter() - started, 1),
+    generator = shared_generator(Settings(home=Path(".paperbrief/test-cache"), engine=args.engine))
+    results = {"machine": machine(), "command": " ".join(sys.argv), "engine": getattr(generator, "engine", "?"),
+               "model": generator.name, "load_s": round(time.perf_counter() - started, 1),
                "memory_before_load": before, "memory_after_load": memory_mb(), "streaming": {}}
     stream_once(generator, prompt_of_length(generator, abstracts, 50), 8)  # warm-up
     for length in (int(n) for n in args.lengths.split(",")):
@@ -87,6 +96,7 @@ def main() -> None:
         runs = [stream_once(generator, prompt_of_length(generator, abstracts[length % 7 + 3 * run :], length),
                             args.new_tokens) for run in range(args.runs)]
         results["streaming"][length] = {"ttft_s": median_of(runs, "ttft_s"),
+                                        "prefill_tok_s": median_of(runs, "prefill_tok_s"),
                                         "decode_tok_s": median_of(runs, "decode_tok_s"), "runs": runs}
         print(length, results["streaming"][length], file=sys.stderr, flush=True)
     batch = [prompt_of_length(generator, abstracts[i:], 300) for i in range(args.batch)]

@@ -1,13 +1,16 @@
-"""The user-facing task timings of issue 4, on the bundled sample page with the default model.
+"""The user-facing task timings, on the bundled sample page with the bundled model.
 
-    PAPERBRIEF_MODEL_DIR=.paperbrief/models .venv/bin/python bench/task_bench.py --runs 3
+    .venv/bin/python bench/task_bench.py --runs 3 --engine llamacpp
+    ATEN_CPU_CAPABILITY=avx2 .venv/bin/python bench/task_bench.py --runs 3 --engine transformers
 
-- model load: cached (converted bf16 safetensors) load time;
-- ask: time to first answer token (question in → first streamed token out, retrieval and prompt
-  included) over the answerable questions of samples/questions-hf-daily.jsonl;
-- tldr: wall time for TL;DRs of all 30 sample papers with an empty cache (batched), per run;
+- model ready: with `--fresh`, from an empty model cache (the first start after an install:
+  assembling and checking the GGUF, writing the GGUF adapter, or converting for transformers);
+  else from the cache;
+- ask: time to first answer token and to the whole answer (question in → answer out, retrieval and
+  prompt included) over the answerable questions of samples/questions-hf-daily.jsonl;
+- tldr: wall time for TL;DRs of all 30 sample papers with an empty cache, per run;
 - peak RSS of the process (ru_maxrss) at the end.
-Medians over --runs; the 1-minute load average is printed beside, since the machine may be shared.
+Medians over --runs; every result names the CPU capability and cores (`bench/machine.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.machine import machine  # noqa: E402
 from index.sources import parse_file  # noqa: E402
 from service.ask import Answer, Token, ask_stream  # noqa: E402
 from service.cache import OutputCache  # noqa: E402
@@ -38,14 +42,15 @@ SAMPLE = REPO / "samples" / "hf-daily-papers-encoder.txt"
 QUESTIONS = REPO / "samples" / "questions-hf-daily.jsonl"
 
 
-def time_to_first_token(library: Library, generator, question: str) -> tuple[float | None, bool]:
+def answer_times(library: Library, generator, question: str) -> tuple[float | None, float, bool]:
+    """Seconds to the first answer token (None if none), to the whole answer, and whether it abstained."""
     started, first = time.perf_counter(), None
     for event in ask_stream(library, generator, question):
         if isinstance(event, Token) and first is None:
             first = time.perf_counter() - started
         if isinstance(event, Answer):
-            return first, event.result.abstained
-    return first, True
+            return first, time.perf_counter() - started, event.result.abstained
+    return first, time.perf_counter() - started, True
 
 
 def tldr_wall_time(library: Library, generator, home: Path, run: int) -> float:
@@ -60,32 +65,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--questions", type=int, default=10, help="answerable questions timed per run")
+    parser.add_argument("--engine", choices=["auto", "llamacpp", "transformers"], default="auto")
+    parser.add_argument("--fresh", action="store_true", help="time the model's first start from an empty model cache")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "tasks.json")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="pb-tasks-"))
-    library = Library(Settings(home=home))
+    model_dir = {"model_dir": home / "models"} if args.fresh else {}
+    library = Library(Settings(home=home, engine=args.engine, **model_dir))
     library.ingest([parse_file(SAMPLE)])
     started = time.perf_counter()
     generator = shared_generator(library.settings)
     generator.count_tokens("warm-up")
     load_s = time.perf_counter() - started
     questions = [row["question"] for row in map(json.loads, QUESTIONS.open()) if row["papers"]][: args.questions]
-    time_to_first_token(library, generator, questions[0])  # warm-up: first-call allocations
+    answer_times(library, generator, questions[0])  # warm-up: first-call allocations
 
-    firsts, tldr_s = [], []
+    firsts, wholes, tldr_s = [], [], []
     for run in range(args.runs):
         for question in questions:
-            first, abstained = time_to_first_token(library, generator, question)
+            first, whole, abstained = answer_times(library, generator, question)
+            wholes.append(whole)
             if first is not None and not abstained:
                 firsts.append(first)
         tldr_s.append(tldr_wall_time(library, generator, home, run))
         print(f"run {run + 1}: tldr {tldr_s[-1]:.1f} s, load avg {os.getloadavg()[0]:.2f}", file=sys.stderr)
 
     results = {
-        "model_load_cached_s": round(load_s, 2),
+        "machine": machine(),
+        "engine": getattr(generator, "engine", "?"),
+        "command": " ".join(sys.argv),
+        ("model_ready_fresh_s" if args.fresh else "model_load_cached_s"): round(load_s, 2),
         "ask_ttft_s": {"median": round(statistics.median(firsts), 2), "p90": round(sorted(firsts)[int(0.9 * (len(firsts) - 1))], 2),
                        "answers_timed": len(firsts)},
+        "ask_whole_answer_s": {"median": round(statistics.median(wholes), 2), "max": round(max(wholes), 2),
+                               "questions_timed": len(wholes)},
         "tldr_30_papers_s": {"median": round(statistics.median(tldr_s), 1), "runs": [round(s, 1) for s in tldr_s]},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "load_average_1min_end": round(os.getloadavg()[0], 2),

@@ -12,6 +12,6 @@ if [ "$papers" = "0" ]; then
 fi
 .venv/bin/paperbrief papers --date today | tail -n 3
 .venv/bin/paperbrief search "speeding up diffusion sampling" -k 3
-# The Today page writes TL;DRs with the bundled local model as it opens (converted once, ~1 min).
+# The Today page writes TL;DRs with the bundled local model as it opens (assembled once, a few seconds).
 # `serve` prints the URL once it listens: http://127.0.0.1:7860 unless --port says otherwise.
 exec .venv/bin/paperbrief serve "$@"

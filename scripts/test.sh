@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# Converted model weights are cached across runs here (the conversion takes ~40 s once).
+# Model files are cached across runs here: the assembled GGUF and GGUF adapter (seconds), and the
+# transformers conversion the fallback-engine tests use (~40 s once).
 export PAPERBRIEF_TEST_HOME="${PAPERBRIEF_TEST_HOME:-$PWD/.paperbrief/test-cache}"
 export PAPERBRIEF_MODEL_DIR="${PAPERBRIEF_MODEL_DIR:-$PWD/.paperbrief/models}"
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -62,17 +62,19 @@ class UploadRejected(ValueError):
 
 
 class ModelTurns:
-    """HTTP API requests that use the model: one runs, at most `max_waiting` wait, the rest are refused.
+    """HTTP API requests that use the model: `max_running` run (the engine's slots: llama.cpp decodes
+    them together), at most `max_waiting` wait, the rest are refused.
 
-    Gradio events have their own bounded queue; both meet at the model's own lock, which
-    serialises each generation call, so a TL;DR batch and an API answer take turns.
+    Gradio events have their own bounded queue with the same number of model workers; both meet in
+    the engine, which shares its slots between a TL;DR batch and API answers.
     """
 
-    def __init__(self, max_waiting: int):
+    def __init__(self, max_waiting: int, max_running: int = 1):
         self.max_waiting = max_waiting
+        self.max_running = max_running
         self._condition = threading.Condition()
         self._waiting = 0
-        self._running = False
+        self._running = 0
 
     @property
     def waiting(self) -> int:
@@ -87,15 +89,15 @@ class ModelTurns:
                 raise Busy(f"the model is busy with {ahead} request(s); try again shortly")
             self._waiting += 1
             try:
-                self._condition.wait_for(lambda: not self._running)
+                self._condition.wait_for(lambda: self._running < self.max_running)
             finally:
                 self._waiting -= 1
-            self._running = True
+            self._running += 1
         try:
             yield ahead
         finally:
             with self._condition:
-                self._running = False
+                self._running -= 1
                 self._condition.notify()
 
 
@@ -106,10 +108,19 @@ class WebContext:
         self.library = library
         self.options = options
         self._generator = generator  # tests pass a fake; otherwise the shared model, loaded on first use
-        self.model_turns = ModelTurns(options.api_model_waiting)
+        self.model_turns = ModelTurns(options.api_model_waiting, self.model_parallel)
         self.write_lock = threading.Lock()  # one ingest/remove at a time: the catalogue's writes are transactions
         self._conversations: OrderedDict[str, Conversation] = OrderedDict()
         self._conversations_lock = threading.Lock()
+
+    @property
+    def model_parallel(self) -> int:
+        """Model requests served at once: the engine's slots where it decodes several together."""
+        if self._generator is not None:
+            return getattr(self._generator, "parallel", 1)
+        from service.engines.bundled import parallel_requests
+
+        return parallel_requests(self.library.settings)
 
     @property
     def generator(self):

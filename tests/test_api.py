@@ -371,3 +371,42 @@ def _fill_the_api_queue(pool: ThreadPoolExecutor, url: str, ctx) -> list:
         time.sleep(0.05)
     assert ctx.model_turns.waiting == ctx.options.api_model_waiting
     return futures
+
+
+def test_model_turns_let_the_engines_slots_run_together_and_queue_the_rest():
+    from service.web import Busy, ModelTurns
+
+    turns = ModelTurns(max_waiting=1, max_running=2)
+    inside, release = threading.Semaphore(0), threading.Event()
+
+    def hold() -> None:
+        with turns.turn():
+            inside.release()
+            release.wait(10)
+
+    holders = [threading.Thread(target=hold) for _ in range(3)]
+    for holder in holders:
+        holder.start()
+    assert inside.acquire(timeout=5) and inside.acquire(timeout=5), "two run at once"
+    deadline = time.monotonic() + 5
+    while turns.waiting < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert turns.waiting == 1 and not inside.acquire(timeout=0.2), "the third waits for a slot"
+    with pytest.raises(Busy):
+        with turns.turn():
+            pass
+    release.set()
+    for holder in holders:
+        holder.join(10)
+    assert inside.acquire(timeout=5), "and runs once one ends"
+
+
+def test_a_fake_generator_without_slots_runs_one_model_request_at_a_time(tmp_path):
+    class Fake:
+        name = "fake"
+
+    from service.library import Library
+    from service.settings import Settings
+
+    ctx = WebContext(Library(Settings(home=tmp_path / "home"), embedder=None), generator=Fake())
+    assert ctx.model_turns.max_running == 1

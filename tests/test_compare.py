@@ -408,3 +408,49 @@ def test_cli_compare_rejects_bad_requests(sample_library, tmp_path, args, messag
     result = run(sample_library, tmp_path, *args)
     assert result.exit_code == 2 and message in result.output
 
+
+
+# --- structured extraction (generators that decode under a JSON schema) ----------------------------------
+
+
+class SchemaGenerator(ScriptedGenerator):
+    """A generator with `generate_json`: replies are the GOOD fields as objects; records each schema."""
+
+    def __init__(self, objects: Callable[[str], dict]):
+        super().__init__(good)
+        self.objects, self.schemas = objects, []
+
+    def generate_json(self, batch, schema, *, max_new_tokens=512):
+        self.schemas.append((schema, max_new_tokens))
+        replies = []
+        for messages in batch:
+            assert '"problem":' in messages[0]["content"] and messages[-2]["content"].startswith('{"problem"')
+            title = messages[-1]["content"].split("Title: ", 1)[1].split("\n", 1)[0]
+            replies.append(self.objects(next(p for p in (SEGMENT, SPEECH, PROOF) if p.title == title).id))
+        return replies
+
+
+def _as_object(paper_id: str) -> dict:
+    return {name: line.split(":", 1)[1].strip(" *") for name, line in zip(FIELDS, GOOD[paper_id].splitlines())}
+
+
+def test_extraction_decodes_under_a_schema_when_the_generator_can(cache):
+    generator = SchemaGenerator(_as_object)
+    extractions = extract([SEGMENT, SPEECH], generator, cache)
+    assert [e.valid for e in extractions] == [True, True] and generator.batches == []
+    assert extractions[0].phrases[2] == "BraTS and KiTS benchmarks"
+    schema, limit = generator.schemas[0]
+    assert schema["required"] == list(FIELDS) and schema["additionalProperties"] is False
+    bounds = [schema["properties"][name]["maxLength"] for name in FIELDS]
+    assert limit >= sum(bounds), "the token cap can't cut an object the schema allows"
+
+
+def test_a_schema_reply_that_fails_validation_is_retried_then_kept_per_field(cache):
+    def template_copy(paper_id: str) -> dict:
+        return {**_as_object(paper_id), "data": 'the datasets used, or "not stated"'}
+
+    generator = SchemaGenerator(template_copy)
+    [extraction] = extract([SEGMENT], generator, cache)
+    assert extraction.attempts == 2 and not extraction.valid
+    assert extraction.phrases[0] == "medical image segmentation is slow on large 3D scans"
+    assert extraction.phrases[2] is None

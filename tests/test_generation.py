@@ -493,3 +493,16 @@ def test_beam_search_with_a_shared_prefill_finds_transformers_own_beams():
     with torch.inference_mode():
         expected = model.generate(input_ids=ids, attention_mask=mask, generation_config=search)
     assert torch.equal(beam_search(model, ids, mask, search), expected)
+
+
+def test_engine_choice_follows_the_setting_and_the_wheel(tmp_path):
+    from service.engines import llamacpp
+    from service.engines.bundled import choose_engine, parallel_requests
+
+    assert choose_engine(settings_for(tmp_path, engine="transformers")) == "transformers"
+    wheel = "llamacpp" if llamacpp.available() else "transformers"
+    assert choose_engine(settings_for(tmp_path)) == wheel
+    assert parallel_requests(settings_for(tmp_path, slots=3)) == (3 if wheel == "llamacpp" else 1)
+    assert parallel_requests(settings_for(tmp_path, engine="transformers", slots=3)) == 1
+    assert parallel_requests(settings_for(tmp_path, generator="openai:m", generator_base_url="http://127.0.0.1:9/v1",
+                                          slots=3)) == 3

@@ -10,7 +10,7 @@ from service import web
 from service.ask import Answer, AskOptions, AskResult, Conversation, Token, ask_stream
 from service.web import WebContext
 from ui import render
-from ui.common import MODEL, PRIVATE, browse, friendly
+from ui.common import PRIVATE, browse, friendly, model
 
 
 @dataclass(frozen=True)
@@ -55,5 +55,5 @@ def build(ctx: WebContext) -> None:
 
     inputs = [question, day, sources, passages, state]
     for trigger in (send.click, question.submit):
-        trigger(answer, inputs, [chat, state, question], **MODEL, **PRIVATE)
+        trigger(answer, inputs, [chat, state, question], **model(ctx), **PRIVATE)
     new_chat.click(lambda: (render.chat_html([]), None), None, [chat, state], **browse(ctx), **PRIVATE)

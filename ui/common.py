@@ -10,10 +10,13 @@ import gradio as gr
 
 from service.web import WebContext
 
-# Events that run the language model share one slot; browsing runs beside it (see ui.app).
-MODEL = {"concurrency_id": "model", "concurrency_limit": 1}
 WRITE = {"concurrency_id": "write", "concurrency_limit": 1}
 PRIVATE = {"api_visibility": "private"}  # UI plumbing: gradio_client uses the named endpoints instead
+
+
+def model(ctx: WebContext) -> dict:
+    """Events that run the language model share the engine's slots; browsing runs beside them (see ui.app)."""
+    return {"concurrency_id": "model", "concurrency_limit": ctx.model_turns.max_running}
 
 
 def browse(ctx: WebContext) -> dict:

@@ -8,7 +8,7 @@ from service import web
 from service.compare import MAX_PAPERS, MIN_PAPERS
 from service.web import WebContext
 from ui import render
-from ui.common import MODEL, PRIVATE, browse, friendly, paper_choices
+from ui.common import PRIVATE, browse, friendly, model, paper_choices
 
 
 def build(ctx: WebContext, tab: gr.Tab) -> None:
@@ -33,5 +33,5 @@ def build(ctx: WebContext, tab: gr.Tab) -> None:
         csv_path, markdown_path = web.export_comparison(ctx, comparison)
         return render.comparison_html(comparison), [str(csv_path), str(markdown_path)]
 
-    go.click(run, [picked, topic, count], [table, downloads], **MODEL, **PRIVATE)
+    go.click(run, [picked, topic, count], [table, downloads], **model(ctx), **PRIVATE)
     tab.select(lambda: gr.update(choices=paper_choices(ctx)), None, picked, **browse(ctx), **PRIVATE)

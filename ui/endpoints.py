@@ -9,7 +9,7 @@ import gradio as gr
 
 from service import web
 from service.web import WebContext
-from ui.common import MODEL, WRITE, browse
+from ui.common import WRITE, browse, model
 
 QUEUE_NOTE = "Runs in the model's queue (one generation at a time)."
 
@@ -67,4 +67,4 @@ def _model(ctx: WebContext) -> None:
 
     ask.__annotations__["return"] = dict  # gradio derives the output schema from it; each event is a dict
     for fn in (ask, tldr, compare, digest):
-        gr.api(fn, api_name=fn.__name__, api_description=(fn.__doc__ or "") + " " + QUEUE_NOTE, **MODEL)
+        gr.api(fn, api_name=fn.__name__, api_description=(fn.__doc__ or "") + " " + QUEUE_NOTE, **model(ctx))

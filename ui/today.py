@@ -11,7 +11,7 @@ from service.dates import parse_range
 from service.digest import digest_markdown
 from service.web import WebContext
 from ui import render
-from ui.common import MODEL, PRIVATE, browse, date_choices, friendly, source_choices
+from ui.common import PRIVATE, browse, date_choices, friendly, model, source_choices
 
 WAITING = "TL;DR not written yet."
 WRITING = "Writing TL;DR…"
@@ -41,12 +41,12 @@ def build(ctx: WebContext, blocks: gr.Blocks) -> None:
                   view.day.input(handlers.show, listing, view.papers, **browse(ctx), **PRIVATE),
                   view.sources.input(handlers.show, listing, view.papers, **browse(ctx), **PRIVATE)):
         if ctx.options.auto_tldr:
-            event.then(handlers.write_tldrs, tldr_inputs, view.papers, **MODEL, **PRIVATE)
-    view.style.input(handlers.write_tldrs, tldr_inputs, view.papers, **MODEL, **PRIVATE)
-    view.write.click(handlers.write_tldrs, tldr_inputs, view.papers, **MODEL, **PRIVATE)
+            event.then(handlers.write_tldrs, tldr_inputs, view.papers, **model(ctx), **PRIVATE)
+    view.style.input(handlers.write_tldrs, tldr_inputs, view.papers, **model(ctx), **PRIVATE)
+    view.write.click(handlers.write_tldrs, tldr_inputs, view.papers, **model(ctx), **PRIVATE)
     view.query.submit(handlers.find, [view.query, view.search_days, view.sources], view.results, **browse(ctx),
                       **PRIVATE)
-    view.digest_button.click(handlers.make_digest, listing, view.digest, **MODEL, **PRIVATE)
+    view.digest_button.click(handlers.make_digest, listing, view.digest, **model(ctx), **PRIVATE)
 
 
 def layout(ctx: WebContext) -> TodayView:

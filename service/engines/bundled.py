@@ -46,6 +46,16 @@ def _chosen(engine: str, why: str) -> str:
     return engine
 
 
+def parallel_requests(settings: Settings) -> int:
+    """How many model requests the configured generator serves at once (without loading it)."""
+    spec = settings.generator.strip()
+    if spec.startswith("openai:"):
+        return settings.slots  # the server schedules them; a few at a time keeps it busy
+    if spec in model_assets.BUNDLED and choose_engine(settings) == "llamacpp":
+        return settings.slots
+    return 1  # transformers: one generation at a time
+
+
 def bundled_generator(bundle: model_assets.BundledModel, settings: Settings) -> Generator:
     if choose_engine(settings) == "llamacpp":
         return _llamacpp_generator(bundle, settings)

@@ -76,7 +76,8 @@ class LlamaServer:
         # trust_env=False: a proxy from the environment must never see the loopback key
         self._http = httpx.Client(base_url=address, headers={"Authorization": f"Bearer {self._key}"},
                                   timeout=60.0, trust_env=False)
-        self._pool = ThreadPoolExecutor(max_workers=config.slots, thread_name_prefix="paperbrief-llama")
+        # batch work (a day's TL;DRs) leaves one slot free, so a question asked meanwhile starts at once
+        self._pool = ThreadPoolExecutor(max_workers=max(1, config.slots - 1), thread_name_prefix="paperbrief-llama")
 
     @property
     def listening_address(self) -> str:

@@ -33,6 +33,7 @@ class LlamaCppGenerator:
         self._samples = samples
         self._tuned: dict[str, AdaptedLlamaCpp] = {}
         self.engine = "llama.cpp"
+        self.parallel = server.config.slots  # requests decoded together
 
     # --- Generator ----------------------------------------------------------------------------
 
