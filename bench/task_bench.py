@@ -61,6 +61,20 @@ def tldr_wall_time(library: Library, generator, home: Path, run: int) -> float:
     return time.perf_counter() - started
 
 
+def timed_runs(library: Library, generator, questions: list[str], runs: int, home: Path):
+    """Per run: every question's time to first token (answered ones) and to the whole answer, then 30 TL;DRs."""
+    firsts, wholes, tldr_s = [], [], []
+    for run in range(runs):
+        for question in questions:
+            first, whole, abstained = answer_times(library, generator, question)
+            wholes.append(whole)
+            if first is not None and not abstained:
+                firsts.append(first)
+        tldr_s.append(tldr_wall_time(library, generator, home, run))
+        print(f"run {run + 1}: tldr {tldr_s[-1]:.1f} s, load avg {os.getloadavg()[0]:.2f}", file=sys.stderr)
+    return firsts, wholes, tldr_s
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -81,16 +95,7 @@ def main() -> None:
     questions = [row["question"] for row in map(json.loads, QUESTIONS.open()) if row["papers"]][: args.questions]
     answer_times(library, generator, questions[0])  # warm-up: first-call allocations
 
-    firsts, wholes, tldr_s = [], [], []
-    for run in range(args.runs):
-        for question in questions:
-            first, whole, abstained = answer_times(library, generator, question)
-            wholes.append(whole)
-            if first is not None and not abstained:
-                firsts.append(first)
-        tldr_s.append(tldr_wall_time(library, generator, home, run))
-        print(f"run {run + 1}: tldr {tldr_s[-1]:.1f} s, load avg {os.getloadavg()[0]:.2f}", file=sys.stderr)
-
+    firsts, wholes, tldr_s = timed_runs(library, generator, questions, args.runs, home)
     results = {
         "machine": machine(),
         "engine": getattr(generator, "engine", "?"),

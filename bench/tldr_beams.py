@@ -42,7 +42,7 @@ def dump(args) -> None:
     only = set(Path(args.only).read_text().split()) if args.only else None
     todo = sorted((i for i in items if i.paper_id not in done and (only is None or i.paper_id in only)),
                   key=lambda i: len(i.abstract))
-    tuned = make_generator(Settings()).tuned_for("tldr")
+    tuned = make_generator(Settings(engine="transformers")).tuned_for("tldr")  # beams: torch only
     lm = tuned._lm  # a study script: the shared model under its lock, with the adapter on
     if args.adapter_scale != 1.0:
         deltas = lm._adapters._deltas[tuned._adapter]

@@ -34,7 +34,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
 from index.models import Paper  # noqa: E402
 from service import model_assets  # noqa: E402
-from service.generation import _convert_gguf  # noqa: E402
+from service.engines.transformers_lm import convert_gguf  # noqa: E402
 from service.prompts import load_prompt  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.tldr import render_messages  # noqa: E402
@@ -90,7 +90,7 @@ def model_with_lora(args):
     """(bundle, tokenizer, bf16 model, its fresh LoRA wrappers) for the bundled 0.5B model."""
     torch.manual_seed(args.seed)
     bundle = model_assets.BUNDLED["bundled"]
-    model_path = model_assets.ensure_converted(bundle, Settings().model_cache, _convert_gguf)
+    model_path = model_assets.ensure_converted(bundle, Settings().model_cache, convert_gguf)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.bfloat16)
     return bundle, tokenizer, model, attach_lora(model, args.top, args.rank, args.scale)

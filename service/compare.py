@@ -224,7 +224,7 @@ def _ask(generator: Generator, papers: Sequence[Paper], reminder: str) -> list[t
     batch = [prompt.render(paper=paper_block(p.title, p.abstract, where=p.id), reminder=reminder) for p in papers]
     if generate_json is not None:
         replies = generate_json(batch, EXTRACTION_SCHEMA, max_new_tokens=EXTRACT_JSON_TOKENS)
-        return [validate_reply({name: reply[name].strip() for name in FIELDS}) for reply in replies]
+        return [validate_reply({name: reply[name].strip() for name in FIELDS} if reply else {}) for reply in replies]
     replies = generator.generate(batch, max_new_tokens=EXTRACT_TOKENS, stop=["\n\n\n", "</paper>"])
     return [validate_reply(parse_reply(reply)) for reply in replies]
 

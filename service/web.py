@@ -84,7 +84,7 @@ class ModelTurns:
     def turn(self) -> Iterator[int]:
         """Wait for the model; yields how many requests were ahead on arrival."""
         with self._condition:
-            ahead = self._waiting + self._running
+            ahead = max(0, self._waiting + self._running - self.max_running + 1)  # requests before it gets a slot
             if self._waiting >= self.max_waiting:
                 raise Busy(f"the model is busy with {ahead} request(s); try again shortly")
             self._waiting += 1
@@ -119,8 +119,12 @@ class WebContext:
         if self._generator is not None:
             return getattr(self._generator, "parallel", 1)
         from service.engines.bundled import parallel_requests
+        from service.model_assets import ModelAssetError
 
-        return parallel_requests(self.library.settings)
+        try:
+            return parallel_requests(self.library.settings)
+        except ModelAssetError:  # the engine can't load: browsing still works, and model use says why
+            return 1
 
     @property
     def generator(self):

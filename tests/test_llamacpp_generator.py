@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service.engines.llamacpp import EngineConfig, EngineError
+from service.engines.llamacpp import EngineConfig, RequestError
 from service.engines.llamacpp_generator import LlamaCppGenerator
 
 
@@ -82,11 +82,15 @@ def test_a_prompt_too_long_for_the_slot_is_shortened_in_code():
     sent = server.requests[-1]["messages"]
     assert sent[0] == long[0], "only the last user message is cut"
     assert server.prompt_tokens(sent) + 50 <= 200 and len(sent[1]["content"]) > 50
+    question = [{"role": "user", "content": "<paper>" + "y" * 1000 + "</paper>\nQuestion: what?"}]
+    generator.generate([question], max_new_tokens=50)
+    kept = server.requests[-1]["messages"][0]["content"]
+    assert kept.startswith("<paper>yyy") and kept.endswith("</paper>\nQuestion: what?") and "…" in kept
 
 
 def test_a_prompt_whose_fixed_part_cannot_fit_is_an_error_naming_the_setting():
     generator, _ = fake(echo, context=100)
-    with pytest.raises(EngineError, match="PAPERBRIEF_CONTEXT_TOKENS"):
+    with pytest.raises(RequestError, match="PAPERBRIEF_CONTEXT_TOKENS"):
         generator.generate([[{"role": "system", "content": "s" * 200}, {"role": "user", "content": "q"}]],
                            max_new_tokens=10)
 
@@ -111,14 +115,21 @@ def test_candidates_put_greedy_first_then_samples_by_mean_logprob():
     assert sampled["messages"] == greedy["messages"] and sampled["lora"] == greedy["lora"]
 
 
-def test_json_replies_parse_and_a_reply_cut_by_the_token_cap_is_an_error():
+def test_more_samples_than_slots_are_asked_for_a_slot_full_at_a_time():
+    generator, server = fake(lambda r: {"choices": [_choice(f"s{i}", [-1.0]) for i in range(r.get("n") or 1)]},
+                             samples=7)
+    [found] = generator.tuned_for("tldr").generate_candidates([[{"role": "user", "content": "q"}]])
+    assert len(found) == 7 and [r.get("n") for r in server.requests] == [None, 4, 2]
+    assert len({r.get("seed") for r in server.requests[1:]}) == 2, "each request its own seeds"
+
+
+def test_json_replies_parse_and_a_reply_cut_by_the_token_cap_is_none():
     schema = {"type": "object", "properties": {"a": {"type": "string", "maxLength": 5}}, "required": ["a"]}
     generator, server = fake(lambda r: {"choices": [_choice(json.dumps({"a": "ok"}))]})
     assert generator.generate_json([[{"role": "user", "content": "q"}]], schema, max_new_tokens=32) == [{"a": "ok"}]
     assert server.requests[-1]["json_schema"] == schema
     generator, _ = fake(lambda r: {"choices": [_choice('{"a": "o', finish="length")]})
-    with pytest.raises(EngineError, match="max_new_tokens"):
-        generator.generate_json([[{"role": "user", "content": "q"}]], schema, max_new_tokens=4)
+    assert generator.generate_json([[{"role": "user", "content": "q"}]], schema, max_new_tokens=4) == [None]
 
 
 def test_choices_are_scored_from_the_first_tokens_alternatives():

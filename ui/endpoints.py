@@ -11,7 +11,7 @@ from service import web
 from service.web import WebContext
 from ui.common import WRITE, browse, model
 
-QUEUE_NOTE = "Runs in the model's queue (one generation at a time)."
+QUEUE_NOTE = "Runs in the model's queue (as many at once as the engine has slots)."
 
 
 def register(ctx: WebContext) -> None:

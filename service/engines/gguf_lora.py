@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 _DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16}
+FORMAT = 1  # in the cached file's name: bump when the writer changes, so no stale conversion is served
 
 
 def read_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -58,26 +59,31 @@ def write_gguf_lora(source: Path, destination: Path, architecture: str, blocks: 
     names = gguf.get_tensor_name_map(arch, blocks)
     pairs = lora_pairs(source)
     ranks = {a.shape[0] for a, _ in pairs.values()}
-    writer = gguf.GGUFWriter(str(destination), arch=architecture)
-    writer.add_type(gguf.GGUFType.ADAPTER)
-    writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
-    writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(max(ranks)) if len(ranks) == 1 else 0.0)
+    tensors = {}
     for module, (lora_a, lora_b) in sorted(pairs.items()):
         base = names.get_name(module + ".weight", try_suffixes=(".weight",))
         if base is None:
             raise ValueError(f"adapter {source}: {module!r} is not a {architecture} weight")
-        writer.add_tensor(f"{base}.lora_a", np.ascontiguousarray(lora_a))
-        writer.add_tensor(f"{base}.lora_b", np.ascontiguousarray(lora_b))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+        tensors[f"{base}.lora_a"], tensors[f"{base}.lora_b"] = lora_a, lora_b
+    writer = gguf.GGUFWriter(str(destination), arch=architecture)
+    try:
+        writer.add_type(gguf.GGUFType.ADAPTER)
+        writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
+        # alpha = rank makes llama.cpp's scale · alpha / rank exactly the scale a request gives
+        writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(max(ranks)) if len(ranks) == 1 else 0.0)
+        for name, tensor in tensors.items():
+            writer.add_tensor(name, np.ascontiguousarray(tensor))
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+    finally:
+        writer.close()
 
 
 def ensure_gguf_lora(source: Path, cache_root: Path, architecture: str, blocks: int) -> Path:
     """The GGUF version of `source` in the model cache, written once per content digest."""
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
-    final = cache_root / f"{source.stem}-{digest}.gguf"
+    final = cache_root / f"{source.stem}-{digest}-v{FORMAT}.gguf"
     if final.is_file():
         return final
     cache_root.mkdir(parents=True, exist_ok=True)
@@ -85,6 +91,7 @@ def ensure_gguf_lora(source: Path, cache_root: Path, architecture: str, blocks: 
     os.close(handle)
     try:
         write_gguf_lora(source, Path(temp), architecture, blocks)
+        os.chmod(temp, 0o644)  # mkstemp's 0600 would keep other users of a shared cache out
         os.replace(temp, final)  # atomic: a reader never sees half a file
     finally:
         Path(temp).unlink(missing_ok=True)

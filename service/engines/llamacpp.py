@@ -25,10 +25,15 @@ log = logging.getLogger(__name__)
 
 Message = dict[str, str]
 _END = object()  # queue marker: the generation finished (or failed)
+_TIMEOUT = httpx.Timeout(60.0).as_dict()
 
 
 class EngineError(RuntimeError):
-    """llama.cpp refused a request or could not load the model (the message says why)."""
+    """llama.cpp could not load the model, or failed a request (the message says why)."""
+
+
+class RequestError(ValueError):
+    """A request this engine can't serve as asked (too long for a slot, an answer cut by its cap)."""
 
 
 @dataclass(frozen=True)
@@ -69,15 +74,22 @@ class LlamaServer:
 
         self.config = config
         self._key = secrets.token_urlsafe(32)
-        self._server = xlc.Server(_params(xlc, config, self._key))
+        try:
+            self._server = xlc.Server(_params(xlc, config, self._key))
+        except Exception as error:  # llama.cpp says only "Failed to init server"; name what it was given
+            raise EngineError(
+                f"llama.cpp could not load {config.gguf} with adapters {[str(p) for p in config.adapters]} and "
+                f"{config.slots} slots × {config.context_per_slot} tokens ({error}); run with -v for its log"
+            ) from error
         address = self._server.listening_address
         if not address or not address.startswith("http://127.0.0.1:"):
             raise EngineError(f"llama.cpp listens on {address!r}, expected a loopback address")
-        # trust_env=False: a proxy from the environment must never see the loopback key
-        self._http = httpx.Client(base_url=address, headers={"Authorization": f"Bearer {self._key}"},
-                                  timeout=60.0, trust_env=False)
+        # The transport itself, not a Client: no proxy from the environment ever sees the key, and the
+        # per-token-count requests stay out of httpx's request log.
+        self._address = address
+        self._http = httpx.HTTPTransport()
         # batch work (a day's TL;DRs) leaves one slot free, so a question asked meanwhile starts at once
-        self._pool = ThreadPoolExecutor(max_workers=max(1, config.slots - 1), thread_name_prefix="paperbrief-llama")
+        self._batch_width = max(1, config.slots - 1)
 
     @property
     def listening_address(self) -> str:
@@ -97,7 +109,10 @@ class LlamaServer:
         return len(self.tokenize(self.render_chat(messages), special=True))
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = self._http.post(path, json=body)
+        request = httpx.Request("POST", self._address + path, json=body,
+                                headers={"Authorization": f"Bearer {self._key}"}, extensions={"timeout": _TIMEOUT})
+        response = self._http.handle_request(request)
+        response.read()
         if response.status_code != 200:
             raise EngineError(f"llama.cpp {path}: HTTP {response.status_code}: {response.text[:200]}")
         return response.json()
@@ -106,16 +121,24 @@ class LlamaServer:
 
     def chat(self, request: dict[str, Any]) -> dict[str, Any]:
         """One chat completion (OpenAI shape), blocking this thread only."""
-        reply = self._server.handle_chat_completions(dict(request, stream=False))
+        try:
+            reply = self._server.handle_chat_completions(dict(request, stream=False))
+        except Exception as error:  # C++ exceptions arrive as bare RuntimeError/ValueError
+            raise EngineError(f"llama.cpp: {error}") from error
         return _checked(reply)
 
     def chat_many(self, requests: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Several completions sharing the slots (continuous batching), in order."""
-        return list(self._pool.map(self.chat, requests))
+        return self.map(self.chat, requests)
 
     def map(self, function, items: Sequence[Any]) -> list[Any]:
-        """`function` over `items` on the slot threads, in order; it may call `chat`, not `chat_many`."""
-        return list(self._pool.map(function, items))
+        """`function` over `items`, all but one slot's worth at a time, in order. Each call has its own
+        threads, so a compare's requests queue in llama.cpp beside a TL;DR batch's, not behind all of it."""
+        if len(items) <= 1:
+            return [function(item) for item in items]
+        with ThreadPoolExecutor(max_workers=min(len(items), self._batch_width),
+                                thread_name_prefix="paperbrief-llama") as pool:
+            return list(pool.map(function, items))
 
     def chat_stream(self, request: dict[str, Any]) -> Iterator[str]:
         """Text pieces as they are decoded; closing the iterator stops the generation at the next token."""
@@ -138,7 +161,7 @@ class LlamaServer:
                 if isinstance(reply, dict) and "error" in reply:
                     pieces.put(EngineError(str(reply["error"])))
             except Exception as error:  # noqa: BLE001  # re-raised in the reader's thread
-                pieces.put(error)
+                pieces.put(EngineError(f"llama.cpp: {error}"))
             finally:
                 pieces.put(_END)
 
@@ -150,15 +173,16 @@ class LlamaServer:
                     raise piece
                 yield piece
         finally:
+            # llama.cpp stops at its next chunk; not waiting for that keeps a closing reader (an HTTP
+            # client that hung up mid-prefill) from blocking its thread
             cancel.set()
-            worker.join()
 
 
 def _checked(reply: Any) -> dict[str, Any]:
     if not isinstance(reply, dict):
         raise EngineError(f"llama.cpp returned {type(reply).__name__}, expected a completion")
-    if "error" in reply:
-        raise EngineError(f"llama.cpp: {reply['error']}")
+    if "error" in reply or not reply.get("choices"):
+        raise EngineError(f"llama.cpp: {reply.get('error') or reply.get('message') or reply}")
     return reply
 
 

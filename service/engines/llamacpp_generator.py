@@ -13,10 +13,11 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from service.engines.llamacpp import EngineError, LlamaServer
+from service.engines.llamacpp import EngineError, LlamaServer, RequestError
 from service.generation import Message, cut_at_stop, stream_until_stop
 
 SAMPLE_TEMPERATURE = 0.7  # for best-of-N candidates: varied enough to differ, close to the greedy text
+SAMPLE_SEED = 0  # fixed, so the same paper gets the same candidates (llama.cpp's parallel children may still vary)
 _CHOICE_LOGPROBS = 100  # top alternatives reported for the first token when scoring fixed choices
 _UNLISTED = -1e4  # a choice's first token outside those alternatives: all but impossible
 
@@ -57,20 +58,18 @@ class LlamaCppGenerator:
         if not first:
             raise EngineError("llama.cpp returned no log-probabilities for the first token")
         known = {alt["id"]: alt["logprob"] for alt in first[0]["top_logprobs"]}
+        if not all(choices):
+            raise ValueError("every choice needs at least one character")
         return [known.get(self._server.tokenize(choice)[0], _UNLISTED) for choice in choices]
 
     def generate_json(self, batch: list[list[Message]], schema: dict[str, Any], *,
-                      max_new_tokens: int = 512) -> list[dict[str, Any]]:
-        """One object per conversation, decoded under `schema` (constrained: it always parses).
-
-        `max_new_tokens` must leave room for the longest object the schema allows (bound every
-        string with maxLength); a reply cut short by the limit is an error, not a partial object."""
+                      max_new_tokens: int = 512) -> list[dict[str, Any] | None]:
+        """One object per conversation, decoded under `schema` (constrained: it always parses), or None
+        for a reply the token cap cut short (bound every string with maxLength so that can't happen)."""
         requests = [dict(self.request(m, max_new_tokens, ()), json_schema=schema) for m in batch]
         replies = self._server.chat_many(requests)
-        for reply in replies:
-            if reply["choices"][0].get("finish_reason") == "length":
-                raise EngineError(f"a JSON reply reached max_new_tokens={max_new_tokens}: bound the schema's strings")
-        return [json.loads(_text(reply)) for reply in replies]
+        return [None if reply["choices"][0].get("finish_reason") == "length" else json.loads(_text(reply))
+                for reply in replies]
 
     def tuned_for(self, task: str) -> AdaptedLlamaCpp | None:
         """This model with the adapter trained for `task` active, if it has one (see `TaskTuned`)."""
@@ -98,23 +97,29 @@ class LlamaCppGenerator:
         }
 
     def _fit(self, messages: list[Message], max_new_tokens: int) -> list[Message]:
-        """The conversation with its last user message shortened until prompt + answer fit the slot."""
+        """The conversation with the middle of its last user message cut until prompt + answer fit the
+        slot: prompts put their data (papers, sources) there and the instruction or question at the end."""
         _check_roles(messages)
+        users = [i for i, m in enumerate(messages) if m["role"] == "user"]
         budget = self._server.config.context_per_slot - max_new_tokens
         fitted = list(messages)
         for _ in range(8):
             excess = self._server.prompt_tokens(fitted) - budget
             if excess <= 0:
                 return fitted
-            last = max(i for i, m in enumerate(fitted) if m["role"] == "user")
-            content = fitted[last]["content"]
-            per_token = len(content) / max(len(self._server.tokenize(content)), 1)  # characters a token, here
-            keep = len(content) - math.ceil(excess * per_token * 1.05) - 8
-            if keep <= 0:
+            if not users:
                 break
-            fitted[last] = {"role": "user", "content": content[:keep]}
-        raise EngineError(f"the prompt does not fit {self._server.config.context_per_slot} tokens with "
-                          f"{max_new_tokens} for the answer, even with its last message cut (PAPERBRIEF_CONTEXT_TOKENS)")
+            content = fitted[users[-1]]["content"]
+            per_token = len(content) / max(len(self._server.tokenize(content)), 1)  # characters a token, here
+            cut = math.ceil(excess * per_token * 1.05) + 8
+            tail = min(len(content) // 4, 600, int(budget * per_token / 4))  # the question, within reason
+            if cut > len(content) - tail - 1:
+                break
+            head = len(content) - tail - cut
+            fitted[users[-1]] = {"role": "user", "content": f"{content[:head]}…{content[len(content) - tail:]}"}
+        raise RequestError(f"the prompt does not fit {self._server.config.context_per_slot} tokens with "
+                           f"{max_new_tokens} for the answer, even with its last message shortened "
+                           "(PAPERBRIEF_CONTEXT_TOKENS)")
 
 
 class AdaptedLlamaCpp:
@@ -150,7 +155,10 @@ class AdaptedLlamaCpp:
         def candidates(messages: list[Message]) -> list[dict[str, Any]]:
             request = dict(self._base.request(messages, max_new_tokens, stop, self._adapter), logprobs=True)
             greedy = server.chat(request)["choices"][0]
-            sampled = server.chat(dict(request, n=self._samples - 1, temperature=SAMPLE_TEMPERATURE))["choices"]
+            sampled, slots = [], server.config.slots  # llama.cpp decodes at most one child a slot
+            for start in range(0, self._samples - 1, slots):
+                sampled += server.chat(dict(request, n=min(slots, self._samples - 1 - start),
+                                            temperature=SAMPLE_TEMPERATURE, seed=SAMPLE_SEED + start))["choices"]
             samples = sorted((_scored(c, False) for c in sampled), key=lambda c: -c["mean_logprob"])
             return [_scored(greedy, True), *samples]
 
