@@ -59,8 +59,21 @@ def rules() -> dict:
     def by_sum(found):
         return [c["text"] for c in sorted(found, key=lambda c: -c["logprob"])]
 
+    from rouge_score import rouge_scorer
+
+    pair = rouge_scorer.RougeScorer(["rouge1", "rouge2"], use_stemmer=False)
+
+    def consensus(found):  # minimum Bayes risk: the candidate the others agree with most
+        texts = [c["text"] for c in found]
+
+        def agreement(i: int) -> float:
+            return sum(s["rouge1"].fmeasure + s["rouge2"].fmeasure
+                       for s in (pair.score(texts[j], texts[i]) for j in range(len(texts)) if j != i))
+        return [texts[i] for i in sorted(range(len(texts)), key=lambda i: -agreement(i))]
+
     return {
         "greedy": lambda found: [found[0]["text"]],
+        "MBR (R1+R2 agreement)": consensus,
         "greedy, then samples by mean log-prob (shipped)": lambda found: [c["text"] for c in found],
         "all by mean log-prob": by_mean,
         "all by summed log-prob": by_sum,

@@ -116,7 +116,7 @@ class Settings(BaseSettings):
         "concurrent answers.",
     )
     context_tokens: int = Field(
-        default=4096, ge=512, le=32768,  # the bundled models' training context
+        default=3072, ge=512, le=32768,  # the bundled models' training context
         description="llama.cpp: prompt + answer tokens one request may use (per slot); longer prompts are "
         "shortened in code.",
     )

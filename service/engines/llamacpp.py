@@ -194,7 +194,8 @@ def _params(xlc, config: EngineConfig, key: str):
     params.n_batch = params.n_ubatch = 512
     params.cpuparams.n_threads = params.cpuparams_batch.n_threads = config.threads
     params.cont_batching = True
-    params.cache_prompt = True
+    params.cache_prompt = True  # each slot keeps its last prompt: a shared prefix is prefilled once a slot
+    params.cache_ram_mib = 0  # no extra host-memory prompt cache (8 GiB by default): RSS stays bounded
     params.ctx_shift = False  # an over-long request fails loudly; callers fit prompts first
     params.hostnames = ["127.0.0.1"]
     params.port = 0  # a free port
