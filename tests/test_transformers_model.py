@@ -29,13 +29,19 @@ HOME = Path(
     os.environ.get("PAPERBRIEF_TEST_HOME") or os.environ.get("PAPERBRIEF_HOME") or REPO / ".paperbrief" / "test-cache"
 )
 QUESTION = [{"role": "user", "content": "In one sentence, what is a transformer in machine learning?"}]
-# Prompts whose greedy answers the two engines agree on (Q4_K_M weights dequantised to fp32/bf16 in
-# torch vs. run quantised by llama.cpp: near-ties may flip on other prompts).
-SAME_ON_BOTH = [
-    [{"role": "user", "content": "In one sentence, what is a transformer in machine learning?"}],
-    [{"role": "user", "content": "Write a one-sentence TL;DR: We propose FastSort, a sorting method for GPUs "
-                                 "that is 3x faster than radix sort on large arrays."}],
-]
+# Prompts whose greedy answers the two engines agree on, with torch in fp32 (AVX2) and in bf16 (AVX-512
+# BF16): Q4_K_M weights dequantised in torch vs run quantised by llama.cpp, so near-ties flip on others
+# ("… Merge Sort" vs "… Quick Sort" for "Name three sorting algorithms." in fp32).
+PLAIN_ON_BOTH = [[{"role": "user", "content": text}] for text in (
+    "What is the capital of France? Answer in one sentence.",
+    "Write a one-sentence TL;DR: We release a dataset of 10,000 bird songs and show that a small CNN identifies "
+    "the species.",
+    "What is 2+2? Answer with a number.",
+    "Translate 'good morning' into French.",
+)]
+TUNED_ON_BOTH = [[{"role": "user", "content": "Write a one-sentence TL;DR: We propose FastSort, a sorting method for "
+                                              "GPUs that is 3x faster than radix sort on large arrays."}],
+                 PLAIN_ON_BOTH[1]]
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +57,9 @@ def llamacpp():
 
 
 def test_greedy_outputs_match_the_llamacpp_engine(generator, llamacpp):
-    assert generator.generate(SAME_ON_BOTH, max_new_tokens=24) == llamacpp.generate(SAME_ON_BOTH, max_new_tokens=24)
+    assert generator.generate(PLAIN_ON_BOTH, max_new_tokens=24) == llamacpp.generate(PLAIN_ON_BOTH, max_new_tokens=24)
     tuned, tuned_cpp = generator.tuned_for("tldr"), llamacpp.tuned_for("tldr")
-    assert tuned.generate(SAME_ON_BOTH[1:], max_new_tokens=24) == tuned_cpp.generate(SAME_ON_BOTH[1:],
-                                                                                     max_new_tokens=24)
+    assert tuned.generate(TUNED_ON_BOTH, max_new_tokens=24) == tuned_cpp.generate(TUNED_ON_BOTH, max_new_tokens=24)
 
 
 PRECISION = """

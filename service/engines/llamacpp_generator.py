@@ -53,7 +53,9 @@ class LlamaCppGenerator:
 
     def score_choices(self, messages: list[Message], choices: Sequence[str]) -> list[float]:
         """Log-probability of each choice's first token opening the reply (one prompt pass, no decoding)."""
-        reply = self._server.chat(dict(self.request(messages, 1, ()), logprobs=True, top_logprobs=_CHOICE_LOGPROBS))
+        # prefilled whole every time (no slot cache): a judgement must not move with what ran before it
+        reply = self._server.chat(dict(self.request(messages, 1, ()), logprobs=True, top_logprobs=_CHOICE_LOGPROBS,
+                                       cache_prompt=False))
         first = (reply["choices"][0].get("logprobs") or {}).get("content") or []
         if not first:
             raise EngineError("llama.cpp returned no log-probabilities for the first token")
