@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -77,3 +80,35 @@ def web_library(tmp_path_factory, minilm):
     library = ingested_sample(tmp_path_factory.mktemp("web") / "home", minilm)
     yield library
     library.close()
+
+
+# --- shared by the model tiers of both engines ---------------------------------------------------------
+
+QUESTION = [{"role": "user", "content": "In one sentence, what is a transformer in machine learning?"}]
+
+
+def second_request_finishes(generator, seconds: float = 60) -> str:
+    """A request made after a cancelled or abandoned stream, which must not wait for that stream."""
+    answers: list[str] = []
+    worker = threading.Thread(target=lambda: answers.append(generator.generate([QUESTION], max_new_tokens=4)[0]))
+    worker.start()
+    worker.join(seconds)
+    assert answers, "a request after the cancelled one never ran"
+    return answers[0]
+
+
+def check_closing_a_stream_stops_it(generator) -> None:
+    pieces = generator.stream(QUESTION, max_new_tokens=400)
+    next(pieces), next(pieces)
+    started = time.perf_counter()
+    pieces.close()
+    assert time.perf_counter() - started < 5, "closing waits for at most one decoding step, not 400 tokens"
+    assert second_request_finishes(generator).strip()
+
+
+def check_an_abandoned_stream_is_released(generator) -> None:
+    pieces = generator.stream(QUESTION, max_new_tokens=400)
+    next(pieces)
+    del pieces
+    gc.collect()
+    assert second_request_finishes(generator).strip()

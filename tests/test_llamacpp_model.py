@@ -6,19 +6,18 @@ they are written once. The first load runs in a subprocess that records every ne
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from service.settings import Settings
+from tests.conftest import QUESTION, check_an_abandoned_stream_is_released, check_closing_a_stream_stops_it
 
 pytestmark = pytest.mark.model
 
@@ -26,7 +25,6 @@ REPO = Path(__file__).resolve().parents[1]
 HOME = Path(
     os.environ.get("PAPERBRIEF_TEST_HOME") or os.environ.get("PAPERBRIEF_HOME") or REPO / ".paperbrief" / "test-cache"
 )
-QUESTION = [{"role": "user", "content": "In one sentence, what is a transformer in machine learning?"}]
 TLDR_PROMPT = [{"role": "user", "content": "Write a one-sentence TL;DR: We propose FastSort, a sorting method for "
                                            "GPUs that is 3x faster than radix sort on large arrays."}]
 
@@ -118,30 +116,12 @@ def test_stop_string_cuts_the_output(generator):
     assert same_answer(cut, full.split("\n")[0]) and same_answer(streamed, cut)
 
 
-def _second_request_finishes(generator, seconds: float = 60) -> str:
-    answers: list[str] = []
-    worker = threading.Thread(target=lambda: answers.append(generator.generate([QUESTION], max_new_tokens=4)[0]))
-    worker.start()
-    worker.join(seconds)
-    assert answers, "a request after the cancelled one never finished"
-    return answers[0]
-
-
 def test_closing_a_stream_stops_the_generation(generator):
-    pieces = generator.stream(QUESTION, max_new_tokens=400)
-    next(pieces), next(pieces)
-    started = time.perf_counter()
-    pieces.close()
-    assert time.perf_counter() - started < 5, "closing waits for at most one decoding step, not 400 tokens"
-    assert _second_request_finishes(generator).strip()
+    check_closing_a_stream_stops_it(generator)
 
 
 def test_an_abandoned_stream_frees_its_slot(generator):
-    pieces = generator.stream(QUESTION, max_new_tokens=400)
-    next(pieces)
-    del pieces
-    gc.collect()
-    assert _second_request_finishes(generator).strip()
+    check_an_abandoned_stream_is_released(generator)
 
 
 def test_concurrent_requests_are_decoded_together_and_not_interleaved(generator):

@@ -7,13 +7,11 @@ greedy outputs, plain and with the SciTLDR adapter, are checked against the llam
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ import pytest
 from service import model_assets
 from service.generation import Generator, make_generator, shared_generator
 from service.settings import Settings
+from tests.conftest import QUESTION, check_an_abandoned_stream_is_released, check_closing_a_stream_stops_it
 
 pytestmark = pytest.mark.model
 
@@ -28,7 +27,6 @@ REPO = Path(__file__).resolve().parents[1]
 HOME = Path(
     os.environ.get("PAPERBRIEF_TEST_HOME") or os.environ.get("PAPERBRIEF_HOME") or REPO / ".paperbrief" / "test-cache"
 )
-QUESTION = [{"role": "user", "content": "In one sentence, what is a transformer in machine learning?"}]
 # Prompts whose greedy answers the two engines agree on, with torch in fp32 (AVX2) and in bf16 (AVX-512
 # BF16): Q4_K_M weights dequantised in torch vs run quantised by llama.cpp, so near-ties flip on others
 # ("… Merge Sort" vs "… Quick Sort" for "Name three sorting algorithms." in fp32).
@@ -127,31 +125,12 @@ def test_stop_string_cuts_the_output(generator):
     assert "".join(generator.stream(ask, max_new_tokens=16, stop=["\n"])) == cut
 
 
-def _second_request_finishes(generator: Generator, seconds: float = 60) -> str:
-    answers: list[str] = []
-    worker = threading.Thread(target=lambda: answers.append(generator.generate([QUESTION], max_new_tokens=4)[0]))
-    worker.start()
-    worker.join(seconds)
-    assert answers, "a request after the cancelled one never got the model lock"
-    return answers[0]
-
-
 def test_closing_a_stream_cancels_generation_and_releases_the_lock(generator):
-    pieces = generator.stream(QUESTION, max_new_tokens=400)
-    next(pieces), next(pieces)
-    started = time.perf_counter()
-    pieces.close()
-    # 400 tokens would take ~30 s here; cancelling waits for at most one decoding step.
-    assert time.perf_counter() - started < 5
-    assert _second_request_finishes(generator).strip()
+    check_closing_a_stream_stops_it(generator)
 
 
 def test_abandoned_stream_releases_the_lock(generator):
-    pieces = generator.stream(QUESTION, max_new_tokens=400)
-    next(pieces)
-    del pieces
-    gc.collect()
-    assert _second_request_finishes(generator).strip()
+    check_an_abandoned_stream_is_released(generator)
 
 
 def test_concurrent_streams_are_not_interleaved(generator):
