@@ -5,18 +5,13 @@ from __future__ import annotations
 import os
 import platform
 
+from index.cpu import cpu_flags
+
 
 def machine() -> dict:
     import torch
 
-    flags: set[str] = set()
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8", errors="replace"):
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    except OSError:
-        pass
+    flags = cpu_flags() or frozenset()
     return {
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "forced_capability": os.environ.get("ATEN_CPU_CAPABILITY"),  # e.g. avx2 on an AVX-512 machine

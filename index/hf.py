@@ -21,6 +21,8 @@ from collections.abc import Sequence  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from index.cpu import cpu_flags  # noqa: E402
+
 _THREADS_SET = threading.Lock()
 
 
@@ -92,18 +94,11 @@ def native_bf16(device: str) -> bool:
         return torch.cuda.is_bf16_supported()
     if device != "cpu":
         return False
-    return torch.backends.cpu.get_cpu_capability().startswith("AVX512") and bool(_cpu_flags() & _BF16_FLAGS)
+    # not Linux (no flags): x86 macOS/Windows machines get fp32, the safe choice
+    return torch.backends.cpu.get_cpu_capability().startswith("AVX512") and bool((cpu_flags() or set()) & _BF16_FLAGS)
 
 
 _BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
-
-
-def _cpu_flags() -> set[str]:
-    try:
-        text = open("/proc/cpuinfo", encoding="utf-8", errors="replace").read()
-    except OSError:
-        return set()  # not Linux: x86 macOS/Windows machines get fp32, the safe choice
-    return {flag for line in text.splitlines() if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
 
 
 def auto_device() -> str:

@@ -139,15 +139,21 @@ def ensure_assembled(spec: BundledModel, cache_root: Path, parts: list[Path] | N
         if final.is_file():  # another process finished while we waited
             return final
         parts = part_paths(spec) if parts is None else parts
-        handle, temp = tempfile.mkstemp(prefix=f".{final.name}-", dir=cache_root)
-        os.close(handle)
-        try:
-            assemble(spec, parts, Path(temp))
-            os.chmod(temp, 0o644)  # mkstemp's 0600 would keep other users of a shared cache out
-            os.replace(temp, final)
-        finally:
-            Path(temp).unlink(missing_ok=True)
+        write_atomically(final, lambda temp: assemble(spec, parts, temp))
     return final
+
+
+def write_atomically(final: Path, write: Callable[[Path], object]) -> None:
+    """`write` a temporary file beside `final`, then rename it into place: a reader never sees half a
+    file, and a failed write leaves nothing behind."""
+    handle, temp = tempfile.mkstemp(prefix=f".{final.name}-", dir=final.parent)
+    os.close(handle)
+    try:
+        write(Path(temp))
+        os.chmod(temp, 0o644)  # mkstemp's 0600 would keep other users of a shared cache out
+        os.replace(temp, final)
+    finally:
+        Path(temp).unlink(missing_ok=True)
 
 
 def converted_dir(spec: BundledModel, cache_root: Path) -> Path:

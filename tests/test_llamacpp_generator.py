@@ -30,8 +30,11 @@ class FakeServer:
     def tokenize(self, text: str, special: bool = False) -> list[int]:
         return [ord(c) for c in text]
 
+    def render_chat(self, messages) -> str:
+        return "".join(f"[{m['role'][0]}]{m['content']}\n" for m in messages)  # 4 characters a message
+
     def prompt_tokens(self, messages) -> int:
-        return sum(len(m["content"]) + 4 for m in messages)
+        return len(self.tokenize(self.render_chat(messages)))
 
     def chat(self, request: dict) -> dict:
         self.requests.append(request)

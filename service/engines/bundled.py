@@ -76,9 +76,8 @@ def _llamacpp_generator(bundle: model_assets.BundledModel, settings: Settings) -
     # adapter names carry the GGUF file's name, which carries the source file's digest: caches keyed on
     # the generator's name never serve a retrained adapter's output
     names = {task: path.stem for task, path in adapters.items()}
-    generator = LlamaCppGenerator(server, f"{bundle.name}-gguf", {task: i for i, task in enumerate(adapters)},
-                                  samples=settings.tuned_samples, adapter_names=names)
-    return generator
+    return LlamaCppGenerator(server, f"{bundle.name}-gguf", {task: i for i, task in enumerate(adapters)},
+                             samples=settings.tuned_samples, adapter_names=names)
 
 
 def _transformers_generator(bundle: model_assets.BundledModel, settings: Settings) -> Generator:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from service.model_assets import write_atomically
 
 _DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16}
 FORMAT = 1  # in the cached file's name: bump when the writer changes, so no stale conversion is served
@@ -87,12 +87,5 @@ def ensure_gguf_lora(source: Path, cache_root: Path, architecture: str, blocks: 
     if final.is_file():
         return final
     cache_root.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{final.name}-", dir=cache_root)
-    os.close(handle)
-    try:
-        write_gguf_lora(source, Path(temp), architecture, blocks)
-        os.chmod(temp, 0o644)  # mkstemp's 0600 would keep other users of a shared cache out
-        os.replace(temp, final)  # atomic: a reader never sees half a file
-    finally:
-        Path(temp).unlink(missing_ok=True)
+    write_atomically(final, lambda temp: write_gguf_lora(source, temp, architecture, blocks))
     return final

@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 
+from index.cpu import cpu_flags
+
 log = logging.getLogger(__name__)
 
 Message = dict[str, str]
@@ -50,11 +52,9 @@ def cpu_runs_wheel() -> bool:
     architectures' wheels target their baseline)."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return True
-    try:
-        flags = Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:
-        return True  # not Linux: no cheap way to ask, and every x86-64 CPU of the last decade has AVX2
-    return " avx2" in flags
+    flags = cpu_flags()
+    # not Linux: no cheap way to ask, and every x86-64 CPU of the last decade has AVX2
+    return flags is None or "avx2" in flags
 
 
 def available() -> bool:
@@ -104,9 +104,6 @@ class LlamaServer:
     def render_chat(self, messages: list[Message]) -> str:
         """The model's chat template applied, with the assistant turn opened."""
         return self._post("/apply-template", {"messages": messages})["prompt"]
-
-    def prompt_tokens(self, messages: list[Message]) -> int:
-        return len(self.tokenize(self.render_chat(messages), special=True))
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         request = httpx.Request("POST", self._address + path, json=body,

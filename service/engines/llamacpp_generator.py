@@ -38,12 +38,14 @@ class LlamaCppGenerator:
 
     # --- Generator ----------------------------------------------------------------------------
 
-    def stream(self, messages: list[Message], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> Iterator[str]:
-        request = self.request(messages, max_new_tokens, stop)  # here, so a bad conversation fails at the call
+    def stream(self, messages: list[Message], *, max_new_tokens: int = 256, stop: Sequence[str] = (),
+               adapter: int | None = None) -> Iterator[str]:
+        request = self.request(messages, max_new_tokens, stop, adapter)  # here, so a bad conversation fails now
         return stream_until_stop(self._server.chat_stream(request), stop)
 
-    def generate(self, batch: list[list[Message]], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> list[str]:
-        replies = self._server.chat_many([self.request(m, max_new_tokens, stop) for m in batch])
+    def generate(self, batch: list[list[Message]], *, max_new_tokens: int = 256, stop: Sequence[str] = (),
+                 adapter: int | None = None) -> list[str]:
+        replies = self._server.chat_many([self.request(m, max_new_tokens, stop, adapter) for m in batch])
         return [cut_at_stop(_text(reply), stop) for reply in replies]
 
     def count_tokens(self, text: str) -> int:
@@ -106,7 +108,7 @@ class LlamaCppGenerator:
         budget = self._server.config.context_per_slot - max_new_tokens
         fitted = list(messages)
         for _ in range(8):
-            excess = self._server.prompt_tokens(fitted) - budget
+            excess = self._prompt_tokens_over(fitted, budget)
             if excess <= 0:
                 return fitted
             if not users:
@@ -123,6 +125,14 @@ class LlamaCppGenerator:
                            f"{max_new_tokens} for the answer, even with its last message shortened "
                            "(PAPERBRIEF_CONTEXT_TOKENS)")
 
+    def _prompt_tokens_over(self, messages: list[Message], budget: int) -> int:
+        """Tokens the rendered prompt has beyond `budget` (≤ 0: it fits). A token covers at least one
+        byte, so a prompt with no more bytes than the budget fits without being tokenised."""
+        rendered = self._server.render_chat(messages)
+        if len(rendered.encode()) <= budget:
+            return 0
+        return len(self._server.tokenize(rendered, special=True)) - budget
+
 
 class AdaptedLlamaCpp:
     """The same model with one LoRA adapter applied to these requests only; its own name keeps caches
@@ -132,13 +142,10 @@ class AdaptedLlamaCpp:
         self._base, self.name, self._adapter, self._samples = base, name, adapter, samples
 
     def stream(self, messages: list[Message], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> Iterator[str]:
-        request = self._base.request(messages, max_new_tokens, stop, self._adapter)
-        return stream_until_stop(self._base._server.chat_stream(request), stop)
+        return self._base.stream(messages, max_new_tokens=max_new_tokens, stop=stop, adapter=self._adapter)
 
     def generate(self, batch: list[list[Message]], *, max_new_tokens: int = 256, stop: Sequence[str] = ()) -> list[str]:
-        replies = self._base._server.chat_many([self._base.request(m, max_new_tokens, stop, self._adapter)
-                                                for m in batch])
-        return [cut_at_stop(_text(reply), stop) for reply in replies]
+        return self._base.generate(batch, max_new_tokens=max_new_tokens, stop=stop, adapter=self._adapter)
 
     def generate_candidates(self, batch: list[list[Message]], *, max_new_tokens: int = 256,
                             stop: Sequence[str] = ()) -> list[list[str]]:
