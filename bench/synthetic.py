@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.sentences import sentences
+from index.text import sentences
 
 SOURCES_PER_SYNTHETIC = 3
 

@@ -21,7 +21,7 @@ import statistics
 import time
 from pathlib import Path
 
-from index.sentences import sentences
+from index.text import sentences
 from service.evaluation.rouge_protocol import best_gold_scores, load_scitldr
 from service.evaluation.tldr_eval import as_paper
 from service.tldr import MAX_NEW_TOKENS, choose_summary, clean_summary, render_messages

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from index.models import Chunk, Paper
-from index.sentences import split_sentences
+from index.text import split_sentences
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 _JOIN = "\n"  # sentences are joined one per line so the splitter breaks only between them

@@ -19,10 +19,9 @@ from dataclasses import dataclass, field, replace
 
 from langchain_core.runnables import Runnable
 
-from index.catalog import query_terms
 from index.models import Chunk
-from index.sentences import split_sentences
-from service.citations import Citation, Passage, SourceSentence, check_answer, content_stems, stem, strip_markers
+from index.text import query_terms, split_sentences, stem
+from service.citations import Citation, Passage, SourceSentence, check_answer, content_stems, strip_markers
 from service.generation import Generator, GeneratorChatModel
 from service.guard import injected_sentences, neutralise, source_block
 from service.prompts import load_prompt

@@ -20,9 +20,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.catalog import query_terms
 from index.models import Paper
-from index.sentences import split_sentences
+from index.text import query_terms, split_sentences, stem
 
 # Share of a claim's content words its source must contain. Answers the 0.5B model copies from a
 # source score 0.6–1.0; its borrowed or invented claims ("BridgeTower uses reinforcement learning
@@ -35,12 +34,11 @@ MARKER = re.compile(r"\[\s*(?:sources?\s*)?(\d{1,3}(?:\s*[,;]\s*(?:sources?\s*)?
 _LEADING_MARKERS = re.compile(rf"(?:\s*{MARKER.pattern}\s*[.,;:]?)*\s*", re.IGNORECASE)
 _QUOTE = re.compile(r"\"([^\"\n]{3,}?)\"|“([^”\n]{3,}?)”")
 _TOKEN = re.compile(r"[^\W_][\w\-.,+@%]*")
-_SUFFIX = re.compile(r"(ing|ed|es|s|ly)$")
 
 
 @dataclass(frozen=True)
 class SourceSentence:
-    index: int  # position in the paper's sentence list (index.sentences.split_sentences)
+    index: int  # position in the paper's sentence list (index.text.split_sentences)
     text: str
 
 
@@ -82,10 +80,6 @@ class CheckedAnswer:
 class _Claim:
     text: str  # one answer sentence without its markers
     numbers: tuple[int, ...]  # the markers it carried, in order
-
-
-def stem(word: str) -> str:
-    return _SUFFIX.sub("", word) if len(word) > 4 else word
 
 
 def content_stems(text: str) -> set[str]:

@@ -52,9 +52,9 @@ class Friendly(click.Group):
         return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):
+        from index.fetch import FetchError
         from index.pipeline import EmbedderMismatch
         from index.sources import SourceError
-        from index.fetch import FetchError
         from service.library import BadInputError
 
         try:

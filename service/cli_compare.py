@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from index.sentences import split_sentences
+from index.text import split_sentences
 from service.compare import (
     FIELDS,
     HEADERS,

@@ -16,9 +16,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, TypeAdapter, ValidationError
 
-from index.catalog import query_terms
 from index.models import Paper
-from index.sentences import sentences
+from index.text import query_terms, sentences, stem
 from service.cache import OutputCache, cache_key
 from service.generation import Generator
 from service.guard import neutralise, paper_block, strip_injections
@@ -252,11 +251,7 @@ def _cached(cache: OutputCache, key: str, paper_id: str) -> Extraction | None:
 
 
 def content_words(text: str) -> set[str]:
-    return {_stem(word) for word in query_terms(text) if word not in _STOP}
-
-
-def _stem(word: str) -> str:
-    return re.sub(r"(ing|ed|es|s|ly)$", "", word) if len(word) > 4 else word
+    return {stem(word) for word in query_terms(text) if word not in _STOP}
 
 
 def best_sentence(phrase: str, sentences: Sequence[str]) -> tuple[int | None, float]:
@@ -423,9 +418,9 @@ def _shared_words(table: ComparisonTable) -> list[tuple[str, list[str]]]:
     for row in table.rows:
         words = [w for c in row.cells if c.origin != "none" for w in query_terms(c.text) if w not in _STOP]
         for word in (w for w in words if len(w) > 2):
-            if f"[{row.letter}]" not in owners.setdefault(_stem(word), []):
-                owners[_stem(word)].append(f"[{row.letter}]")
-                surface.setdefault(_stem(word), word)
+            if f"[{row.letter}]" not in owners.setdefault(stem(word), []):
+                owners[stem(word)].append(f"[{row.letter}]")
+                surface.setdefault(stem(word), word)
     shared = [(surface[stem], letters) for stem, letters in owners.items() if len(letters) >= 2]
     return sorted(shared, key=lambda item: -len(item[1]))
 

@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from index.models import Paper
+from index.text import stem
 from service.generation import Generator
 from service.guard import injected_sentences, neutralise, strip_injections
 from service.prompts import load_prompt
@@ -164,8 +165,8 @@ def check_label(reply: str, group: Sequence[Paper]) -> str | None:
         label = TopicLabelReply(label=text).label
     except ValidationError:
         return None
-    label_stems = {_stem(w) for w in _words(label)}
-    named = sum(bool(label_stems & {_stem(w) for w in _words(p.title)}) for p in group)
+    label_stems = {stem(w.lower()) for w in _words(label)}
+    named = sum(bool(label_stems & {stem(w.lower()) for w in _words(p.title)}) for p in group)
     # A label must fit the group: "Speech Recognition" for 16 papers of which 2 are on speech does not.
     if named < max(1, MIN_LABEL_COVERAGE * len(group)) or injected_sentences(label):
         return None
@@ -214,7 +215,7 @@ def _title_phrases(title: str) -> dict[tuple[str, ...], str]:
         for size in (1, 2, 3):
             for start in range(len(words) - size + 1):
                 chunk = words[start : start + size]
-                phrases.setdefault(tuple(_stem(w) for w in chunk), " ".join(chunk))
+                phrases.setdefault(tuple(stem(w.lower()) for w in chunk), " ".join(chunk))
     return phrases
 
 
@@ -224,11 +225,6 @@ def _words(text: str) -> list[str]:
 
 def _is_content(word: str) -> bool:
     return len(word) > 2 or (len(word) == 2 and not word.islower())  # keeps "3D", "AI"
-
-
-def _stem(word: str) -> str:
-    word = word.lower()
-    return re.sub(r"(ing|ed|es|s)$", "", word) if len(word) > 4 else word
 
 
 def topic_groups(library, generator: Generator | None, papers: Sequence[Paper]) -> list[TopicGroup]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 
-from index.sentences import split_sentences
+from index.text import split_sentences
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from index.catalog import Catalog
 from index.chunking import Chunker
 from index.embedding import Embedder, make_embedder
 from index.models import BadRecord, Paper, ParseResult
-from index.pipeline import IngestReport, Indexer, Progress
+from index.pipeline import Indexer, IngestReport, Progress
 from index.store import VectorStore
 from service.cache import OutputCache
-from service.search import SearchFilter, SearchHit, Searcher
+from service.search import Searcher, SearchFilter, SearchHit
 from service.settings import Settings
 
 # Sources that are a day's feed: their papers get the ingest day as feed date unless told otherwise.

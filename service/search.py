@@ -8,16 +8,15 @@ Reciprocal-rank fusion stays available (`fusion="rrf"`)."""
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from index.catalog import Catalog, TermStatistics, query_terms
+from index.catalog import Catalog, TermStatistics
 from index.embedding import Embedder
 from index.models import Chunk, Paper
-from index.sentences import split_sentences
 from index.store import VectorStore
+from index.text import query_terms, split_sentences, stem
 
 MODES = ("hybrid", "dense", "bm25")
 FUSIONS = ("zscore", "rrf")
@@ -160,25 +159,18 @@ def _interleave(*rankings: Sequence[tuple[str, float]]) -> list[str]:
     return sorted(best, key=lambda chunk_id: best[chunk_id])
 
 
-_STEM = re.compile(r"(ing|ed|es|s|ly)$")
-
-
-def _stem(word: str) -> str:
-    return _STEM.sub("", word) if len(word) > 4 else word
-
-
 def matching_sentences(paper: Paper, chunks: Sequence[Chunk], idf: dict[str, float],
                        limit: int = 2) -> tuple[MatchedSentence, ...]:
     """The sentences of the matching chunks that share the most (idf-weighted) query words."""
     spans = split_sentences(paper.abstract)
     if not spans:
         return ()
-    weights = {_stem(term): weight for term, weight in idf.items()}
+    weights = {stem(term): weight for term, weight in idf.items()}
     candidates = sorted({i for chunk in chunks for i in range(chunk.sent_start, chunk.sent_end)}) or [0]
 
     def overlap(index: int) -> float:
         start, end = spans[index]
-        words = {_stem(word) for word in query_terms(paper.abstract[start:end])}
+        words = {stem(word) for word in query_terms(paper.abstract[start:end])}
         return sum(weight for stem, weight in weights.items() if stem in words)
 
     scored = sorted(candidates, key=lambda index: (-overlap(index), candidates.index(index)))

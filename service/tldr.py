@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from index.models import Paper
-from index.sentences import sentences
+from index.text import sentences
 from service.cache import OutputCache, cache_key
 from service.generation import Generator, tuned_generator
 from service.guard import injected_sentences, paper_block

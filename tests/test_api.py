@@ -19,7 +19,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.utils import Status
 
-from index.sentences import sentences
+from index.text import sentences
 from service.web import ServeOptions, UploadRejected, WebContext, check_upload
 
 TRACKS_QUESTION = "What does TracksTo4D take as input?"

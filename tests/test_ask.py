@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from index.models import Paper, ParseResult
-from index.sentences import sentences
+from index.text import sentences
 from service.ask import (
     ABSTENTION,
     MIN_RELEVANCE,

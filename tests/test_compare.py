@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from index.models import Paper
-from index.sentences import sentences
+from index.text import sentences
 from service.cache import OutputCache
 from service.cli_compare import compare, to_csv, to_json, to_markdown
 from service.compare import (

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from index.sentences import sentences
 from index.sources import parse_file
+from index.text import sentences
 from service.cache import OutputCache
 from service.compare import FIELDS, check_summary, compare_papers
 from service.digest import label_groups

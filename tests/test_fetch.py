@@ -19,8 +19,7 @@ import pytest
 
 from index import fetch
 from index.fetch import FetchError, HttpFetcher, OfflineError, fetch_arxiv, fetch_hf_daily, fetch_url, parse_retry_after
-from index.sources import SourceError
-from index.sources import arxiv
+from index.sources import SourceError, arxiv
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 CONTENT_TYPES = {

@@ -10,8 +10,8 @@ import pytest
 from index.catalog import Catalog
 from index.chunking import Chunker
 from index.models import Paper
-from index.sentences import split_sentences
 from index.sources import parse_file
+from index.text import split_sentences
 from service.library import BadInputError
 from service.search import SearchFilter, reciprocal_rank_fusion, zscore_fusion
 from tests.conftest import SAMPLE_PAGE

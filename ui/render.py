@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 
 from index.models import Paper
-from index.sentences import split_sentences
+from index.text import split_sentences
 from service.ask import AskResult
 from service.citations import Citation
 from service.compare import FIELDS, HEADERS, Comparison

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rouge_score import rouge_scorer
 
-from index.sentences import sentences
+from index.text import sentences
 from service.evaluation.runner import EvalDataError, read_json_lines
 
 

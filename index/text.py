@@ -1,8 +1,18 @@
-"""Sentence splitting with character spans, so citations can point at exact sentences."""
+"""Text helpers every stage shares: sentence splitting with character spans (so citations can point
+at exact sentences), query terms without stopwords, and one light suffix stemmer."""
 
 from __future__ import annotations
 
 import re
+
+# Query words that match nearly every abstract: they cost time and carry no signal.
+STOPWORDS = frozenset(
+    "a an and are as at be by can do does for from has have how i in is it its of on or our "
+    "that the their them these this those to was we were what when where which who why will "
+    "with you your".split()
+)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_SUFFIX = re.compile(r"(ing|ed|es|s|ly)$")
 
 # A boundary: sentence punctuation (optionally closed by a quote/bracket), whitespace, then
 # something that can start a sentence.
@@ -39,3 +49,18 @@ def _skip_space(text: str, position: int) -> int:
     while position < len(text) and text[position].isspace():
         position += 1
     return position
+
+
+def query_terms(text: str) -> list[str]:
+    """The lower-cased words of `text` that are not stopwords, each once, in order."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(text.lower()):
+        if word not in STOPWORDS:
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+def stem(word: str) -> str:
+    """A light suffix stemmer for matching words across sentences ("methods" ~ "method"); words of
+    four letters or fewer are kept whole, so short acronyms survive."""
+    return _SUFFIX.sub("", word) if len(word) > 4 else word
