@@ -145,7 +145,7 @@ def coverage(weights: dict[str, float], text: str) -> float:
 
 def chunk_cosines(library, query: str, paper_ids: Sequence[str]) -> dict[str, float]:
     """Dense cosine of every chunk of these papers: RRF scores are ranks, with no absolute meaning."""
-    vector = library.embedder.embed_batch([query])[0]
+    vector = library.searcher.query_vector(query)
     return dict(library.vectors.query(vector, 20 * len(paper_ids), list(paper_ids)))
 
 

@@ -8,6 +8,8 @@ Reciprocal-rank fusion stays available (`fusion="rrf"`)."""
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -20,6 +22,7 @@ from index.text import query_terms, split_sentences, stem
 
 MODES = ("hybrid", "dense", "bm25")
 FUSIONS = ("zscore", "rrf")
+_RECENT_QUERIES = 32  # query embeddings kept, so an answer reuses its search's
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,8 @@ class Searcher:
         self.dense_weight = dense_weight
         self.rrf_k = rrf_k
         self.candidates = candidates
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()  # recent queries' embeddings
+        self._vectors_lock = threading.Lock()
 
     def search(self, query: str, k: int = 10, filters: SearchFilter = SearchFilter(),
                mode: str = "hybrid") -> list[SearchHit]:
@@ -121,8 +126,22 @@ class Searcher:
             return reciprocal_rank_fusion([rankings["dense"], rankings["bm25"]], self.rrf_k)
         return zscore_fusion([per_paper["dense"], per_paper["bm25"]], [self.dense_weight, 1.0 - self.dense_weight])
 
+    def query_vector(self, query: str) -> list[float]:
+        """The query's embedding, kept for the last few queries: a search and the answer built on it
+        embed the question once."""
+        with self._vectors_lock:
+            if query in self._vectors:
+                self._vectors.move_to_end(query)
+                return self._vectors[query]
+        vector = list(self.embedder.embed_batch([query])[0])
+        with self._vectors_lock:
+            self._vectors[query] = vector
+            while len(self._vectors) > _RECENT_QUERIES:
+                self._vectors.popitem(last=False)
+        return vector
+
     def _dense(self, query: str, allowed: list[str] | None, limit: int) -> list[tuple[str, float]]:
-        vector = self.embedder.embed_batch([query])[0]
+        vector = self.query_vector(query)
         return self.vectors.query(vector, limit, allowed)
 
     def _hits(self, fused: list[tuple[str, float]], dense: list[tuple[str, float]],

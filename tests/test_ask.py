@@ -335,3 +335,30 @@ def test_cli_chat_keeps_the_conversation_until_a_blank_line(cli):
     assert len(generator.calls) == 2
     assert "Earlier question: What does TracksTo4D take as input?" in generator.calls[1][-1]["content"]
     assert out.output.count(f"[1] {TRACKS}") == 2
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts it is asked to embed."""
+
+    def __init__(self, embedder):
+        self._embedder, self.texts = embedder, []
+
+    def __getattr__(self, name):
+        return getattr(self._embedder, name)
+
+    def embed_batch(self, texts):
+        self.texts.extend(texts)
+        return self._embedder.embed_batch(texts)
+
+
+def test_retrieval_embeds_the_question_once(tmp_path, minilm):
+    from tests.conftest import ingested_sample
+
+    embedder = CountingEmbedder(minilm)
+    library = ingested_sample(tmp_path / "home", embedder)
+    try:
+        embedder.texts.clear()
+        retrieve(library, "What does TracksTo4D take as input?")
+        assert embedder.texts == ["What does TracksTo4D take as input?"]
+    finally:
+        library.close()
