@@ -27,7 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from bench.machine import machine
 from bench.scale_bench import memory_mb
 from bench.synthetic import read_corpus
-from service.generation import shared_generator
+from service.engines.factory import shared_generator
 from service.settings import Settings
 
 

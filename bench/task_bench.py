@@ -33,7 +33,7 @@ from bench.machine import machine  # noqa: E402
 from index.sources import parse_file  # noqa: E402
 from service.ask import Answer, Token, ask_stream  # noqa: E402
 from service.cache import OutputCache  # noqa: E402
-from service.generation import shared_generator  # noqa: E402
+from service.engines.factory import shared_generator  # noqa: E402
 from service.library import Library  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.tldr import summarise  # noqa: E402

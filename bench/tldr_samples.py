@@ -30,7 +30,7 @@ from service.tldr import MAX_NEW_TOKENS, choose_summary, clean_summary, render_m
 
 
 def dump(args) -> None:
-    from service.generation import make_generator
+    from service.engines.factory import make_generator
     from service.settings import Settings
 
     items = load_scitldr(Path(args.data), args.limit)

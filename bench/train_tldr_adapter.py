@@ -1,4 +1,4 @@
-"""Train the SciTLDR LoRA adapter shipped for the bundled 0.5B model (`service/adapters/`).
+"""Train the SciTLDR LoRA adapter shipped for the bundled 0.5B model (`service/engines/adapters/`).
 
 Supervised fine-tuning on SciTLDR-A *train* author TL;DRs (dev is never seen), with the product's
 own TL;DR prompt (`prompts/tldr.txt`), so at run time the adapter sees exactly what it was trained
@@ -33,7 +33,7 @@ from torch import nn  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
 from index.models import Paper  # noqa: E402
-from service import model_assets  # noqa: E402
+from service.engines import model_assets  # noqa: E402
 from service.engines.transformers_lm import convert_gguf  # noqa: E402
 from service.prompts import load_prompt  # noqa: E402
 from service.settings import Settings  # noqa: E402

@@ -40,7 +40,7 @@ import torch  # noqa: E402
 from rouge_score import rouge_scorer  # noqa: E402
 from train_tldr_adapter import LoraLinear, adapter_metadata, model_with_lora, training_pair, write_adapter  # noqa: E402
 
-from service import model_assets  # noqa: E402
+from service.engines import model_assets  # noqa: E402
 from service.engines.transformers_lm import read_lora  # noqa: E402
 
 END = "<|im_end|>"

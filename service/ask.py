@@ -22,7 +22,8 @@ from langchain_core.runnables import Runnable
 from index.models import Chunk
 from index.text import query_terms, split_sentences, stem
 from service.citations import Citation, Passage, SourceSentence, check_answer, content_stems, strip_markers
-from service.generation import Generator, GeneratorChatModel
+from service.engines.langchain_bridge import GeneratorChatModel
+from service.engines.protocol import Generator
 from service.guard import injected_sentences, neutralise, source_block
 from service.prompts import load_prompt
 from service.search import SearchFilter, SearchHit, idf_weights

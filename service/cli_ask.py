@@ -11,7 +11,7 @@ import click
 
 from service.ask import Answer, AskOptions, AskResult, Conversation, Token, ask_stream, result_json
 from service.dates import parse_range
-from service.model_assets import ModelAssetError
+from service.engines.model_assets import ModelAssetError
 from service.search import MODES, SearchFilter
 
 _DATE_HELP = "Only papers of this feed date or range: today, yesterday, 2026-11-24, 2026-11-01..2026-11-24, last-7-days."
@@ -20,7 +20,7 @@ _DATE_HELP = "Only papers of this feed date or range: today, yesterday, 2026-11-
 def _generator(ctx: click.Context, library):
     """The configured generator; a caller (tests, an embedding app) may put its own in ctx.obj."""
     if ctx.obj.get("generator") is None:
-        from service.generation import shared_generator
+        from service.engines.factory import shared_generator
 
         try:
             ctx.obj["generator"] = shared_generator(library.settings)

@@ -46,7 +46,7 @@ def _generator(ctx: click.Context, settings):
     """The configured generator; tests put a fake in ctx.obj["generator"]."""
     root = ctx.find_root().obj
     if root.get("generator") is None:
-        from service.generation import shared_generator
+        from service.engines.factory import shared_generator
 
         root["generator"] = shared_generator(settings)
     return root["generator"]

@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, T
 from index.models import Paper
 from index.text import query_terms, sentences, stem
 from service.cache import OutputCache, cache_key
-from service.generation import Generator
+from service.engines.protocol import Generator
 from service.guard import neutralise, paper_block, strip_injections
 from service.prompts import load_prompt
 from service.search import SearchFilter

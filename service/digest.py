@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, V
 
 from index.models import Paper
 from index.text import stem
-from service.generation import Generator
+from service.engines.protocol import Generator
 from service.guard import injected_sentences, neutralise, strip_injections
 from service.prompts import load_prompt
 from service.tldr import extractive_fallback

@@ -69,7 +69,7 @@ class Library:
     @property
     def generator(self):
         """The process-wide language model (loaded on first use; one per process)."""
-        from service.generation import shared_generator
+        from service.engines.factory import shared_generator
 
         return shared_generator(self.settings)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from index.models import Paper
 from index.text import sentences
 from service.cache import OutputCache, cache_key
-from service.generation import Generator, tuned_generator
+from service.engines.protocol import Generator, tuned_generator
 from service.guard import injected_sentences, paper_block
 from service.prompts import load_prompt
 

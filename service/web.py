@@ -119,7 +119,7 @@ class WebContext:
         if self._generator is not None:
             return getattr(self._generator, "parallel", 1)
         from service.engines.bundled import parallel_requests
-        from service.model_assets import ModelAssetError
+        from service.engines.model_assets import ModelAssetError
 
         try:
             return parallel_requests(self.library.settings)

@@ -12,7 +12,7 @@ import pytest
 
 from index.models import Paper, ParseResult
 from service.ask import ABSTENTION, Answer, Token, ask, ask_stream
-from service.generation import shared_generator
+from service.engines.factory import shared_generator
 from service.settings import Settings
 
 pytestmark = pytest.mark.model

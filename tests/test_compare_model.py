@@ -13,7 +13,7 @@ from index.text import sentences
 from service.cache import OutputCache
 from service.compare import FIELDS, check_summary, compare_papers
 from service.digest import label_groups
-from service.generation import shared_generator
+from service.engines.factory import shared_generator
 from service.settings import Settings
 
 pytestmark = pytest.mark.model

@@ -16,17 +16,12 @@ import pytest
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from service import generation, model_assets
-from service.generation import (
-    GeneratorChatModel,
-    GeneratorConfigError,
-    OpenAIGenerator,
-    cut_at_stop,
-    make_generator,
-    shared_generator,
-    stream_until_stop,
-)
-from service.model_assets import BundledModel, ModelAssetError
+from service.engines import factory, model_assets
+from service.engines.factory import make_generator, shared_generator
+from service.engines.langchain_bridge import GeneratorChatModel
+from service.engines.model_assets import BundledModel, ModelAssetError
+from service.engines.openai_compat import OpenAIGenerator
+from service.engines.protocol import GeneratorConfigError, cut_at_stop, stream_until_stop
 from service.settings import Settings
 
 
@@ -416,14 +411,14 @@ def test_chat_model_over_the_openai_generator(chat_server):
 
 
 def test_generation_module_does_not_import_torch():
-    code = "import sys, service.generation, service.model_assets; print('torch' in sys.modules)"
+    code = "import sys, service.engines.factory, service.engines.model_assets; print('torch' in sys.modules)"
     import subprocess
 
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        cwd=Path(generation.__file__).parents[1],
+        cwd=Path(factory.__file__).parents[2],
         check=True,
     )
     assert out.stdout.strip() == "False"

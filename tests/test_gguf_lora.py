@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from service import model_assets
+from service.engines import model_assets
 from service.engines.gguf_lora import ensure_gguf_lora, lora_pairs, read_safetensors, write_gguf_lora
 
 gguf = pytest.importorskip("gguf")

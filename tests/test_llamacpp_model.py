@@ -36,7 +36,7 @@ NETWORK = {"socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "sock
 events = []
 sys.addaudithook(lambda event, args: events.append([event, repr(args)[:300]]) if event in NETWORK else None)
 
-from service.generation import make_generator
+from service.engines.factory import make_generator
 from service.settings import load_settings
 
 started = time.perf_counter()
@@ -69,7 +69,7 @@ def audited_run(tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="module")
 def generator(audited_run):
-    from service.generation import shared_generator
+    from service.engines.factory import shared_generator
 
     return shared_generator(Settings(home=HOME, generator="bundled", generator_base_url=None, engine="llamacpp"))
 

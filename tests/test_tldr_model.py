@@ -19,7 +19,7 @@ pytestmark = pytest.mark.model
 
 @pytest.fixture(scope="module")
 def generator():
-    from service.generation import shared_generator
+    from service.engines.factory import shared_generator
 
     home = Path(os.environ.get("PAPERBRIEF_TEST_HOME", REPO / ".paperbrief" / "test-cache"))
     return shared_generator(Settings(home=home))

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from service import model_assets
-from service.generation import Generator, make_generator, shared_generator
+from service.engines import model_assets
+from service.engines.factory import make_generator, shared_generator
+from service.engines.protocol import Generator
 from service.settings import Settings
 from tests.conftest import QUESTION, check_an_abandoned_stream_is_released, check_closing_a_stream_stops_it
 
@@ -158,7 +159,7 @@ def test_count_tokens_uses_the_model_tokenizer(generator):
 
 def test_a_local_model_directory_works_by_configuration(generator):
     """`PAPERBRIEF_GENERATOR=/path/to/hf-model` (here: the converted bundled model) loads the same model."""
-    from service import model_assets
+    from service.engines import model_assets
 
     path = model_assets.converted_dir(model_assets.BUNDLED["bundled"], Settings(home=HOME).model_cache)
     by_path = make_generator(Settings(home=HOME, generator=str(path), generator_base_url=None))

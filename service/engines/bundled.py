@@ -11,8 +11,8 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from service import model_assets
-from service.generation import Generator
+from service.engines import model_assets
+from service.engines.protocol import Generator
 
 if TYPE_CHECKING:
     from service.settings import Settings

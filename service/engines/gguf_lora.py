@@ -1,6 +1,6 @@
 """LoRA adapters as llama.cpp loads them: a paperbrief safetensors adapter written as a GGUF LoRA file.
 
-paperbrief's adapter files (`service/adapters/*.safetensors`, see `service.engines.transformers_lm.read_lora` for the torch
+paperbrief's adapter files (`service/engines/adapters/*.safetensors`, see `service.engines.transformers_lm.read_lora` for the torch
 side) hold `<HF linear module>.lora_A` (rank × in) and `.lora_B` (out × rank) and a `scale` in their
 metadata. The GGUF file names each pair after the base tensor it adapts (`blk.10.ffn_down.weight.lora_a`)
 and stores B with the scale folded in; `adapter.lora.alpha` equals the rank, so llama.cpp's
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from service.model_assets import write_atomically
+from service.engines.model_assets import write_atomically
 
 _DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16}
 FORMAT = 1  # in the cached file's name: bump when the writer changes, so no stale conversion is served

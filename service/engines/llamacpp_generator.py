@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from service.engines.llamacpp import EngineError, LlamaServer, RequestError
-from service.generation import Message, cut_at_stop, stream_until_stop
+from service.engines.protocol import Message, cut_at_stop, stream_until_stop
 
 SAMPLE_TEMPERATURE = 0.7  # for best-of-N candidates: varied enough to differ, close to the greedy text
 SAMPLE_SEED = 0  # fixed, so the same paper gets the same candidates (llama.cpp's parallel children may still vary)

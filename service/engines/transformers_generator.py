@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from service.engines import transformers_lm as hf
-from service.generation import Generator, Message, cut_at_stop, stream_until_stop
+from service.engines.protocol import Generator, Message, cut_at_stop, stream_until_stop
 
 
 class LocalGenerator:

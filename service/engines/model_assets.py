@@ -35,7 +35,7 @@ class BundledModel:
     version: str
     sha256: str  # of the concatenated GGUF file
     gguf_file: str
-    adapters: tuple[tuple[str, str], ...] = ()  # (task, file in service/adapters/) trained for this model
+    adapters: tuple[tuple[str, str], ...] = ()  # (task, file in service/engines/adapters/) trained for this model
     architecture: str = "qwen2"  # GGUF architecture, for adapters written as GGUF LoRA files
     blocks: int = 24
 
