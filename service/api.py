@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service import web
 from service.compare import MAX_PAPERS, MIN_PAPERS
+from service.errors import Busy, http_statuses
 
 Mode = Literal["hybrid", "dense", "bm25"]
 DATE_HELP = "today, yesterday, 2026-11-24, 2026-11-01..2026-11-24 or last-7-days; empty = every day"
@@ -132,7 +133,7 @@ def _ask_routes(router: APIRouter, ctx: web.WebContext) -> None:
     def ask_stream(body: AskBody) -> StreamingResponse:
         conversation_id, conversation = ctx.conversation(body.conversation_id)
         if ctx.model_turns.waiting >= ctx.model_turns.max_waiting:  # refuse now, while a status code can say so
-            raise web.Busy("the model is busy; try again shortly")
+            raise Busy("the model is busy; try again shortly")
 
         def lines() -> Iterator[str]:
             with ctx.model_turns.turn() as ahead:
@@ -158,7 +159,7 @@ def _model_routes(router: APIRouter, ctx: web.WebContext) -> None:
     def compare(body: CompareBody) -> dict:
         with ctx.model_turns.turn():
             comparison = web.compare(ctx, body.paper_ids, body.query, body.k, body.date, body.sources, body.refresh)
-        return web.comparison_json(comparison)
+        return web.comparison_payload(comparison)
 
     @router.post("/digest", summary="The papers of a date grouped by topic, each with its TL;DR")
     def digest(body: DigestBody) -> dict:
@@ -223,23 +224,17 @@ def _guarded(lines: Iterator[str]) -> Iterator[str]:
     """A failure after the response started can't change the status: it becomes a final error event."""
     try:
         yield from lines
-    except (ValueError, web.Busy) as error:
+    except (ValueError, Busy) as error:
         yield _line({"type": "error", "detail": str(error)})
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Expected failures as JSON with a fitting status; anything else stays a 500."""
-    from index.fetch import FetchError
-    from index.pipeline import EmbedderMismatch
-
     def handler(status: int):
         async def respond(request: Request, error: Exception) -> JSONResponse:
             headers = {"Retry-After": "10"} if status == 503 else None
             return JSONResponse({"detail": str(error)}, status_code=status, headers=headers)
         return respond
 
-    app.add_exception_handler(web.Busy, handler(503))
-    app.add_exception_handler(web.UploadRejected, handler(400))
-    app.add_exception_handler(FetchError, handler(502))
-    app.add_exception_handler(EmbedderMismatch, handler(409))
-    app.add_exception_handler(ValueError, handler(400))  # SourceError, BadInputError, bad dates, bad ids
+    for kind, status in http_statuses():
+        app.add_exception_handler(kind, handler(status))

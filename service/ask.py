@@ -358,27 +358,3 @@ class Conversation:
         answer = "" if result.abstained else strip_markers(result.text)
         self.turns.append(Turn(result.question, result.retrieval.query, answer, paper_ids, result.abstained))
         del self.turns[: -self.max_turns]
-
-
-def result_json(result: AskResult) -> dict:
-    """The result as plain JSON (CLI --json, HTTP API)."""
-    return {
-        "question": result.question,
-        "answer": result.text,
-        "abstained": result.abstained,
-        "reason": result.reason,
-        "citations": [
-            {"number": c.number, "paper_id": c.paper_id, "title": c.title, "url": c.url,
-             "sentence_indices": list(c.sentence_indices), "sentences": list(c.sentences),
-             "support": c.support, "added": c.added}
-            for c in result.citations
-        ],
-        "notes": list(result.notes),
-        "query": result.retrieval.query,
-        "relevance": round(result.retrieval.relevance, 4),
-        "passages": [
-            {"number": p.number, "paper_id": p.paper.id, "title": p.paper.title, "chunk_id": p.chunk_id,
-             "relevance": p.relevance}
-            for p in result.retrieval.passages
-        ],
-    }

@@ -19,13 +19,20 @@ from pathlib import Path, PurePath
 
 from index.models import Paper, ParseResult
 from index.sources import parse_bytes
-from service.ask import Answer, AskOptions, Conversation, Sources, Token, ask_stream, result_json
-from service.cli import hit_json, paper_json
-from service.cli_compare import to_csv, to_json, to_markdown
+from service.ask import Answer, AskOptions, Conversation, Sources, Token, ask_stream
 from service.compare import Comparison, compare_papers, find_papers
 from service.dates import parse_day, parse_range
 from service.digest import Digest, build_digest, digest_markdown, extractive_tldrs
+from service.errors import Busy, UploadRejected
 from service.ingest_sources import collect
+from service.presentation import (
+    comparison_csv,
+    comparison_json,
+    comparison_markdown,
+    hit_json,
+    paper_json,
+    result_json,
+)
 from service.search import SearchFilter
 from service.tldr import summarise
 
@@ -51,14 +58,6 @@ class ServeOptions:
     @property
     def protected(self) -> bool:
         return bool(self.users or self.token)
-
-
-class Busy(RuntimeError):
-    """Too many requests are already waiting for the model."""
-
-
-class UploadRejected(ValueError):
-    """An upload of the wrong type or size."""
 
 
 class ModelTurns:
@@ -228,13 +227,13 @@ def compare(ctx: WebContext, paper_ids: Sequence[str] = (), query: str | None = 
     return compare_papers(papers, ctx.generator, ctx.library.outputs, refresh)
 
 
-def comparison_json(comparison: Comparison) -> dict:
-    return {**to_json(comparison), "markdown": to_markdown(comparison), "csv": to_csv(comparison)}
+def comparison_payload(comparison: Comparison) -> dict:
+    return {**comparison_json(comparison), "markdown": comparison_markdown(comparison), "csv": comparison_csv(comparison)}
 
 
 def export_comparison(ctx: WebContext, comparison: Comparison) -> tuple[Path, Path]:
     """The table as CSV and Markdown files under the data directory (named by content: no duplicates)."""
-    csv_text, markdown = to_csv(comparison), to_markdown(comparison)
+    csv_text, markdown = comparison_csv(comparison), comparison_markdown(comparison)
     stem = "comparison-" + hashlib.sha256(markdown.encode()).hexdigest()[:12]
     ctx.export_dir.mkdir(parents=True, exist_ok=True)
     csv_path, md_path = ctx.export_dir / f"{stem}.csv", ctx.export_dir / f"{stem}.md"

@@ -91,7 +91,7 @@ def ctx(web_library, model):
 
 @pytest.fixture(scope="module")
 def url(ctx, local_only):
-    from service.server import create_app, serve_in_background
+    from ui.server import create_app, serve_in_background
 
     running = serve_in_background(create_app(ctx))
     yield running.url

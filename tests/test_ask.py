@@ -32,8 +32,8 @@ from service.ask import (
     within_budget,
 )
 from service.citations import Passage, SourceSentence, check_answer, split_claims
-from service.cli_ask import ask as ask_command
-from service.cli_ask import chat as chat_command
+from service.cli.ask import ask as ask_command
+from service.cli.ask import chat as chat_command
 from service.prompts import load_prompt
 from service.search import SearchFilter
 

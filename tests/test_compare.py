@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from index.models import Paper
 from index.text import sentences
 from service.cache import OutputCache
-from service.cli_compare import compare, to_csv, to_json, to_markdown
+from service.cli.summaries import compare
 from service.compare import (
     FIELDS,
     STRICT_REMINDER,
@@ -32,6 +32,9 @@ from service.compare import (
     trace_cell,
     validate_reply,
 )
+from service.presentation import comparison_csv as to_csv
+from service.presentation import comparison_json as to_json
+from service.presentation import comparison_markdown as to_markdown
 from service.search import SearchFilter
 
 SEGMENT = Paper(

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from index.models import Paper
-from service.cli_compare import digest as digest_command
+from service.cli.summaries import digest as digest_command
 from service.digest import (
     Digest,
     DigestEntry,
@@ -251,7 +251,7 @@ def test_cli_digest_without_a_model_writes_the_file(sample_library, tmp_path):
 
 
 def test_cli_digest_uses_the_tldr_summariser_and_the_model_labels(sample_library, tmp_path, monkeypatch):
-    import service.cli_compare as cli_module
+    import service.cli.summaries as cli_module
 
     monkeypatch.setattr(cli_module, "_tldr_summariser", lambda ctx, library, generator, refresh: fake_tldrs)
     fake = LabelGenerator(["Vision Encoders", "Language Encoders", "Medical Imaging Encoders"])

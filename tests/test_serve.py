@@ -25,7 +25,7 @@ from tests.test_api import FakeModel
 
 
 def test_auth_and_token_guard_every_route(web_library, local_only):
-    from service.server import create_app, serve_in_background
+    from ui.server import create_app, serve_in_background
 
     options = ServeOptions(users=(("ada", "s3cret"),), token="tok-123", auto_tldr=False)
     running = serve_in_background(create_app(WebContext(web_library, options, generator=FakeModel())))

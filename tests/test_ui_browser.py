@@ -47,8 +47,8 @@ WATCH_STREAM = """() => {
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory, minilm):
-    from service.server import create_app, serve_in_background
     from service.web import ServeOptions, WebContext
+    from ui.server import create_app, serve_in_background
 
     library = Library(Settings(home=tmp_path_factory.mktemp("browser") / "home"), embedder=minilm)
     library.ingest([parse_file(SAMPLE_PAGE)], feed_date=date.today())
@@ -63,9 +63,9 @@ def app_url(tmp_path_factory, minilm):
 @pytest.fixture(scope="module")
 def fake_model_url(tmp_path_factory, minilm):
     """A second app, with a fake model that can be held and TL;DRs written when the page opens."""
-    from service.server import create_app, serve_in_background
     from service.web import ServeOptions, WebContext
     from tests.test_api import FakeModel
+    from ui.server import create_app, serve_in_background
 
     library = Library(Settings(home=tmp_path_factory.mktemp("browser-fake") / "home"), embedder=minilm)
     library.ingest([parse_file(SAMPLE_PAGE)], feed_date=date(2026, 1, 2))

@@ -8,6 +8,7 @@ from html import escape
 
 import gradio as gr
 
+from service.errors import expected_errors
 from service.web import WebContext
 
 WRITE = {"concurrency_id": "write", "concurrency_limit": 1}
@@ -23,14 +24,6 @@ def browse(ctx: WebContext) -> dict:
     return {"concurrency_id": "browse", "concurrency_limit": ctx.options.browse_concurrency}
 
 
-def _expected_errors() -> tuple[type[Exception], ...]:
-    from index.fetch import FetchError
-    from index.pipeline import EmbedderMismatch
-    from service.web import Busy
-
-    return (ValueError, FetchError, EmbedderMismatch, Busy)  # SourceError and BadInputError are ValueErrors
-
-
 def friendly(fn):
     """Expected failures become a Gradio error box (escaped: Gradio renders its message as HTML)."""
     def shown(error: Exception) -> gr.Error:
@@ -41,7 +34,7 @@ def friendly(fn):
         def stream(*args, **kwargs):
             try:
                 yield from fn(*args, **kwargs)
-            except _expected_errors() as error:
+            except expected_errors() as error:
                 raise shown(error) from error
         return stream
 
@@ -49,7 +42,7 @@ def friendly(fn):
     def call(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except _expected_errors() as error:
+        except expected_errors() as error:
             raise shown(error) from error
     return call
 

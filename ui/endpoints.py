@@ -59,7 +59,7 @@ def _model(ctx: WebContext) -> None:
     def compare(paper_ids: list[str] | None = None, query: str = "", k: int = 4, date: str = "",
                 sources: list[str] | None = None) -> dict:
         """Compare 2–8 papers (by id, or the top k for a query): table, summary, Markdown and CSV."""
-        return web.comparison_json(web.compare(ctx, paper_ids or [], query or None, k, date, sources or []))
+        return web.comparison_payload(web.compare(ctx, paper_ids or [], query or None, k, date, sources or []))
 
     def digest(date: str = "today", sources: list[str] | None = None, no_model: bool = False) -> dict:
         """The papers of a date grouped by topic, each with its TL;DR, and as Markdown."""

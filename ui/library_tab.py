@@ -8,6 +8,7 @@ import gradio as gr
 
 from index.sources import FORMATS
 from service import web
+from service.errors import UploadRejected
 from service.web import UPLOAD_SUFFIXES, WebContext
 from ui import render
 from ui.common import PRIVATE, WRITE, browse, friendly, paper_choices
@@ -84,7 +85,7 @@ def read_upload(ctx: WebContext, path: str, fmt: str | None):
     """An upload Gradio stored in the data directory: checked, parsed in memory, then deleted."""
     file = Path(path).resolve()
     if not file.is_relative_to(ctx.upload_dir.resolve()):
-        raise web.UploadRejected("uploads are read only from the app's upload directory")
+        raise UploadRejected("uploads are read only from the app's upload directory")
     try:
         web.check_upload(file.name, file.stat().st_size, ctx.options.max_upload_bytes)
         return web.parse_upload(ctx, file.name, file.read_bytes(), fmt)

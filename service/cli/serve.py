@@ -6,6 +6,7 @@ import threading
 
 import click
 
+from service.cli import context
 from service.web import ServeOptions
 
 
@@ -37,9 +38,8 @@ def _user_pass(ctx, param, values: tuple[str, ...]) -> tuple[tuple[str, str], ..
 def serve(ctx: click.Context, host, port, users, token, max_upload_mb, queue_size, no_auto_tldr, no_warmup,
           insecure) -> None:
     """Start the web app and the HTTP API (http://127.0.0.1:7860; API docs at /docs)."""
-    from service.cli import _library  # here: service.cli loads this module lazily
-    from service.server import run
     from service.web import WebContext
+    from ui.server import run  # the entry point: the one place service reaches up into ui
 
     if host not in ("127.0.0.1", "localhost", "::1") and not (users or token or insecure):
         raise click.UsageError(f"--host {host} exposes the app beyond this machine: add --auth or --token "
@@ -47,7 +47,7 @@ def serve(ctx: click.Context, host, port, users, token, max_upload_mb, queue_siz
     options = ServeOptions(host=host, port=port, users=users, token=token, max_upload_bytes=max_upload_mb * 2**20,
                            queue_size=queue_size, api_model_waiting=queue_size // 2 or 1,
                            auto_tldr=not no_auto_tldr)
-    web_context = WebContext(_library(ctx), options)
+    web_context = WebContext(context.library(ctx), options)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown_host}:{port}"
 

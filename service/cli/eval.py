@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from service.cli import context
 from service.evaluation.runner import ResultCache, select, write_report
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -36,31 +37,14 @@ def _out(out: Path | None, name: str) -> Path:
     return folder
 
 
-def _settings(ctx: click.Context, **overrides):
-    from service.settings import load_settings
-
-    return load_settings(**{**ctx.find_root().obj.get("overrides", {}), **overrides})
-
-
-def _generator(ctx: click.Context, settings):
-    """The configured generator; tests put a fake in ctx.obj["generator"]."""
-    root = ctx.find_root().obj
-    if root.get("generator") is None:
-        from service.engines.factory import shared_generator
-
-        root["generator"] = shared_generator(settings)
-    return root["generator"]
-
-
 def _eval_library(ctx: click.Context, corpus: Path, out: Path, fmt: str | None = None):
     """A library of the corpus alone, under <out>/store (ingest is idempotent: a rerun reuses it)."""
     from index.sources import parse_file
-    from service.cli import _progress_bar
     from service.library import Library
 
-    library = Library(_settings(ctx, home=out / "store"), embedder=ctx.find_root().obj.get("embedder"))
+    library = Library(context.settings(ctx, home=out / "store"), embedder=context.shared(ctx).get("embedder"))
     ctx.call_on_close(library.close)
-    with _progress_bar("embedding corpus") as progress:
+    with context.progress_bar("embedding corpus") as progress:
         outcome = library.ingest([parse_file(corpus, fmt)], progress=progress)
     click.echo(f"corpus: {outcome.report.summary()}", err=True)
     return library
@@ -90,8 +74,8 @@ def eval_tldr(ctx, data, style, limit, seed, out) -> None:
 
     out = _out(out, "tldr")
     items = select(load_scitldr(data), limit, seed)
-    settings = _settings(ctx)
-    generator = _generator(ctx, settings)
+    settings = context.settings(ctx)
+    generator = context.generator(ctx, settings)
     config = tldr_eval.TldrEvalConfig(style=style)
     cache = ResultCache.open(out, "tldr", config.cache_config(generator))
     computed, started = cache.missing(f"{i.paper_id}" for i in items), time.perf_counter()
@@ -146,7 +130,7 @@ def eval_pubmedqa(ctx, data, method, limit, seed, out) -> None:
 
     out = _out(out, "pubmedqa")
     items = select(pubmedqa.load_pqal(data), limit, seed)
-    generator = _generator(ctx, _settings(ctx))
+    generator = context.generator(ctx, context.settings(ctx))
     method = pubmedqa.choose_method(generator, method)
     cache = ResultCache.open(out, "pubmedqa", pubmedqa.cache_config(generator, method))
     started = time.perf_counter()
@@ -176,7 +160,7 @@ def eval_answers(ctx, corpus, data, k, limit, seed, out) -> None:
     out = _out(out, "answers")
     questions = select(answers.load_questions(data), limit, seed)
     library = _eval_library(ctx, corpus, out)
-    generator = _generator(ctx, library.settings)
+    generator = context.generator(ctx, library.settings)
     options = AskOptions()
     cache = ResultCache.open(out, "answers", answers.cache_config(generator, library, corpus, options, k))
     rows = answers.run_answers(library, generator, questions, cache, options, k)

@@ -1,82 +1,20 @@
-"""`paperbrief` command line: the same service functions the web app and API call."""
+"""The library commands: ingest, papers, search, stats, remove, reindex, and tldr."""
 
 from __future__ import annotations
 
 import json
-import logging
-import sys
 from dataclasses import asdict
 
 import click
 
 from index.models import Paper
+from service.cli import context
 from service.dates import parse_day, parse_range
-from service.search import MODES, SearchFilter, SearchHit
-from service.settings import load_settings
+from service.presentation import hit_json, paper_json
+from service.search import MODES, SearchFilter
 
 
-def _library(ctx: click.Context):
-    from service.library import Library
-
-    if "library" not in ctx.obj:
-        ctx.obj["library"] = Library(load_settings(**ctx.obj["overrides"]))
-        ctx.call_on_close(ctx.obj["library"].close)
-    return ctx.obj["library"]
-
-
-class Friendly(click.Group):
-    """Turn expected failures into one clear line instead of a traceback.
-
-    Task commands live in their own modules and are loaded when named: they import this
-    module's helpers, so importing them here at load time would be circular.
-    """
-
-    lazy_commands = {
-        "ask": "service.cli_ask:ask",
-        "chat": "service.cli_ask:chat",
-        "compare": "service.cli_compare:compare",
-        "digest": "service.cli_compare:digest",
-        "eval": "service.cli_eval:eval_group",
-        "serve": "service.cli_serve:serve",
-    }
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), *self.lazy_commands])
-
-    def get_command(self, ctx: click.Context, name: str):
-        if name in self.lazy_commands:
-            import importlib
-
-            module, attribute = self.lazy_commands[name].split(":")
-            return getattr(importlib.import_module(module), attribute)
-        return super().get_command(ctx, name)
-
-    def invoke(self, ctx: click.Context):
-        from index.fetch import FetchError
-        from index.pipeline import EmbedderMismatch
-        from index.sources import SourceError
-        from service.library import BadInputError
-
-        try:
-            return super().invoke(ctx)
-        except (SourceError, FetchError, BadInputError, EmbedderMismatch, ValueError) as error:
-            raise click.ClickException(str(error)) from error
-
-
-@click.group(cls=Friendly)
-@click.option("--home", type=click.Path(file_okay=False), help="Data directory (default: PAPERBRIEF_HOME or the user data dir).")
-@click.option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000.")
-@click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
-@click.version_option(package_name="paperbrief")
-@click.pass_context
-def main(ctx: click.Context, home: str | None, chroma_url: str | None, verbose: bool) -> None:
-    """paperbrief: today's papers, summarised, searchable and answerable — locally."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    ctx.ensure_object(dict)
-    ctx.obj["overrides"] = {"home": home, "chroma_url": chroma_url}
-
-
-@main.command()
+@click.command()
 @click.argument("sources", nargs=-1)
 @click.option("--format", "fmt", help="Input format (default: detected): hf-page, hf-api, arxiv, jsonl, csv, scifact, scitldr.")
 @click.option("--hf-date", help="Fetch the Hugging Face Daily Papers of this day (YYYY-MM-DD or 'today').")
@@ -90,13 +28,13 @@ def ingest(ctx, sources, fmt, hf_date, arxiv_query, max_results, feed_date, skip
     """Add papers from files, URLs, a Hugging Face day or an arXiv query (idempotent)."""
     from service.ingest_sources import collect
 
-    library = _library(ctx)
+    library = context.library(ctx)
     parsed = collect(library.settings, sources, fmt=fmt, hf_date=hf_date, arxiv_query=arxiv_query,
                      max_results=max_results)
     for result in parsed:
         for warning in result.warnings:
             click.echo(f"warning: {warning}", err=True)
-    with _progress_bar("embedding chunks") as progress:
+    with context.progress_bar("embedding chunks") as progress:
         outcome = library.ingest(parsed, skip_bad=skip_bad, feed_date=parse_day(feed_date) if feed_date else None,
                                  progress=progress)
     for record in outcome.skipped:
@@ -107,14 +45,14 @@ def ingest(ctx, sources, fmt, hf_date, arxiv_query, max_results, feed_date, skip
         click.echo(outcome.report.summary() + (f"; {len(outcome.skipped)} bad skipped" if outcome.skipped else ""))
 
 
-@main.command()
+@click.command()
 @click.option("--date", "when", help="Feed date or range: today, yesterday, 2026-11-24, 2026-11-01..2026-11-24, last-7-days.")
 @click.option("--source", "sources", multiple=True, help="Only papers from this source (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def papers(ctx, when, sources, as_json) -> None:
     """List stored papers (oldest first), optionally of a feed date or range."""
-    found = _library(ctx).papers(parse_range(when) if when else None, sources)
+    found = context.library(ctx).papers(parse_range(when) if when else None, sources)
     if as_json:
         click.echo(json.dumps([paper_json(p) for p in found], indent=2))
         return
@@ -123,7 +61,7 @@ def papers(ctx, when, sources, as_json) -> None:
     click.echo(f"{len(found)} papers", err=True)
 
 
-@main.command()
+@click.command()
 @click.argument("query")
 @click.option("-k", default=10, show_default=True, help="How many papers.")
 @click.option("--date", "when", help="Only papers of this feed date or range.")
@@ -134,7 +72,7 @@ def papers(ctx, when, sources, as_json) -> None:
 def search(ctx, query, k, when, sources, mode, as_json) -> None:
     """Find the papers matching a query, with their matching sentences."""
     filters = SearchFilter(parse_range(when) if when else None, tuple(sources))
-    hits = _library(ctx).search(query, k, filters, mode)
+    hits = context.library(ctx).search(query, k, filters, mode)
     if as_json:
         click.echo(json.dumps([hit_json(hit) for hit in hits], indent=2))
         return
@@ -147,12 +85,12 @@ def search(ctx, query, k, when, sources, mode, as_json) -> None:
             click.echo(f"   “{sentence.text}”")
 
 
-@main.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def stats(ctx, as_json) -> None:
     """Papers, chunks, sources, feed dates and where the store lives."""
-    numbers = _library(ctx).stats()
+    numbers = context.library(ctx).stats()
     if as_json:
         click.echo(json.dumps(numbers, indent=2))
         return
@@ -162,25 +100,25 @@ def stats(ctx, as_json) -> None:
         click.echo(f"{key.replace('_', ' '):<26} {value}")
 
 
-@main.command()
+@click.command()
 @click.argument("paper_ids", nargs=-1, required=True)
 @click.pass_context
 def remove(ctx, paper_ids) -> None:
     """Remove papers (and their chunks and vectors) by id."""
-    removed = _library(ctx).remove(paper_ids)
+    removed = context.library(ctx).remove(paper_ids)
     click.echo(f"removed {removed} of {len(paper_ids)} papers")
 
 
-@main.command()
+@click.command()
 @click.pass_context
 def reindex(ctx) -> None:
     """Re-chunk and re-embed every paper (after changing the embedder or chunk size)."""
-    with _progress_bar("re-embedding") as progress:
-        count = _library(ctx).reindex(progress)
+    with context.progress_bar("re-embedding") as progress:
+        count = context.library(ctx).reindex(progress)
     click.echo(f"re-embedded {count} chunks")
 
 
-@main.command()
+@click.command()
 @click.argument("paper_ids", nargs=-1)
 @click.option("--date", "when", help="TL;DRs of every paper of this feed date or range (default: today, if no ids).")
 @click.option("--style", type=click.Choice(["tldr", "plain"]), default="tldr", show_default=True,
@@ -192,11 +130,11 @@ def tldr(ctx, paper_ids, when, style, refresh, as_json) -> None:
     """TL;DRs, streamed one per paper as they finish (cached: nothing is computed twice)."""
     from service.tldr import summarise
 
-    library = _library(ctx)
+    library = context.library(ctx)
     papers = _papers_named(library, paper_ids) if paper_ids else library.papers(parse_range(when or "today"))
     if not papers:
         raise click.ClickException(f"no papers for {when or 'today'}; ingest some first (paperbrief ingest …)")
-    for summary in summarise(papers, library.generator, library.outputs, style=style, refresh=refresh):
+    for summary in summarise(papers, context.generator(ctx), context.output_cache(ctx), style=style, refresh=refresh):
         if as_json:
             click.echo(json.dumps({"paper_id": summary.paper.id, "title": summary.paper.title,
                                    "style": style, "text": summary.text, "cached": summary.cached}))
@@ -214,45 +152,4 @@ def _papers_named(library, paper_ids) -> list[Paper]:
     return [found[pid] for pid in paper_ids]
 
 
-def paper_json(paper: Paper) -> dict:
-    data = asdict(paper)
-    data["published"] = paper.published.isoformat() if paper.published else None
-    data["feed_dates"] = [day.isoformat() for day in paper.feed_dates]
-    return data
-
-
-def hit_json(hit: SearchHit) -> dict:
-    return {
-        "paper": paper_json(hit.paper), "score": hit.score, "dense_rank": hit.dense_rank,
-        "bm25_rank": hit.bm25_rank, "chunk_ids": [chunk.id for chunk in hit.chunks],
-        "sentences": [asdict(sentence) for sentence in hit.sentences],
-    }
-
-
-class _progress_bar:
-    """A tqdm bar on stderr driven by (done, total) callbacks; silent when nothing to do."""
-
-    def __init__(self, label: str):
-        self.label, self.bar = label, None
-
-    def __enter__(self):
-        return self.update
-
-    def update(self, done: int, total: int) -> None:
-        if total == 0:
-            return
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, desc=self.label, unit="chunk", file=sys.stderr, leave=False, disable=None)
-        self.bar.n = done
-        self.bar.refresh()
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+COMMANDS = (ingest, papers, search, stats, remove, reindex, tldr)

@@ -1,7 +1,4 @@
-"""`paperbrief ask` and `paperbrief chat`: streamed answers from the indexed papers with checked citations.
-
-Standalone click commands; `service.cli` registers them in its group (`main.add_command(ask)`).
-"""
+"""`paperbrief ask` and `paperbrief chat`: streamed answers from the indexed papers with checked citations."""
 
 from __future__ import annotations
 
@@ -9,37 +6,19 @@ import json
 
 import click
 
-from service.ask import Answer, AskOptions, AskResult, Conversation, Token, ask_stream, result_json
-from service.dates import parse_range
-from service.engines.model_assets import ModelAssetError
+from service.ask import Answer, AskOptions, AskResult, Conversation, Token, ask_stream
+from service.cli import context
+from service.presentation import result_json
 from service.search import MODES, SearchFilter
 
 _DATE_HELP = "Only papers of this feed date or range: today, yesterday, 2026-11-24, 2026-11-01..2026-11-24, last-7-days."
 
 
-def _generator(ctx: click.Context, library):
-    """The configured generator; a caller (tests, an embedding app) may put its own in ctx.obj."""
-    if ctx.obj.get("generator") is None:
-        from service.engines.factory import shared_generator
-
-        try:
-            ctx.obj["generator"] = shared_generator(library.settings)
-        except ModelAssetError as error:  # not a ValueError, so the group would show a traceback
-            raise click.ClickException(str(error)) from error
-    return ctx.obj["generator"]
-
-
-def _filters(when: str | None, sources: tuple[str, ...]) -> SearchFilter:
-    return SearchFilter(parse_range(when) if when else None, tuple(sources))
-
-
 def _answer(ctx: click.Context, question: str, filters: SearchFilter, options: AskOptions,
             conversation: Conversation, stream: bool) -> AskResult:
     """Run one question, echoing the model's words as they come when `stream`, then the checked answer."""
-    from service.cli import _library  # here: service.cli imports this module to register the commands
-
-    library = _library(ctx)
-    generator = _generator(ctx, library)
+    library = context.library(ctx)
+    generator = context.generator(ctx)
     streamed: list[str] = []
     result = None
     for event in ask_stream(library, generator, question, filters, conversation, options):
@@ -90,7 +69,7 @@ def ask(ctx: click.Context, question: str, when: str | None, sources: tuple[str,
         mode: str, as_json: bool) -> None:
     """Answer QUESTION from the indexed papers, citing the sentences it rests on (or say they don't)."""
     options = AskOptions(passages=passages, mode=mode)
-    result = _answer(ctx, question, _filters(when, sources), options, Conversation(), stream=not as_json)
+    result = _answer(ctx, question, context.search_filter(when, sources), options, Conversation(), stream=not as_json)
     if as_json:
         click.echo(json.dumps(result_json(result), indent=2, ensure_ascii=False))
 
@@ -100,7 +79,7 @@ def ask(ctx: click.Context, question: str, when: str | None, sources: tuple[str,
 @click.pass_context
 def chat(ctx: click.Context, when: str | None, sources: tuple[str, ...], passages: int, mode: str) -> None:
     """Ask question after question; follow-ups ("does it…?") keep the conversation. A blank line ends."""
-    filters, options, conversation = _filters(when, sources), AskOptions(passages=passages, mode=mode), Conversation()
+    filters, options, conversation = context.search_filter(when, sources), AskOptions(passages=passages, mode=mode), Conversation()
     while True:
         try:
             question = click.prompt("question", default="", show_default=False, prompt_suffix="> ")
@@ -110,3 +89,6 @@ def chat(ctx: click.Context, when: str | None, sources: tuple[str, ...], passage
             break
         _answer(ctx, question, filters, options, conversation, stream=True)
         click.echo()
+
+
+COMMANDS = (ask, chat)
