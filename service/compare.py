@@ -19,6 +19,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, T
 from index.models import Paper
 from index.text import query_terms, sentences, stem
 from service.cache import OutputCache, cache_key
+from service.compare_cells import (
+    MAX_PHRASE_WORDS,
+    UNINFORMATIVE_WORDS,
+    Cell,
+    content_words,
+    trace_cell,
+)
 from service.engines.protocol import Generator
 from service.guard import neutralise, paper_block, strip_injections
 from service.prompts import load_prompt
@@ -28,7 +35,6 @@ log = logging.getLogger(__name__)
 
 FIELDS = ("problem", "method", "data", "result")
 HEADERS = {"problem": "Problem", "method": "Method", "data": "Data", "result": "Key result"}
-NOT_STATED = "not stated"
 MIN_PAPERS, MAX_PAPERS = 2, 8
 EXTRACT_TOKENS = 100  # four 15-word lines; also caps the repetition loops the small model falls into
 _PHRASE_CHARS = 160  # a 25-word phrase fits; the bound also ends the small model's repetition loops
@@ -41,32 +47,14 @@ EXTRACTION_SCHEMA = {
 }
 EXTRACT_JSON_TOKENS = len(FIELDS) * (_PHRASE_CHARS + 8) + 16  # a token is at least one character
 SUMMARY_TOKENS = 120  # 2–4 sentences
-MIN_SUPPORT = 0.5  # share of a phrase's content words that must occur in its best abstract sentence…
-SPREAD_SUPPORT = (0.3, 0.8)  # …or this share there and this share in the whole abstract (lists span sentences)
-MAX_PHRASE_WORDS = 25
 STRICT_REMINDER = ("Reply with only the four lines Problem:, Method:, Data:, Result:, each under 15 words, "
                    "with facts from this paper's abstract only, not from the example.")
 _LABELS = {"problem": "problem", "method": "method", "approach": "method", "data": "data", "dataset": "data",
            "datasets": "data", "benchmarks": "data", "data/benchmarks": "data", "result": "result",
            "results": "result", "key result": "result", "main result": "result"}
 _LINE = re.compile(r"^[\s>*#\-\d.)]*(?P<label>[A-Za-z][A-Za-z/ ]{0,20}?)\s*\**\s*:\s*\**\s*(?P<value>.*)$")
-_NOT_STATED = re.compile(r"^(not (stated|mentioned|specified|given|reported)|none|n/?a|unknown|-+)\.?$", re.IGNORECASE)
 _TEMPLATE = re.compile(r"the problem the paper tackles|what the authors propose or do|the datasets, benchmarks or"
                        r"|the main result, or|, or \"?not stated|<|>", re.IGNORECASE)
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_STOP_WORDS = ("a an and are as at be by for from has have in into is it its of on or our that the their this to "
-               "using via we which with while paper propose proposed present show novel new based approach method model")
-_STOP = frozenset(_STOP_WORDS.split())  # words that say nothing about what a paper did
-_CUES = {
-    "problem": re.compile(r"\b(challeng|problem|remain|limit|lack|difficult|suffer|issue|bottleneck|however|"
-                          r"costly|expensive|struggl|fail|open question)", re.IGNORECASE),
-    "method": re.compile(r"\b(we (?!show|find|prove|observe|demonstrate|achieve)[a-z]+|this (paper|work) [a-z]+s\b|"
-                         r"our (method|approach|model|framework)|novel|framework|architecture)", re.IGNORECASE),
-    "data": re.compile(r"\b(dataset|benchmark|corpus|corpora|evaluated on|experiments on|trained on)"
-                       r"|(?-i:\b[Oo]n [A-Z][a-z]*[A-Z0-9][\w\-]*)", re.IGNORECASE),  # "On LibriSpeech"
-    "result": re.compile(r"\b(outperform|achiev|state-of-the-art|improv|surpass|results (show|demonstrate)|"
-                         r"speed-?up|faster|reduc|prove|show that|find that)|\d+(\.\d+)?\s?(%|x\b|×)", re.IGNORECASE),
-}
 _LETTER_REF = re.compile(r"\[([A-Z])\]")
 _ALL_PAPERS = re.compile(r"\b(all|each of the|every one of the) (two |three |four |five |six |seven |eight )?papers\b"
                          r"|\b(each|every) paper\b", re.IGNORECASE)
@@ -107,14 +95,6 @@ class Extraction:
     phrases: tuple[str | None, ...]  # in FIELDS order
     attempts: int
     valid: bool  # the whole reply passed validation (on the first or the retry attempt)
-
-
-@dataclass(frozen=True)
-class Cell:
-    text: str
-    sentence_index: int | None  # the supporting sentence in split_sentences(abstract); None = not stated
-    supported: bool  # the text is backed by that sentence
-    origin: str  # "model" (validated phrase), "extractive" (abstract text), "none" (not stated)
 
 
 @dataclass(frozen=True)
@@ -247,61 +227,6 @@ def _cached(cache: OutputCache, key: str, paper_id: str) -> Extraction | None:
     return Extraction(paper_id, tuple(data["phrases"]), data["attempts"], data["valid"])
 
 
-# --- traceability -----------------------------------------------------------------------------------
-
-
-def content_words(text: str) -> set[str]:
-    return {stem(word) for word in query_terms(text) if word not in _STOP}
-
-
-def best_sentence(phrase: str, sentences: Sequence[str]) -> tuple[int | None, float]:
-    """The sentence sharing the largest share of the phrase's content words, and that share."""
-    words = content_words(phrase)
-    if not words or not sentences:
-        return None, 0.0
-    scores = [len(words & content_words(sentence)) / len(words) for sentence in sentences]
-    best = max(range(len(scores)), key=lambda index: scores[index])
-    return best, scores[best]
-
-
-def trace_cell(field: str, phrase: str | None, abstract: str, taken: set[int] = frozenset()) -> Cell:
-    """The model's phrase with its supporting sentence, or extractive text when it has too little support."""
-    found = sentences(abstract)
-    if phrase and not _NOT_STATED.match(phrase):
-        index, support = best_sentence(phrase, found)
-        # Numbers are what a small model invents most: each must appear in the abstract.
-        numbers_ok = set(_NUMBER.findall(phrase)) <= set(_NUMBER.findall(abstract))
-        spread = support >= SPREAD_SUPPORT[0] and best_sentence(phrase, [abstract])[1] >= SPREAD_SUPPORT[1]
-        if index is not None and (support >= MIN_SUPPORT or spread) and numbers_ok:
-            return Cell(phrase, index, True, "model")
-    return extractive_cell(field, found, taken)
-
-
-def extractive_cell(field: str, sentences: Sequence[str], taken: set[int] = frozenset()) -> Cell:
-    """The sentence with the most cues for the field (early for problems, late for results), shortened."""
-    def score(index: int) -> float:
-        cues = len(_CUES[field].findall(sentences[index]))
-        position = index / max(1, len(sentences) - 1)
-        prior = {"problem": 1 - position, "result": position}.get(field, 0.0)
-        return cues + 0.5 * prior - (2 if index in taken else 0)
-    scored = [(score(i), i) for i in range(len(sentences)) if _CUES[field].search(sentences[i])]
-    if not scored:
-        return Cell(NOT_STATED, None, False, "none")
-    _, index = max(scored, key=lambda pair: (pair[0], -pair[1]))
-    return Cell(_shorten(sentences[index], _CUES[field]), index, True, "extractive")
-
-
-def _shorten(sentence: str, cue: re.Pattern, limit: int = MAX_PHRASE_WORDS) -> str:
-    """The sentence, or the clause with the cue and what follows it, cut to `limit` words."""
-    words = sentence.split()
-    if len(words) <= limit:
-        return sentence
-    match = cue.search(sentence)
-    comma = sentence.rfind(", ", 0, match.start()) if match else -1
-    clause = sentence[comma + 2 if comma >= 0 else 0 :].split()
-    return " ".join(clause[:limit]).rstrip(",;:.") + "…"
-
-
 def build_row(paper: Paper, extraction: Extraction, letter: str, name: str) -> Row:
     cells: list[Cell] = []
     taken: set[int] = set()  # extractive fallbacks prefer sentences no other cell of the row uses
@@ -416,7 +341,7 @@ def _shared_words(table: ComparisonTable) -> list[tuple[str, list[str]]]:
     owners: dict[str, list[str]] = {}
     surface: dict[str, str] = {}
     for row in table.rows:
-        words = [w for c in row.cells if c.origin != "none" for w in query_terms(c.text) if w not in _STOP]
+        words = [w for c in row.cells if c.origin != "none" for w in query_terms(c.text) if w not in UNINFORMATIVE_WORDS]
         for word in (w for w in words if len(w) > 2):
             if f"[{row.letter}]" not in owners.setdefault(stem(word), []):
                 owners[stem(word)].append(f"[{row.letter}]")

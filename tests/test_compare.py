@@ -25,16 +25,13 @@ from service.compare import (
     code_summary,
     compare_papers,
     extract,
-    extractive_cell,
     find_papers,
     parse_reply,
     short_names,
-    trace_cell,
     validate_reply,
 )
-from service.presentation import comparison_csv as to_csv
-from service.presentation import comparison_json as to_json
-from service.presentation import comparison_markdown as to_markdown
+from service.compare_cells import extractive_cell, trace_cell
+from service.presentation import comparison_csv, comparison_json, comparison_markdown
 from service.search import SearchFilter
 
 SEGMENT = Paper(
@@ -308,7 +305,7 @@ def test_code_summary_names_shared_words_and_each_method(cache):
 
 
 def test_markdown_table_has_a_row_per_paper_with_sentence_references(comparison):
-    text = to_markdown(comparison)
+    text = comparison_markdown(comparison)
     lines = text.splitlines()
     assert lines[0] == "| Paper | Problem | Method | Data | Key result |"
     assert lines[1] == "| --- | --- | --- | --- | --- |"
@@ -320,7 +317,7 @@ def test_markdown_table_has_a_row_per_paper_with_sentence_references(comparison)
 
 
 def test_json_cells_carry_the_sentence_and_its_character_span(comparison):
-    data = json.loads(json.dumps(to_json(comparison)))
+    data = json.loads(json.dumps(comparison_json(comparison)))
     assert [p["letter"] for p in data["papers"]] == ["A", "B", "C"] and data["fields"] == list(FIELDS)
     for paper, row in zip(data["papers"], comparison.table.rows):
         for cell in paper["cells"].values():
@@ -331,7 +328,7 @@ def test_json_cells_carry_the_sentence_and_its_character_span(comparison):
 
 
 def test_csv_round_trips_with_one_row_per_paper(comparison):
-    rows = list(csv.DictReader(io.StringIO(to_csv(comparison))))
+    rows = list(csv.DictReader(io.StringIO(comparison_csv(comparison))))
     assert [r["id"] for r in rows] == [SEGMENT.id, SPEECH.id, PROOF.id]
     assert rows[0]["data"] == "BraTS and KiTS benchmarks" and rows[0]["data_sentence"] == "2"
     assert rows[2]["data"] == "not stated" and rows[2]["data_sentence"] == "" and rows[2]["data_origin"] == "none"
