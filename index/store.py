@@ -74,7 +74,7 @@ class VectorStore:
             n_results=min(limit, total), where=where, include=["distances"],
         )
         ids, distances = result["ids"][0], result["distances"][0]
-        return [(chunk_id, 1.0 - float(distance)) for chunk_id, distance in zip(ids, distances)]
+        return [(chunk_id, 1.0 - float(distance)) for chunk_id, distance in zip(ids, distances, strict=True)]
 
     def count(self) -> int:
         return int(self._collection.count())

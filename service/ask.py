@@ -26,7 +26,7 @@ from service.engines.langchain_bridge import GeneratorChatModel
 from service.engines.protocol import Generator
 from service.guard import injected_sentences, neutralise, source_block
 from service.prompts import load_prompt
-from service.search import SearchFilter, SearchHit, idf_weights
+from service.search import ALL_PAPERS, SearchFilter, SearchHit, idf_weights
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,6 @@ STOP = ("\n\n", "<source", "Question:")
 # at its best cut (0.309) loses 8 answerable and lets 8 off-topic through (96.2%).
 MIN_RELEVANCE = 0.345
 MIN_COVERAGE = 0.44
-
-ALL_PAPERS = SearchFilter()
 
 NO_RELEVANT_PASSAGES = "no passage is relevant enough"
 MODEL_DECLINED = "the model found no answer in the passages"

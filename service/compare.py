@@ -182,9 +182,9 @@ def extract(papers: Sequence[Paper], generator: Generator, cache: OutputCache,
     done = {} if refresh else {p.id: hit for p in papers if (hit := _cached(cache, keys[p.id], p.id))}
     todo = [p for p in papers if p.id not in done]
     first = _ask(generator, todo, reminder="")
-    retry = [p for p, (_, valid) in zip(todo, first) if not valid]
-    second = dict(zip([p.id for p in retry], _ask(generator, retry, reminder=STRICT_REMINDER)))
-    for paper, (phrases, valid) in zip(todo, first):
+    retry = [p for p, (_, valid) in zip(todo, first, strict=True) if not valid]
+    second = dict(zip([p.id for p in retry], _ask(generator, retry, reminder=STRICT_REMINDER), strict=True))
+    for paper, (phrases, valid) in zip(todo, first, strict=True):
         if paper.id in second:
             phrases, valid = _better(second[paper.id], (phrases, valid))
         done[paper.id] = Extraction(paper.id, phrases, 2 if paper.id in second else 1, valid)
@@ -230,7 +230,7 @@ def _cached(cache: OutputCache, key: str, paper_id: str) -> Extraction | None:
 def build_row(paper: Paper, extraction: Extraction, letter: str, name: str) -> Row:
     cells: list[Cell] = []
     taken: set[int] = set()  # extractive fallbacks prefer sentences no other cell of the row uses
-    for field, phrase in zip(FIELDS, extraction.phrases):
+    for field, phrase in zip(FIELDS, extraction.phrases, strict=True):
         if phrase and any(_same_words(phrase, cell.text) for cell in cells if cell.origin == "model"):
             phrase = None  # the small model pads fields by repeating one; a repeat answers nothing
         cell = trace_cell(field, phrase, paper.abstract, taken)

@@ -124,7 +124,7 @@ def group_papers(papers: Sequence[Paper], vectors: np.ndarray) -> list[list[Pape
     """Papers per cluster, biggest cluster first; within one, most upvoted first, else as given."""
     labels = choose_clusters(vectors) if len(papers) else np.zeros(0, dtype=int)
     groups: dict[int, list[Paper]] = {}
-    for paper, label in zip(papers, labels):
+    for paper, label in zip(papers, labels, strict=True):
         groups.setdefault(int(label), []).append(paper)
     ordered = sorted(groups.values(), key=lambda group: -len(group))
     return [sorted(group, key=lambda p: -(p.upvotes or 0)) for group in ordered]
@@ -141,7 +141,7 @@ def label_groups(groups: Sequence[Sequence[Paper]], generator: Generator | None)
         batch = [prompt.render(titles=_titles_block(group)) for group in groups]
         replies = generator.generate(batch, max_new_tokens=LABEL_TOKENS, stop=["\n"])
     labels: list[tuple[str, str]] = []
-    for index, (group, reply) in enumerate(zip(groups, replies)):
+    for index, (group, reply) in enumerate(zip(groups, replies, strict=True)):
         label = check_label(reply, group)
         if label is None or label.lower() in {seen.lower() for seen, _ in labels}:
             others = [p for j, g in enumerate(groups) if j != index for p in g]
@@ -231,7 +231,7 @@ def topic_groups(library, generator: Generator | None, papers: Sequence[Paper]) 
     """The papers grouped and labelled (no TL;DRs yet), e.g. for a page that fills them in later."""
     groups = group_papers(papers, paper_vectors(library, papers)) if papers else []
     labels = label_groups(groups, generator)
-    return [TopicGroup(label, origin, tuple(group)) for (label, origin), group in zip(labels, groups)]
+    return [TopicGroup(label, origin, tuple(group)) for (label, origin), group in zip(labels, groups, strict=True)]
 
 
 # --- the digest -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from index.models import BadRecord, Paper, ParseResult
 from index.pipeline import Indexer, IngestReport, Progress
 from index.store import VectorStore
 from service.cache import OutputCache
-from service.search import Searcher, SearchFilter, SearchHit
+from service.search import ALL_PAPERS, Searcher, SearchFilter, SearchHit
 from service.settings import Settings
 
 # Sources that are a day's feed: their papers get the ingest day as feed date unless told otherwise.
@@ -131,7 +131,7 @@ class Library:
     def paper(self, paper_id: str) -> Paper | None:
         return self.catalog.get_papers([paper_id]).get(paper_id)
 
-    def search(self, query: str, k: int = 10, filters: SearchFilter = SearchFilter(),
+    def search(self, query: str, k: int = 10, filters: SearchFilter = ALL_PAPERS,
                mode: str = "hybrid") -> list[SearchHit]:
         return self.searcher.search(query, k, filters, mode)
 

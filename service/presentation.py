@@ -68,7 +68,7 @@ def comparison_json(comparison: Comparison) -> dict:
 def _row_json(row: Row) -> dict:
     spans = split_sentences(row.paper.abstract)
     cells = {}
-    for field, cell in zip(FIELDS, row.cells):
+    for field, cell in zip(FIELDS, row.cells, strict=True):
         start, end = spans[cell.sentence_index] if cell.sentence_index is not None else (None, None)
         cells[field] = {"text": cell.text, "sentence_index": cell.sentence_index, "supported": cell.supported,
                         "origin": cell.origin, "char_start": start, "char_end": end,

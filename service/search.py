@@ -35,6 +35,9 @@ class SearchFilter:
         return bool(self.days or self.sources)
 
 
+ALL_PAPERS = SearchFilter()  # no filter: every stored paper
+
+
 @dataclass(frozen=True)
 class MatchedSentence:
     index: int  # position in the paper's sentence list
@@ -58,7 +61,7 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60,
     """Cormack et al. 2009: score(d) = sum_r w_r / (k + rank_r(d)), ranks from 1."""
     weights = weights or [1.0] * len(rankings)
     scores: dict[str, float] = {}
-    for ranking, weight in zip(rankings, weights):
+    for ranking, weight in zip(rankings, weights, strict=True):
         for rank, key in enumerate(ranking, start=1):
             scores[key] = scores.get(key, 0.0) + weight / (k + rank)
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
@@ -75,9 +78,9 @@ def zscore_fusion(runs: Sequence[dict[str, float]], weights: Sequence[float]) ->
         spread = math.sqrt(sum((v - mean) ** 2 for v in run.values()) / len(run)) or 1.0
         z = {key: (value - mean) / spread for key, value in run.items()}
         standardised.append((z, min(z.values())))
-    weights = [w for w, run in zip(weights, runs) if run]
+    weights = [w for w, run in zip(weights, runs, strict=True) if run]
     keys = {key for z, _ in standardised for key in z}
-    scores = {key: sum(w * z.get(key, floor) for w, (z, floor) in zip(weights, standardised)) for key in keys}
+    scores = {key: sum(w * z.get(key, floor) for w, (z, floor) in zip(weights, standardised, strict=True)) for key in keys}
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
@@ -104,7 +107,7 @@ class Searcher:
         self._vectors: OrderedDict[str, list[float]] = OrderedDict()  # recent queries' embeddings
         self._vectors_lock = threading.Lock()
 
-    def search(self, query: str, k: int = 10, filters: SearchFilter = SearchFilter(),
+    def search(self, query: str, k: int = 10, filters: SearchFilter = ALL_PAPERS,
                mode: str = "hybrid") -> list[SearchHit]:
         if mode not in MODES:
             raise ValueError(f"search mode must be one of {', '.join(MODES)}, got {mode!r}")

@@ -65,7 +65,7 @@ def summarise(papers: Sequence[Paper], generator: Generator, cache: OutputCache,
         batch = todo[start : start + batch_size]
         messages = [render_messages(paper, style, examples) for paper in batch]
         outputs = _candidates(writer, messages, style)
-        for paper, candidates in zip(batch, outputs):
+        for paper, candidates in zip(batch, outputs, strict=True):
             text = choose_summary(candidates, paper, style)
             cache.put("tldr", keys[paper.id], text)
             yield Summary(paper, text, style, cached=False)

@@ -319,7 +319,7 @@ def test_markdown_table_has_a_row_per_paper_with_sentence_references(comparison)
 def test_json_cells_carry_the_sentence_and_its_character_span(comparison):
     data = json.loads(json.dumps(comparison_json(comparison)))
     assert [p["letter"] for p in data["papers"]] == ["A", "B", "C"] and data["fields"] == list(FIELDS)
-    for paper, row in zip(data["papers"], comparison.table.rows):
+    for paper, row in zip(data["papers"], comparison.table.rows, strict=True):
         for cell in paper["cells"].values():
             if cell["sentence_index"] is not None:
                 assert row.paper.abstract[cell["char_start"]:cell["char_end"]] == cell["sentence"]
@@ -431,7 +431,7 @@ class SchemaGenerator(ScriptedGenerator):
 
 
 def _as_object(paper_id: str) -> dict:
-    return {name: line.split(":", 1)[1].strip(" *") for name, line in zip(FIELDS, GOOD[paper_id].splitlines())}
+    return {name: line.split(":", 1)[1].strip(" *") for name, line in zip(FIELDS, GOOD[paper_id].splitlines(), strict=True)}
 
 
 def test_extraction_decodes_under_a_schema_when_the_generator_can(cache):

@@ -140,7 +140,7 @@ def eval_pubmedqa(ctx, data, method, limit, seed, out) -> None:
               "prompt": pubmedqa.load_prompt(pubmedqa.PROMPT).key, "limit": limit, "seed": seed,
               "seconds": round(time.perf_counter() - started, 1), "summary": summary,
               "published_test_accuracy": pubmedqa.PUBLISHED_TEST_ACCURACY,
-              "rows": [{"id": item.id, **row} for item, row in zip(items, rows)]}
+              "rows": [{"id": item.id, **row} for item, row in zip(items, rows, strict=True)]}
     _finish(out, "pubmedqa", report, pubmedqa.markdown(report), "; ".join(
         f"{rule}: accuracy {100 * s['accuracy']:.1f}%, macro-F1 {100 * s['macro_f1']:.1f}%"
         for rule, s in summary["rules"].items()))

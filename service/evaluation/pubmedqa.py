@@ -85,7 +85,7 @@ def load_pqal(path: Path) -> list[PubMedQAItem]:
 def context_block(item: PubMedQAItem) -> str:
     """The abstract sections (without the conclusion), labelled, inside a defused <paper> block."""
     labels = item.labels if len(item.labels) == len(item.contexts) else ("",) * len(item.contexts)
-    lines = [f"{label.capitalize()}: {text}" if label else text for label, text in zip(labels, item.contexts)]
+    lines = [f"{label.capitalize()}: {text}" if label else text for label, text in zip(labels, item.contexts, strict=True)]
     return "<paper>\n" + neutralise(strip_injections("\n".join(lines), where=item.id)) + "\n</paper>"
 
 
@@ -112,7 +112,7 @@ def score_by_logits(scorer, items: Sequence[PubMedQAItem]) -> list[dict]:
     spellings = [spelling for answer in ANSWERS for spelling in SPELLINGS[answer]]
     rows = []
     for item in items:
-        scores = dict(zip(spellings, scorer.score_choices(render_messages(item), spellings)))
+        scores = dict(zip(spellings, scorer.score_choices(render_messages(item), spellings), strict=True))
         pooled = {answer: _logsumexp([scores[s] for s in SPELLINGS[answer]]) for answer in ANSWERS}
         rows.append({"logprobs": {a: round(v, 4) for a, v in pooled.items()}, "answer": item.answer})
     return rows
@@ -121,7 +121,7 @@ def score_by_logits(scorer, items: Sequence[PubMedQAItem]) -> list[dict]:
 def answer_by_generation(generator, items: Sequence[PubMedQAItem]) -> list[dict]:
     replies = generator.generate([render_messages(item) for item in items], max_new_tokens=6, stop=["\n"])
     return [{"reply": reply, "parsed": parse_decision(reply), "answer": item.answer}
-            for item, reply in zip(items, replies)]
+            for item, reply in zip(items, replies, strict=True)]
 
 
 def _logsumexp(values: Sequence[float]) -> float:
@@ -145,7 +145,7 @@ def fit_offsets(rows: Sequence[dict], objective: str = "macro_f1") -> dict[str, 
     then the smallest shift) on `rows`."""
     grid, predicted, golds = _grid_predictions(rows)
     best = _best_offsets(grid, *_metrics(*_confusion(predicted, golds), len(rows)), objective)
-    return dict(zip(ANSWERS, grid[best].tolist()))
+    return dict(zip(ANSWERS, grid[best].tolist(), strict=True))
 
 
 def cross_fitted(rows: Sequence[dict], objective: str = "macro_f1") -> list[str]:
@@ -201,10 +201,10 @@ def classification_scores(golds: Sequence[str], predicted: Sequence[str | None])
     n = len(golds)
     f1s = {}
     for answer in ANSWERS:
-        tp = sum(g == p == answer for g, p in zip(golds, predicted))
+        tp = sum(g == p == answer for g, p in zip(golds, predicted, strict=True))
         guessed, actual = sum(p == answer for p in predicted), sum(g == answer for g in golds)
         f1s[answer] = 2 * tp / (guessed + actual) if guessed + actual else 0.0
-    return {"n": n, "accuracy": sum(g == p for g, p in zip(golds, predicted)) / n if n else 0.0,
+    return {"n": n, "accuracy": sum(g == p for g, p in zip(golds, predicted, strict=True)) / n if n else 0.0,
             "macro_f1": sum(f1s.values()) / len(ANSWERS), "f1": f1s,
             "predicted": dict(Counter(p or "unparsed" for p in predicted))}
 

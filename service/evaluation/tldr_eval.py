@@ -47,7 +47,7 @@ def predict(items: Sequence[TldrItem], generator, cache: ResultCache, config: Tl
         texts = {s.paper.id: s.text for s in summarise(papers, generator, cache.store, style=config.style,
                                                        batch_size=config.batch_size)}
         return [{"paper_id": item.paper_id, "prediction": texts[paper.id], "lead1": lead_one(item)}
-                for item, paper in zip(batch, papers)]
+                for item, paper in zip(batch, papers, strict=True)]
 
     # Similar lengths batch with little padding: sort before cutting batches, report in file order.
     by_length = sorted(items, key=lambda item: len(item.abstract))
@@ -59,7 +59,7 @@ def predict(items: Sequence[TldrItem], generator, cache: ResultCache, config: Tl
 def score(items: Sequence[TldrItem], rows: Sequence[dict]) -> dict:
     golds = [item.golds for item in items]
     systems = {"paperbrief": [row["prediction"] for row in rows], "Lead-1": [row["lead1"] for row in rows]}
-    return {name: {variant: corpus_scores(list(zip(texts, golds)), variant == "stemmed")
+    return {name: {variant: corpus_scores(list(zip(texts, golds, strict=True)), variant == "stemmed")
                    for variant in ("unstemmed", "stemmed")} for name, texts in systems.items()}
 
 
