@@ -80,8 +80,8 @@ class SentenceEncoder:
 
 
 def torch_dtype(name: str, device: str) -> torch.dtype:
-    """`auto`: bf16 only where the hardware computes it natively (else torch emulates it, up to
-    68× slower than fp32 on an AVX2-only CPU); fp32 otherwise."""
+    """`auto`: bf16 only where the hardware computes it natively (elsewhere torch emulates it, far
+    slower than fp32; docs/BENCHMARKS.md, "Engines"); fp32 otherwise."""
     if name == "auto":
         return torch.bfloat16 if native_bf16(device) else torch.float32
     return {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}[name]

@@ -7,4 +7,6 @@ bash scripts/setup.sh
 # transformers conversion the fallback-engine tests use (~40 s once).
 export PAPERBRIEF_TEST_HOME="${PAPERBRIEF_TEST_HOME:-$PWD/.paperbrief/test-cache}"
 export PAPERBRIEF_MODEL_DIR="${PAPERBRIEF_MODEL_DIR:-$PWD/.paperbrief/models}"
+# Lint first (rules in pyproject.toml): a finding fails the run before any test.
+.venv/bin/ruff check .
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

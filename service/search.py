@@ -1,8 +1,8 @@
 """Hybrid search: dense (Chroma) + BM25 (FTS5) chunk rankings, per paper, fused.
 
 Default fusion: each ranker's best-chunk score per paper, standardised over that ranker's candidates
-(z-scores), then a weighted sum — on SciFact train it beats reciprocal-rank fusion by +0.025 nDCG@10
-(0.741 vs 0.716; docs/BENCHMARKS.md), because it keeps how far apart the scores are, which ranks drop.
+(z-scores), then a weighted sum. On SciFact train it beats reciprocal-rank fusion (docs/BENCHMARKS.md,
+"SciFact hybrid retrieval") because it keeps how far apart the scores are, which ranks drop.
 Reciprocal-rank fusion stays available (`fusion="rrf"`)."""
 
 from __future__ import annotations

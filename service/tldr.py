@@ -73,8 +73,8 @@ def summarise(papers: Sequence[Paper], generator: Generator, cache: OutputCache,
 
 def tldr_writer(generator: Generator, style: str) -> Generator:
     """The generator that writes this style: for one-sentence TL;DRs, the generator's variant tuned
-    on SciTLDR when it has one (the bundled model's LoRA adapter: +1.4 ROUGE-1, +2.5 ROUGE-2 on
-    SciTLDR dev, same speed; docs/BENCHMARKS.md), else the generator itself."""
+    on SciTLDR when it has one (the bundled model's LoRA adapter; its gain on SciTLDR dev is in
+    docs/BENCHMARKS.md), else the generator itself."""
     tuned = tuned_generator(generator, "tldr") if style == "tldr" else None
     return tuned or generator
 
@@ -97,9 +97,9 @@ def render_messages(paper: Paper, style: str, examples: ExampleSelector | None =
 
 
 def choose_summary(candidates: Sequence[str], paper: Paper, style: str) -> str:
-    """The best-ranked draft that has the promised shape within the word limit as it stands (on
-    SciTLDR dev the best beam within 30 words costs 0.1 ROUGE-1 against the top beam, where cutting
-    would leave an unfinished sentence); else the best-ranked usable draft cut at the limit, or the
+    """The best-ranked draft that has the promised shape within the word limit as it stands (a
+    slightly lower-ranked whole sentence scores better on SciTLDR dev than the top draft cut short;
+    docs/BENCHMARKS.md); else the best-ranked usable draft cut at the limit, or the
     extractive fallback when no draft is usable."""
     shaped = [_shaped(raw, paper, style) for raw in candidates]
     fitting = [text for text in shaped if text and len(text.split()) <= STYLES[style][1]]

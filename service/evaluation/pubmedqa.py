@@ -151,7 +151,7 @@ def fit_offsets(rows: Sequence[dict], objective: str = "macro_f1") -> dict[str, 
 def cross_fitted(rows: Sequence[dict], objective: str = "macro_f1") -> list[str]:
     """Leave-one-out predictions: each item is decided with offsets fitted on all the other items, so
     no item's own label is used, and each fit sees as much data as a deployment fitted on all of them
-    would (2-fold splits fit on half the items, and their accuracy moved by ±1.3 points with the split)."""
+    would (2-fold splits fit on half the items, and their accuracy moved with the split; docs/BENCHMARKS.md)."""
     grid, predicted, golds = _grid_predictions(rows)
     tp, guessed, actual = _confusion(predicted, golds)
     choices = []
