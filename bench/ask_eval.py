@@ -1,12 +1,13 @@
 """`paperbrief ask` on data: the abstention threshold's calibration and an end-to-end answer eval.
 
-Calibration (embedder only, ~3 min on 2 cores: embeds the sample and a 1,500-abstract SciFact subset):
+Calibration (embedder only: embeds the sample and a SciFact subset of --docs abstracts; results and
+timings in docs/ask-calibration.md):
 
-    .venv/bin/python bench/ask_eval.py --calibrate
+    .venv/bin/python -m bench.ask_eval --calibrate
 
   collects the retrieval relevance (best dense cosine, `service.ask.retrieve`) of questions the
   corpus answers and of questions it does not, on two corpora:
-    sample page: its 32 answerable questions (tests/fixtures/ask_questions.jsonl) vs its off-topic
+    sample page: its answerable questions (samples/questions-hf-daily.jsonl) vs its off-topic
                  questions + the general ones below + SciFact train claims (biomedicine is off-topic);
     SciFact:     train claims whose evidence abstracts are in the subset vs the sample's questions
                  (machine learning is off-topic there) + the general questions below;
@@ -14,7 +15,8 @@ Calibration (embedder only, ~3 min on 2 cores: embeds the sample and a 1,500-abs
   "near" questions (the paper is there, the abstract doesn't say) are reported, not fitted: those
   must be caught by the model's "NOT IN THE PAPERS" and the citation checks, not by retrieval.
 
-Eval (the real model over the question set; ~10 s a question on 2 cores): delegates to
+Eval (the real model over the question set; timings in docs/BENCHMARKS.md, "Cited answers over the
+sample page"): `.venv/bin/python -m bench.ask_eval` delegates to
 
     paperbrief eval answers --corpus samples/hf-daily-papers-encoder.txt --data samples/questions-hf-daily.jsonl
 """
@@ -24,24 +26,19 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import random
 import statistics
-import sys
 from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import numpy as np
 
 from index.sources import parse_file
-from service.ask import MIN_COVERAGE, MIN_RELEVANCE, AskOptions, retrieve
+from service.ask import retrieve
+from service.ask_records import MIN_COVERAGE, MIN_RELEVANCE, AskOptions
 from service.library import Library
 from service.settings import Settings
 
+REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = REPO / "samples" / "questions-hf-daily.jsonl"
 SAMPLE = REPO / "samples" / "hf-daily-papers-encoder.txt"
 SCIFACT = REPO.parent / "shared" / "data" / "scifact"

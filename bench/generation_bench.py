@@ -1,7 +1,7 @@
 """Generation benchmark: model load time, time to first token, decode tokens/s, batched throughput, memory.
 
-    .venv/bin/python bench/generation_bench.py --runs 3 --engine llamacpp --out bench/results/generation-llamacpp.json
-    ATEN_CPU_CAPABILITY=avx2 .venv/bin/python bench/generation_bench.py --runs 3 --engine transformers \
+    .venv/bin/python -m bench.generation_bench --runs 3 --engine llamacpp --out bench/results/generation-llamacpp.json
+    ATEN_CPU_CAPABILITY=avx2 .venv/bin/python -m bench.generation_bench --runs 3 --engine transformers \
         --out bench/results/generation-transformers-avx2.json
 
 Prompts are TL;DR-style chats over SciFact abstracts padded to ~--lengths prompt tokens. Streaming
@@ -9,6 +9,7 @@ Prompts are TL;DR-style chats over SciFact abstracts padded to ~--lengths prompt
 after the first / time after it.
 Batched: one `generate` of --batch prompts, total new tokens / wall time. The 1-minute load average
 is recorded beside each number: the machine is shared, and contention shows up in every figure.
+Results: docs/BENCHMARKS.md, "Engines" and "Generation: time to first token, tokens/s, memory".
 """
 
 from __future__ import annotations
@@ -20,9 +21,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.machine import machine
 from bench.scale_bench import memory_mb

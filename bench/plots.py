@@ -1,6 +1,6 @@
 """PNG plots for docs/BENCHMARKS.md from the JSON the benchmarks write.
 
-    .venv/bin/python bench/plots.py [--scale bench/results/scale.json] [--generation bench/results/generation*.json]
+    .venv/bin/python -m bench.plots [--scale bench/results/scale.json] [--generation bench/results/generation*.json]
 
 Writes docs/bench-search-latency.png, docs/bench-ingest.png and docs/bench-generation.png (each only
 when its input exists).

@@ -1,15 +1,16 @@
 """Scale benchmark: ingest throughput and search latency vs corpus size (up to 100k abstracts), memory.
 
-    .venv/bin/python bench/scale_bench.py --corpus ../shared/data/scifact/corpus.jsonl \
+    .venv/bin/python -m bench.scale_bench --corpus ../shared/data/scifact/corpus.jsonl \
         --queries ../shared/data/scifact/queries.train.jsonl --qrels ../shared/data/scifact/qrels.train.tsv
 
 1. Full pipeline (real MiniLM embeddings) into one growing store: abstracts/s per step (--real-sizes).
 2. A store grown to each of --sizes: the real SciFact abstracts, then synthetic ones made from them
-   (bench/synthetic.py), with vectors from the sentence-mean shortcut (real sentence embeddings,
+   (`bench.synthetic`), with vectors from the sentence-mean shortcut (real sentence embeddings,
    averaged per chunk). Per step: ingest rate without the embedding model, then search latency
    p50/p95 per mode at k=10 over --n-queries SciFact train claims (embedded for real), hybrid
    nDCG@10 (the synthetic abstracts act as distractors), RSS and store size on disk.
-Results go to --out after every step; a rerun reuses the grown store under --work.
+Results go to --out after every step; a rerun reuses the grown store under --work. Figures:
+docs/BENCHMARKS.md, "Scale: ingest throughput and search latency vs corpus size".
 """
 
 from __future__ import annotations
@@ -21,10 +22,6 @@ import resource
 import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from bench import synthetic
 from index.sources import parse_file

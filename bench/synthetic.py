@@ -4,9 +4,10 @@ and an honest shortcut for their vectors.
 Synthetic abstract: sentences drawn from 3 different real abstracts, shuffled, under one of their
 titles with a variant number: realistic vocabulary and length for BM25, new combinations for the index.
 
-Vectors: embedding 100k abstracts with MiniLM at ~25/s would take over an hour on 2 cores, so every
-distinct real sentence and title is embedded once (for real), and a chunk's vector is the normalised
-mean of its title's and sentences' vectors (`SentenceMeanEmbedder`). Queries are not in the table and
+Vectors: embedding 100k abstracts for real with MiniLM would take far too long on a CPU (docs/BENCHMARKS.md,
+"Scale: ingest throughput and search latency vs corpus size"), so every distinct real sentence and title
+is embedded once (for real), and a chunk's vector is the normalised mean of its title's and sentences'
+vectors (`SentenceMeanEmbedder`). Queries are not in the table and
 are embedded for real, so query latency is genuine. `mean_vs_real_cosine` measures how close the
 shortcut is to real chunk embeddings.
 """
@@ -81,7 +82,7 @@ class SentenceMeanEmbedder:
         pieces = [self._pieces(text) for text in texts]
         unknown = sorted({p for parts in pieces for p in parts if p not in self._table})
         if unknown:
-            self._table.update(zip(unknown, self._base.embed_batch(unknown)))
+            self._table.update(zip(unknown, self._base.embed_batch(unknown), strict=True))
             self.embedded += len(unknown)
         self.looked_up += sum(len(parts) for parts in pieces)
         vectors = np.stack([np.mean([self._table[p] for p in parts], axis=0) for parts in pieces])
@@ -102,11 +103,11 @@ def sentence_table(base, corpus: Sequence[dict], cache: Path) -> dict[str, np.nd
     if cache.exists():
         stored = np.load(cache, allow_pickle=False)
         if list(stored["pieces"]) == pieces:
-            return dict(zip(pieces, stored["vectors"]))
+            return dict(zip(pieces, stored["vectors"], strict=True))
     vectors = base.embed_batch(pieces)
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, pieces=np.array(pieces), vectors=vectors)
-    return dict(zip(pieces, vectors))
+    return dict(zip(pieces, vectors, strict=True))
 
 
 def mean_vs_real_cosine(base, shortcut: SentenceMeanEmbedder, chunk_texts: Sequence[str]) -> float:

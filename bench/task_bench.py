@@ -1,7 +1,7 @@
 """The user-facing task timings, on the bundled sample page with the bundled model.
 
-    .venv/bin/python bench/task_bench.py --runs 3 --engine llamacpp
-    ATEN_CPU_CAPABILITY=avx2 .venv/bin/python bench/task_bench.py --runs 3 --engine transformers
+    .venv/bin/python -m bench.task_bench --runs 3 --engine llamacpp
+    ATEN_CPU_CAPABILITY=avx2 .venv/bin/python -m bench.task_bench --runs 3 --engine transformers
 
 - model ready: with `--fresh`, from an empty model cache (the first start after an install:
   assembling and checking the GGUF, writing the GGUF adapter, or converting for transformers);
@@ -10,7 +10,8 @@
   prompt included) over the answerable questions of samples/questions-hf-daily.jsonl;
 - tldr: wall time for TL;DRs of all 30 sample papers with an empty cache, per run;
 - peak RSS of the process (ru_maxrss) at the end.
-Medians over --runs; every result names the CPU capability and cores (`bench/machine.py`).
+Medians over --runs; every result names the CPU capability and cores (`bench.machine`). Results:
+docs/BENCHMARKS.md, "User-facing timings with the default engine" and "Task timings (issue 4)".
 """
 
 from __future__ import annotations
@@ -25,19 +26,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.machine import machine
+from index.sources import parse_file
+from service.ask import Answer, Token, ask_stream
+from service.cache import OutputCache
+from service.engines.factory import shared_generator
+from service.library import Library
+from service.settings import Settings
+from service.tldr import summarise
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from bench.machine import machine  # noqa: E402
-from index.sources import parse_file  # noqa: E402
-from service.ask import Answer, Token, ask_stream  # noqa: E402
-from service.cache import OutputCache  # noqa: E402
-from service.engines.factory import shared_generator  # noqa: E402
-from service.library import Library  # noqa: E402
-from service.settings import Settings  # noqa: E402
-from service.tldr import summarise  # noqa: E402
-
 SAMPLE = REPO / "samples" / "hf-daily-papers-encoder.txt"
 QUESTIONS = REPO / "samples" / "questions-hf-daily.jsonl"
 
@@ -92,7 +90,7 @@ def main() -> None:
     generator = shared_generator(library.settings)
     generator.count_tokens("warm-up")
     load_s = time.perf_counter() - started
-    questions = [row["question"] for row in map(json.loads, QUESTIONS.open()) if row["papers"]][: args.questions]
+    questions = [row["question"] for row in map(json.loads, QUESTIONS.open()) if row["papers"] and row.get("kind", "fact") == "fact"][: args.questions]
     answer_times(library, generator, questions[0])  # warm-up: first-call allocations
 
     firsts, wholes, tldr_s = timed_runs(library, generator, questions, args.runs, home)

@@ -1,14 +1,17 @@
 """Every beam of the tuned TL;DR writer on SciTLDR-format data, dumped for offline choice studies.
 
-For each paper: the N finished beams of the bundled model + SciTLDR adapter (the product's prompt and
-cleaning), with their summed log-probabilities and token counts, so that choices among them (the
+For each paper: the N finished beams of the bundled model + SciTLDR adapter on the transformers engine
+(the product's prompt and cleaning; llama.cpp has no beam search), with their length-normalised
+log-probabilities and token counts (`AdaptedGenerator.scored_beams`), so that choices among them (the
 top beam, other length penalties, minimum-Bayes-risk consensus) can be scored without generating
 again. Resumable: papers already in `--out` are skipped. `--max-words` (the abstract's first
-sentences only), `--adapter-scale` (the LoRA deltas × s) and `--beams` are the studied variants.
+sentences only), `--adapter-scale` (the LoRA deltas × s) and `--beams` are the studied variants;
+`--adapter` dumps another adapter file than the shipped one. Results: docs/BENCHMARKS.md,
+"TL;DR quality (issue 4)", sessions 5–8.
 
-    PAPERBRIEF_MODEL_DIR=.paperbrief/models .venv/bin/python bench/tldr_beams.py \
+    PAPERBRIEF_MODEL_DIR=.paperbrief/models .venv/bin/python -m bench.tldr_beams \
         --data ../shared/data/scitldr/dev.jsonl --beams 4 --out .paperbrief/eval/beams4.jsonl
-    .venv/bin/python bench/tldr_beams.py --data ../shared/data/scitldr/dev.jsonl \
+    .venv/bin/python -m bench.tldr_beams --data ../shared/data/scitldr/dev.jsonl \
         --out .paperbrief/eval/beams4.jsonl --score
 """
 
@@ -18,56 +21,72 @@ import argparse
 import dataclasses
 import json
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
 from index.text import sentences
+from service.engines import model_assets
 from service.evaluation.rouge_protocol import best_gold_scores, load_scitldr
 from service.evaluation.tldr_eval import as_paper
+from service.settings import Settings
 from service.tldr import MAX_NEW_TOKENS, choose_summary, clean_summary, render_messages
 
 
-def dump(args) -> None:
-    import torch
+def scaled_copy(adapter: Path, factor: float, folder: Path) -> Path:
+    """`adapter` with its `scale` metadata × `factor` (its every delta × `factor`), written in `folder`."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
 
-    from service.engines.factory import make_generator
-    from service.engines.transformers_lm import beam_search
-    from service.settings import Settings
+    with safe_open(str(adapter), framework="pt") as file:
+        metadata = dict(file.metadata() or {})
+    metadata["scale"] = str(float(metadata.get("scale", "1")) * factor)
+    out = folder / f"{adapter.stem}-x{factor}.safetensors"
+    save_file(load_file(str(adapter)), str(out), metadata=metadata)
+    return out
 
-    items = load_scitldr(Path(args.data), args.limit)
-    done = set()
+
+def tuned_writer(args):
+    """The bundled 0.5B model on transformers with the TL;DR adapter (`--adapter`, × `--adapter-scale`)."""
+    from service.engines import transformers_lm
+    from service.engines.transformers_generator import LocalGenerator
+
+    settings, bundle = Settings(), model_assets.BUNDLED["bundled"]
+    model = model_assets.ensure_converted(bundle, settings.model_cache, transformers_lm.convert_gguf)
+    adapter = Path(args.adapter) if args.adapter else model_assets.adapter_paths(bundle)["tldr"]
+    with tempfile.TemporaryDirectory(prefix="pb-beams-") as folder:
+        if args.adapter_scale != 1.0:
+            adapter = scaled_copy(adapter, args.adapter_scale, Path(folder))
+        generator = LocalGenerator(str(model), name=bundle.name, adapters={"tldr": adapter},
+                                   device=settings.generator_device, dtype=settings.generator_dtype,
+                                   threads=settings.threads)
+        return generator.tuned_for("tldr")  # reads the adapter in: the scaled copy can go
+
+
+def papers_to_dump(args) -> list:
+    """The papers of `--data` (within `--only`) not yet in `--out`, shortest abstract first."""
     out = Path(args.out)
-    if out.exists():
-        done = {json.loads(line)["paper_id"] for line in out.read_text().splitlines() if line.strip()}
+    done = {json.loads(line)["paper_id"] for line in out.read_text().splitlines() if line.strip()} \
+        if out.exists() else set()
     only = set(Path(args.only).read_text().split()) if args.only else None
-    todo = sorted((i for i in items if i.paper_id not in done and (only is None or i.paper_id in only)),
+    items = load_scitldr(Path(args.data), args.limit)
+    return sorted((i for i in items if i.paper_id not in done and (only is None or i.paper_id in only)),
                   key=lambda i: len(i.abstract))
-    tuned = make_generator(Settings(engine="transformers")).tuned_for("tldr")  # beams: torch only
-    lm = tuned._lm  # a study script: the shared model under its lock, with the adapter on
-    if args.adapter_scale != 1.0:
-        deltas = lm._adapters._deltas[tuned._adapter]
-        for module, (lora_a, lora_b) in deltas.items():
-            deltas[module] = (lora_a, lora_b * args.adapter_scale)
+
+
+def dump(args) -> None:
+    todo = papers_to_dump(args)
+    early_stopping = {"true": True, "false": False}.get(args.early_stopping, args.early_stopping)
+    tuned = tuned_writer(args)
     started = time.perf_counter()
-    with out.open("a") as sink:
+    with Path(args.out).open("a") as sink:
         for start in range(0, len(todo), args.batch):
             batch = todo[start : start + args.batch]
-            prompts = [lm.encode_chat(render_messages(as_paper(clipped(item, args.max_words)), "tldr"))
-                       for item in batch]
-            ids, mask = lm._left_pad(prompts)
-            config = lm._beam_config(MAX_NEW_TOKENS["tldr"], args.beams)
-            config.num_return_sequences, config.length_penalty = args.beams, args.length_penalty
-            config.early_stopping = {"true": True, "false": False}.get(args.early_stopping, args.early_stopping)
-            config.return_dict_in_generate, config.output_scores = True, True
-            with lm._lock, lm._adapters.active(tuned._adapter), torch.inference_mode():
-                result = beam_search(lm.model, ids, mask, config)
-            new = result.sequences[:, ids.shape[1] :]
-            lengths = (new != lm._pad_id).sum(-1).tolist()
-            texts = lm.tokenizer.batch_decode(new.tolist(), skip_special_tokens=True)
-            scores = result.sequences_scores.tolist()
-            for row, item in enumerate(batch):
-                span = range(row * args.beams, (row + 1) * args.beams)
-                beams = [{"text": texts[k], "score": scores[k], "tokens": lengths[k]} for k in span]
+            found = tuned.scored_beams(
+                [render_messages(as_paper(clipped(item, args.max_words)), "tldr") for item in batch],
+                beams=args.beams, max_new_tokens=MAX_NEW_TOKENS["tldr"], batch_size=args.batch,
+                length_penalty=args.length_penalty, early_stopping=early_stopping)
+            for item, beams in zip(batch, found, strict=True):
                 sink.write(json.dumps({"paper_id": item.paper_id, "beams": beams}) + "\n")
             sink.flush()
             print(f"{start + len(batch)}/{len(todo)} papers, {time.perf_counter() - started:.0f} s", flush=True)
@@ -139,6 +158,7 @@ def main() -> None:
     parser.add_argument("--beams", type=int, default=4)
     parser.add_argument("--length-penalty", type=float, default=1.0)
     parser.add_argument("--early-stopping", choices=["true", "false", "never"], default="true")
+    parser.add_argument("--adapter", help="the adapter file to dump (default: the shipped SciTLDR adapter)")
     parser.add_argument("--adapter-scale", type=float, default=1.0, help="multiply the LoRA deltas (a study)")
     parser.add_argument("--max-words", type=int, help="give the model only the abstract's first sentences")
     parser.add_argument("--only", help="a file of paper ids (one a line): dump only these")

@@ -1,16 +1,13 @@
 """ROUGE of paperbrief's TL;DRs on SciTLDR-format data: now `paperbrief eval tldr` (this wrapper keeps
-the old command working).
+the session-1 command of docs/BENCHMARKS.md working).
 
-    .venv/bin/python bench/tldr_eval.py --data ../shared/data/scitldr/dev.jsonl --limit 40
+    .venv/bin/python -m bench.tldr_eval --data ../shared/data/scitldr/dev.jsonl --limit 40
     # same as: paperbrief eval tldr --data ../shared/data/scitldr/dev.jsonl --limit 40
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.cli import main
 

@@ -5,10 +5,11 @@ summed and mean token log-probability, from the product's own writer (the bundle
 with the SciTLDR adapter, `AdaptedLlamaCpp.scored_candidates`). `--score` compares choice rules
 through the product's `choose_summary` (the best-ranked draft within 30 words), with paired
 differences against greedy and their standard errors. Resumable: papers already in `--out` are skipped.
+Results: docs/BENCHMARKS.md, "TL;DR quality on the llama.cpp engine".
 
-    .venv/bin/python bench/tldr_samples.py --data ../shared/data/scitldr/dev.jsonl --samples 4 \
+    .venv/bin/python -m bench.tldr_samples --data ../shared/data/scitldr/dev.jsonl --samples 4 \
         --out .paperbrief/eval/samples4.jsonl
-    .venv/bin/python bench/tldr_samples.py --data ../shared/data/scitldr/dev.jsonl \
+    .venv/bin/python -m bench.tldr_samples --data ../shared/data/scitldr/dev.jsonl \
         --out .paperbrief/eval/samples4.jsonl --score
 """
 
@@ -18,15 +19,12 @@ import argparse
 import json
 import math
 import statistics
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from service.evaluation.rouge_protocol import best_gold_scores, load_scitldr  # noqa: E402
-from service.evaluation.tldr_eval import as_paper  # noqa: E402
-from service.tldr import MAX_NEW_TOKENS, choose_summary, clean_summary, render_messages  # noqa: E402
+from service.evaluation.rouge_protocol import best_gold_scores, load_scitldr
+from service.evaluation.tldr_eval import as_paper
+from service.tldr import MAX_NEW_TOKENS, choose_summary, clean_summary, render_messages
 
 
 def dump(args) -> None:
@@ -45,7 +43,7 @@ def dump(args) -> None:
             batch = todo[start : start + args.batch]
             found = tuned.scored_candidates([render_messages(as_paper(item), "tldr") for item in batch],
                                             max_new_tokens=MAX_NEW_TOKENS["tldr"], stop=["\n\n", "<paper>"])
-            for item, candidates in zip(batch, found):
+            for item, candidates in zip(batch, found, strict=True):
                 sink.write(json.dumps({"paper_id": item.paper_id, "candidates": candidates}) + "\n")
             sink.flush()
             print(f"{start + len(batch)}/{len(todo)} papers, {time.perf_counter() - started:.0f} s", flush=True)
@@ -99,7 +97,7 @@ def score(args) -> None:
             r1.append(results[-1][0])
         means = [round(statistics.fmean(r[k] for r in results), 2) for k in range(3)]
         baseline = baseline or r1
-        diffs = [a - b for a, b in zip(r1, baseline)]
+        diffs = [a - b for a, b in zip(r1, baseline, strict=True)]  # the same papers, rule by rule
         se = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else 0.0
         print(f"{name:>48}: R1/R2/RL {means[0]} / {means[1]} / {means[2]}  "
               f"(paired R1 vs greedy {statistics.fmean(diffs):+.2f} ± {se:.2f} SE, {len(results)} papers)")

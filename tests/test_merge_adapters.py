@@ -1,4 +1,4 @@
-"""bench/merge_adapters.py: the merged adapter's delta is exactly the weighted mean of the inputs'."""
+"""training/merge_adapters.py: the merged adapter's delta is exactly the weighted mean of the inputs'."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 torch = pytest.importorskip("torch")
 from safetensors.torch import save_file  # noqa: E402
 
-from bench.merge_adapters import merge  # noqa: E402
 from service.engines.transformers_lm import read_lora  # noqa: E402
+from training.merge_adapters import merge  # noqa: E402
 
 
 def write_adapter(path, modules: dict[str, int], scale: float) -> None:

@@ -4,38 +4,33 @@ For a layer adapted by several files, Σ wᵢ·sᵢ·Bᵢ(Aᵢx) = [w₁s₁B₁
 matrices are stacked along the rank and the B matrices, scaled, side by side, so the average is exact
 and needs no retraining (ranks add up). A layer only one file adapts keeps its weighted delta.
 
-    .venv/bin/python bench/merge_adapters.py a.safetensors b.safetensors --weights 0.5 0.5 --out soup.safetensors
+    .venv/bin/python -m training.merge_adapters a.safetensors b.safetensors --weights 0.5 0.5 --out soup.safetensors
 
 Weights need not be positive: `after.safetensors before.safetensors --weights 1.5 -0.5` goes half a step
 further along the change a training step made (after + 0.5·(after − before)). That is how the shipped
-SciTLDR adapter was made from its two training steps (docs/BENCHMARKS.md, session 8).
-
-A development tool, like the rest of bench/: it imports torch directly.
+SciTLDR adapter was made from its two training steps (training/README.md; what it scored:
+docs/BENCHMARKS.md, "TL;DR quality (issue 4)", session 8).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 
-import torch  # noqa: E402
-from safetensors import safe_open  # noqa: E402
-from safetensors.torch import save_file  # noqa: E402
-
-from service.engines.transformers_lm import read_lora  # noqa: E402  # the reader the model uses: the same scale convention
+from service.engines.transformers_lm import read_lora  # the reader the model uses: the same scale convention
 
 
 def merge(paths: list[Path], weights: list[float]) -> dict[str, torch.Tensor]:
     adapters = [read_lora(path) for path in paths]
     tensors = {}
     for module in sorted(set().union(*adapters)):
-        held = [(adapter[module], weight) for adapter, weight in zip(adapters, weights) if module in adapter]
+        held = [(adapter[module], weight)
+                for adapter, weight in zip(adapters, weights, strict=True) if module in adapter]
         tensors[f"{module}.lora_A"] = torch.cat([a for (a, _), _ in held]).to(torch.bfloat16).contiguous()
         tensors[f"{module}.lora_B"] = torch.cat([b * w for (_, b), w in held], dim=1).to(torch.bfloat16).contiguous()
     return tensors
@@ -53,7 +48,7 @@ def main() -> None:
     with safe_open(str(args.adapters[0]), framework="pt") as file:
         first = file.metadata() or {}
     metadata = {**first, "scale": "1.0", "rank": "mixed",
-                "merged_from": json.dumps([[p.name, w] for p, w in zip(args.adapters, weights)])}
+                "merged_from": json.dumps([[p.name, w] for p, w in zip(args.adapters, weights, strict=True)])}
     save_file(merge(args.adapters, weights), str(args.out), metadata=metadata)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
 

@@ -2,14 +2,16 @@
 
 Supervised fine-tuning on SciTLDR-A *train* author TL;DRs (dev is never seen), with the product's
 own TL;DR prompt (`prompts/tldr.txt`), so at run time the adapter sees exactly what it was trained
-on. CPU-sized on purpose: LoRA (rank 16) on every linear layer of the top 16 of 24 blocks only, so
-the lower blocks run forward without a graph; the loss is taken on the TL;DR tokens only, so the
-151k-word output layer runs on ≈ 30 positions instead of ≈ 400. ≈ 140–200 tokens/s on 2 cores:
-1,400 papers take ≈ 70 min (top 12 blocks: ≈ 60 min, 0.4 ROUGE-1 lower on SciTLDR dev).
+on. CPU-sized on purpose: LoRA on every linear layer of the top `--top` blocks only, so the lower
+blocks run forward without a graph; the loss is taken on the TL;DR tokens only, so the 151k-word
+output layer runs on the TL;DR's few positions instead of the whole prompt. Speed, time and the
+ROUGE of each variant: docs/BENCHMARKS.md, "TL;DR quality (issue 4)", sessions 4 and 6.
 
-    .venv/bin/python bench/train_tldr_adapter.py --data ../shared/data/scitldr/train.jsonl
+    PAPERBRIEF_MODEL_DIR=.paperbrief/models .venv/bin/python -m training.train_tldr_adapter \
+        --data ../shared/data/scitldr/train.jsonl --out .paperbrief/eval/adapter-top16.safetensors
 
-A development tool, like the rest of bench/: it imports torch directly.
+The first step of the shipped adapter (training/README.md has the whole recipe). The train papers
+it leaves out are the ones `training.heldout_ids` lists (`seeded_split`).
 """
 
 from __future__ import annotations
@@ -17,27 +19,21 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
-import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import torch
+from safetensors.torch import save_file
+from torch import nn
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
-import torch  # noqa: E402
-from safetensors.torch import save_file  # noqa: E402
-from torch import nn  # noqa: E402
-from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
-
-from index.models import Paper  # noqa: E402
-from service.engines import model_assets  # noqa: E402
-from service.engines.transformers_lm import convert_gguf  # noqa: E402
-from service.prompts import load_prompt  # noqa: E402
-from service.settings import Settings  # noqa: E402
-from service.tldr import render_messages  # noqa: E402
+from index.models import Paper
+from service.engines import model_assets
+from service.engines.transformers_lm import convert_gguf
+from service.prompts import load_prompt
+from service.settings import Settings
+from service.tldr import render_messages
 
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
@@ -96,12 +92,22 @@ def model_with_lora(args):
     return bundle, tokenizer, model, attach_lora(model, args.top, args.rank, args.scale)
 
 
+def read_rows(path: Path) -> list[dict]:
+    """The records of a SciTLDR JSON Lines file, in file order."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def seeded_split(rows: list[dict], papers: int, seed: int) -> tuple[list[dict], list[dict]]:
+    """(the first `papers` records of a seeded shuffle: what `train` fine-tunes on, the rest: never seen)."""
+    shuffled = list(rows)
+    random.Random(seed).shuffle(shuffled)
+    return shuffled[:papers], shuffled[papers:]
+
+
 def train(args) -> None:
     bundle, tokenizer, model, wrapped = model_with_lora(args)
     params = [p for lora in wrapped.values() for p in (lora.lora_A, lora.lora_B)]
-    rows = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines() if line.strip()]
-    random.Random(args.seed).shuffle(rows)
-    rows = rows[: args.papers]
+    rows, _ = seeded_split(read_rows(args.data), args.papers, args.seed)
     steps = math.ceil(len(rows) / args.accum)
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.LambdaLR(

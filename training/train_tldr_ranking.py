@@ -1,28 +1,29 @@
-"""Second stage for the SciTLDR adapter: teach it to rank its own beams the way ROUGE ranks them.
+"""Second stage for the SciTLDR adapter: continue it on unseen train papers, or teach it to rank its
+own beams the way ROUGE ranks them.
 
-The tuned writer keeps the best-scored of 4 beams, but the beam the gold TL;DR likes best is often
-another one (oracle beam 43.8 R1 against 39.3 for the choice on SciTLDR dev). This calibrates the
-adapter on *train* papers it was not fine-tuned on (the 592 left out of `train_tldr_adapter.py`'s
-seeded 1,400): for each, the 4 beams dumped by `bench/tldr_beams.py` are ordered by ROUGE-1+2
-against the author's TL;DR, and a pairwise margin loss on the beams' mean token log-probabilities
-(BRIO, Liu et al. 2022) pushes the better beam above the worse one, plus the usual cross-entropy on
-the author's TL;DR so the writer does not drift. The prompt's keys/values are computed once without
-a graph (the adapter on) and shared by the paper's candidates: only the ≈ 25 candidate tokens are
-trained through, so a paper costs about one prefill.
+Runs on *train* papers the adapter was not fine-tuned on (those `training.heldout_ids` lists: left out
+of `train_tldr_adapter`'s seeded split). The loss is `--mle-weight` × cross-entropy on each paper's
+author TL;DR plus `--rank-weight` × a pairwise margin loss on the mean token log-probabilities of the
+paper's beams, dumped beforehand by `bench.tldr_beams` and ordered by ROUGE-1+2 against the author's
+TL;DR (BRIO, Liu et al. 2022): it pushes the better beam above the worse one. The prompt's
+keys/values are computed once without a graph (the adapter on) and shared by the paper's candidates:
+only the candidate tokens are trained through, so a paper costs about one prefill.
 
-    PAPERBRIEF_MODEL_DIR=.paperbrief/models .venv/bin/python bench/tldr_beams.py \
+With `--rank-weight 0 --mle-weight 1` it is plain continued fine-tuning on those papers' author
+TL;DRs, and needs no beams (`--ids`): that is the shipped adapter's second step (training/README.md).
+What each variant scored, and how long it took: docs/BENCHMARKS.md, "TL;DR quality (issue 4)",
+sessions 7 and 8.
+
+    PAPERBRIEF_MODEL_DIR=.paperbrief/models .venv/bin/python -m training.train_tldr_ranking \
+        --data ../shared/data/scitldr/train.jsonl --ids .paperbrief/eval/train-heldout-ids.txt \
+        --start .paperbrief/eval/adapter-top16.safetensors --rank-weight 0 --mle-weight 1 --lr 1e-4 \
+        --out .paperbrief/eval/adapter-sft592.safetensors
+    PAPERBRIEF_MODEL_DIR=.paperbrief/models .venv/bin/python -m bench.tldr_beams \
         --data ../shared/data/scitldr/train.jsonl --only .paperbrief/eval/train-heldout-ids.txt \
         --out .paperbrief/eval/beams4-train592.jsonl
-    PAPERBRIEF_MODEL_DIR=.paperbrief/models .venv/bin/python bench/train_tldr_ranking.py \
+    PAPERBRIEF_MODEL_DIR=.paperbrief/models .venv/bin/python -m training.train_tldr_ranking \
         --data ../shared/data/scitldr/train.jsonl --beams .paperbrief/eval/beams4-train592.jsonl \
         --out .paperbrief/eval/adapter-ranked.safetensors
-
-With `--rank-weight 0 --mle-weight 1` it is plain continued fine-tuning on those 592 papers' author
-TL;DRs: that is the shipped adapter's second step (SciTLDR dev R1 39.30 → 39.89, then 40.09 once
-extrapolated with `merge_adapters.py`); a pass over all 1,992 train papers lost 0.7; the ranking
-itself made the TL;DRs shorter for no gain (docs/BENCHMARKS.md, session 7).
-
-A development tool, like the rest of bench/: it imports torch directly.
 """
 
 from __future__ import annotations
@@ -30,18 +31,22 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch
+from rouge_score import rouge_scorer
 
-import torch  # noqa: E402
-from rouge_score import rouge_scorer  # noqa: E402
-from train_tldr_adapter import LoraLinear, adapter_metadata, model_with_lora, training_pair, write_adapter  # noqa: E402
-
-from service.engines import model_assets  # noqa: E402
-from service.engines.transformers_lm import read_lora  # noqa: E402
+from service.engines import model_assets
+from service.engines.transformers_lm import read_lora
+from training.train_tldr_adapter import (
+    LoraLinear,
+    adapter_metadata,
+    model_with_lora,
+    read_rows,
+    training_pair,
+    write_adapter,
+)
 
 END = "<|im_end|>"
 
@@ -106,18 +111,32 @@ def paper_loss(model, tokenizer, row: dict, beams: list[dict], scorer, args) -> 
     return args.rank_weight * rank_loss + args.mle_weight * gold_nll
 
 
+def papers_to_visit(args, rows: dict[str, dict]) -> list[dict]:
+    """`{"paper_id", "beams"}` per paper, in a seeded shuffle. With `--ids` the beams are empty (cross-entropy
+    only) and the papers start in `bench.tldr_beams`' dump order (shortest abstract first), so the shuffle
+    visits them as a run over that dump of the same papers does."""
+    if args.beams:
+        visit = [json.loads(line) for line in args.beams.read_text().splitlines() if line.strip()]
+    else:
+        ids = set(args.ids.read_text().split())
+        chosen = sorted((row for row in rows.values() if row["paper_id"] in ids),
+                        key=lambda row: len(" ".join(row["source"])))
+        visit = [{"paper_id": row["paper_id"], "beams": []} for row in chosen]
+    random.Random(args.seed).shuffle(visit)
+    return visit
+
+
 def train(args) -> None:
     bundle, tokenizer, model, wrapped = model_with_lora(args)
     load_into(wrapped, args.start)
     params = [p for lora in wrapped.values() for p in (lora.lora_A, lora.lora_B)]
-    rows = {r["paper_id"]: r for r in map(json.loads, args.data.read_text().splitlines()) if r}
-    dumped = [json.loads(line) for line in args.beams.read_text().splitlines() if line.strip()]
-    random.Random(args.seed).shuffle(dumped)
+    rows = {row["paper_id"]: row for row in read_rows(args.data)}
+    visit = papers_to_visit(args, rows)
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2"], use_stemmer=False)
     model.train()
     started, losses, used = time.time(), [], 0
-    plan = [d for _ in range(args.epochs) for d in dumped]
+    plan = [item for _ in range(args.epochs) for item in visit]
     for index, item in enumerate(plan, 1):
         loss = paper_loss(model, tokenizer, rows[item["paper_id"]], item["beams"], scorer, args)
         if loss is not None:
@@ -135,7 +154,7 @@ def train(args) -> None:
 
 def save(wrapped: dict[str, LoraLinear], args, bundle, seconds: float) -> None:
     metadata = adapter_metadata(args, bundle, seconds) | {
-        "data": f"SciTLDR-A train (author TL;DRs), then ranking on its own beams of {args.beams.name}",
+        "data": f"SciTLDR-A train (author TL;DRs), then the papers of {(args.beams or args.ids).name}",
         "ranking": f"margin {args.margin}, rank weight {args.rank_weight}, mle weight {args.mle_weight}, "
                    f"max length gap {args.max_length_gap}, epochs {args.epochs}"}
     write_adapter(wrapped, args.out, metadata)
@@ -144,7 +163,9 @@ def save(wrapped: dict[str, LoraLinear], args, bundle, seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="SciTLDR train.jsonl (the golds)")
-    parser.add_argument("--beams", type=Path, required=True, help="tldr_beams.py dump over train papers")
+    papers = parser.add_mutually_exclusive_group(required=True)
+    papers.add_argument("--beams", type=Path, help="a bench.tldr_beams dump over train papers (their beams are ranked)")
+    papers.add_argument("--ids", type=Path, help="train paper ids, one a line (cross-entropy only: --rank-weight 0)")
     parser.add_argument("--start", type=Path,
                         default=model_assets.ADAPTER_DIR / "scitldr-qwen2.5-coder-0.5b-lora.safetensors")
     parser.add_argument("--rank", type=int, default=16)
@@ -161,7 +182,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
-    train(parser.parse_args())
+    args = parser.parse_args()
+    if args.ids and args.rank_weight:
+        parser.error("--ids gives no beams to rank: add --rank-weight 0, or dump beams with bench.tldr_beams")
+    train(args)
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ ADAPTER_DIR = Path(__file__).parent / "adapters"
 
 
 def adapter_paths(spec: BundledModel) -> dict[str, Path]:
-    """Task -> LoRA adapter file shipped with paperbrief for this bundled model (`bench/train_tldr_adapter.py`)."""
+    """Task -> LoRA adapter file shipped with paperbrief for this bundled model (recipe: training/README.md)."""
     paths = {task: ADAPTER_DIR / name for task, name in spec.adapters}
     missing = [str(path) for path in paths.values() if not path.is_file()]
     if missing:

@@ -91,5 +91,13 @@ class AdaptedGenerator:
         found = self._lm.generate_beams(prompts, max_new_tokens, self._beams, adapter=self._adapter) if prompts else []
         return [[cut_at_stop(text, stop) for text in texts] for texts in found]
 
+    def scored_beams(self, batch: list[list[Message]], *, beams: int, max_new_tokens: int = 256, batch_size: int = 8,
+                     length_penalty: float = 1.0, early_stopping: bool | str = True) -> list[list[dict]]:
+        """For studies of choices among beams: every beam of a `beams`-wide search (≥ 2) per conversation,
+        best first, as {"text" (uncut), "score", "tokens"}; see `CausalLM.scored_beams`."""
+        prompts = [self._lm.encode_chat(messages) for messages in batch]
+        return self._lm.scored_beams(prompts, max_new_tokens, beams, batch_size, self._adapter,
+                                     length_penalty, early_stopping) if prompts else []
+
     def count_tokens(self, text: str) -> int:
         return self._lm.count_tokens(text)

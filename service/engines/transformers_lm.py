@@ -176,19 +176,43 @@ class CausalLM:
         """Every finished beam of a `beams`-wide search for each prompt, best first (stop strings are
         cut by the caller), so the caller can take the best one that meets its own constraints."""
         found: list[list[str]] = []
-        for start in range(0, len(prompts), batch_size):
-            ids, mask = self._left_pad(prompts[start : start + batch_size])
-            config = self._beam_config(max_new_tokens, beams)
-            config.num_return_sequences = beams
-            with self._lock, self._adapters.active(adapter):
-                out = beam_search(self.model, ids, mask, config)
+        for ids, out in self._beam_batches(prompts, max_new_tokens, beams, batch_size, adapter, {}):
             texts = self.tokenizer.batch_decode(out[:, ids.shape[1] :].tolist(), skip_special_tokens=True)
             found.extend(texts[row : row + beams] for row in range(0, len(texts), beams))
         return found
 
-    def _beam_config(self, max_new_tokens: int, beams: int):
-        config = copy.deepcopy(self._greedy)
-        config.max_new_tokens, config.num_beams, config.early_stopping = max_new_tokens, beams, True
+    def scored_beams(
+        self, prompts: list[list[int]], max_new_tokens: int, beams: int, batch_size: int = 8,
+        adapter: str | None = None, length_penalty: float = 1.0, early_stopping: bool | str = True,
+    ) -> list[list[dict]]:
+        """`generate_beams` for studies: each beam as {"text", "score", "tokens"}, its score transformers'
+        `sequences_scores` (summed token log-probability / new tokens ** `length_penalty`). The search
+        keeps every step's scores while it runs (memory); the product uses `generate_beams`."""
+        options = {"length_penalty": length_penalty, "early_stopping": early_stopping,
+                   "return_dict_in_generate": True, "output_scores": True}
+        found: list[list[dict]] = []
+        for ids, out in self._beam_batches(prompts, max_new_tokens, beams, batch_size, adapter, options):
+            new = out.sequences[:, ids.shape[1] :]
+            texts = self.tokenizer.batch_decode(new.tolist(), skip_special_tokens=True)
+            rows = [{"text": text, "score": score, "tokens": tokens} for text, score, tokens in
+                    zip(texts, out.sequences_scores.tolist(), (new != self._pad_id).sum(-1).tolist(), strict=True)]
+            found.extend(rows[row : row + beams] for row in range(0, len(rows), beams))
+        return found
+
+    def _beam_batches(self, prompts, max_new_tokens, beams, batch_size, adapter, options: dict):
+        """(left-padded ids, `beam_search` output) per batch of prompts; `options` set on the search's config."""
+        for start in range(0, len(prompts), batch_size):
+            ids, mask = self._left_pad(prompts[start : start + batch_size])
+            config = self._beam_config(max_new_tokens, beams, options)
+            with self._lock, self._adapters.active(adapter):
+                out = beam_search(self.model, ids, mask, config)
+            yield ids, out
+
+    def _beam_config(self, max_new_tokens: int, beams: int, options: dict):
+        config = copy.deepcopy(self._greedy)  # every beam returned, best first; then `options` on top
+        config.max_new_tokens, config.num_beams, config.num_return_sequences = max_new_tokens, beams, beams
+        for key, value in {"early_stopping": True, **options}.items():
+            setattr(config, key, value)
         return config
 
     def _left_pad(self, prompts: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -353,7 +377,7 @@ def _last_logits_only(model) -> dict:
 
 def _common_length(one: list[int], other: list[int]) -> int:
     length = 0
-    for a, b in zip(one, other):
+    for a, b in zip(one, other, strict=False):  # the common prefix: stops at the shorter
         if a != b:
             break
         length += 1
