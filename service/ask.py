@@ -21,90 +21,45 @@ from langchain_core.runnables import Runnable
 
 from index.models import Chunk
 from index.text import query_terms, split_sentences, stem
-from service.citations import Citation, Passage, SourceSentence, check_answer, content_stems, strip_markers
+from service.ask_records import (
+    ABSTENTION,
+    DEFAULT_OPTIONS,
+    Answer,
+    AskEvent,
+    AskOptions,
+    AskResult,
+    Retrieval,
+    Sources,
+    Token,
+)
+from service.citations import Passage, SourceSentence, check_answer, content_stems, strip_markers
+from service.compare import MIN_PAPERS
+from service.compare_answer import compare_answer, named_papers
 from service.engines.langchain_bridge import GeneratorChatModel
 from service.engines.protocol import Generator
 from service.guard import injected_sentences, neutralise, source_block
+from service.listing import list_answer
 from service.prompts import load_prompt
+from service.question_kinds import COMPARE, FACT, LIST, OUT_OF_SCOPE, OVERVIEW, RECOMMEND, classify
 from service.search import ALL_PAPERS, SearchFilter, SearchHit, idf_weights
 
 log = logging.getLogger(__name__)
 
-ABSTENTION = "The indexed papers don't answer this."
 DECLINE = "NOT IN THE PAPERS"  # the exact phrase prompts/answer.txt asks for when the sources don't answer
 PROMPT = "answer"
 STOP = ("\n\n", "<source", "Question:")
-
-# A question is relevant to a chunk when their dense cosine (all-MiniLM-L6-v2) reaches MIN_RELEVANCE or
-# the chunk holds MIN_COVERAGE of the question's idf-weighted words (short questions like "What is
-# WAU?" embed poorly but name rare words). Below both for every candidate: abstain, no model call.
-# Calibrated by `bench/ask_eval.py --calibrate` (docs/ask-calibration.md) on 194 answerable questions
-# (44 about the sample page, 150 SciFact train claims over a 1,500-abstract subset) vs 233 off-topic
-# ones (general questions, SciFact claims asked of the sample, sample questions asked of SciFact):
-# the rule with the best balanced accuracy when a wrong abstention counts twice (it is final; an
-# off-topic question let through still meets the model's "NOT IN THE PAPERS" and the citation checks):
-# 3 of 194 answerable abstained, 2 of 233 off-topic through (balanced accuracy 98.8%). Cosine alone
-# at its best cut (0.309) loses 8 answerable and lets 8 off-topic through (96.2%).
-MIN_RELEVANCE = 0.345
-MIN_COVERAGE = 0.44
 
 NO_RELEVANT_PASSAGES = "no passage is relevant enough"
 MODEL_DECLINED = "the model found no answer in the passages"
 NO_SUPPORT = "no passage supports the model's answer"
 
 
-@dataclass(frozen=True)
-class AskOptions:
-    passages: int = 3  # the 0.5B model loses track of sources beyond 3–5
-    source_tokens: int = 900  # generator tokens for all source blocks together
-    max_new_tokens: int = 120  # 1–3 sentences
-    min_relevance: float = MIN_RELEVANCE
-    min_coverage: float = MIN_COVERAGE
-    mode: str = "hybrid"
-
-
-@dataclass(frozen=True)
-class Retrieval:
-    query: str  # what was searched: the question, made standalone for follow-ups
-    passages: tuple[Passage, ...]  # numbered from 1, relevant ones only
-    relevance: float  # best dense cosine between the query and a candidate chunk (0.0: nothing matched)
-    coverage: float = 0.0  # best idf-weighted share of the query's words a candidate contains
-
-
-@dataclass(frozen=True)
-class AskResult:
-    question: str
-    text: str  # the rendered answer: citations cleaned, or ABSTENTION
-    citations: tuple[Citation, ...]
-    abstained: bool
-    reason: str  # why it abstained; "" when it answered
-    raw_answer: str  # what the model said ("" when it was not asked)
-    retrieval: Retrieval
-    notes: tuple[str, ...] = ()  # citation changes and flags
-
-
-@dataclass(frozen=True)
-class Sources:
-    retrieval: Retrieval
-
-
-@dataclass(frozen=True)
-class Token:
-    text: str
-
-
-@dataclass(frozen=True)
-class Answer:
-    result: AskResult
-
-
-AskEvent = Sources | Token | Answer
 
 
 # --- retrieval -------------------------------------------------------------------------------
 
 
-def retrieve(library, query: str, filters: SearchFilter = ALL_PAPERS, options: AskOptions = AskOptions(),
+def retrieve(library, query: str, filters: SearchFilter = ALL_PAPERS, options: AskOptions = DEFAULT_OPTIONS,
              preferred: Sequence[str] = ()) -> Retrieval:
     """The most relevant chunk of each of the best papers, `preferred` papers first; none if none is relevant."""
     hits = library.search(query, options.passages + 3, filters, options.mode)
@@ -244,40 +199,61 @@ def declined(raw: str) -> bool:
 
 
 def ask_stream(library, generator: Generator, question: str, filters: SearchFilter = ALL_PAPERS,
-               conversation: Conversation | None = None, options: AskOptions = AskOptions()) -> Iterator[AskEvent]:
-    """Sources, then the answer's pieces as the model writes them, then the checked Answer."""
+               conversation: Conversation | None = None, options: AskOptions = DEFAULT_OPTIONS) -> Iterator[AskEvent]:
+    """Sources, then the answer's pieces as they come, then the checked Answer; the question's kind
+    decides how the answer is made (service.question_kinds)."""
     question = " ".join(question.split())
     if not question:
         raise ValueError("the question is empty")
     conversation = conversation if conversation is not None else Conversation()
+    kind = classify(question, conversation.is_follow_up(question), generator).kind
+    events = _answer_events(library, generator, question, kind, filters, conversation, options)
+    for event in events:
+        if isinstance(event, Answer):
+            conversation.add(event.result)
+        yield event
+
+
+def _answer_events(library, generator: Generator, question: str, kind: str, filters: SearchFilter,
+                   conversation: Conversation, options: AskOptions) -> Iterator[AskEvent]:
+    if kind in (LIST, RECOMMEND, OVERVIEW):
+        return list_answer(library, generator, question, kind, filters)
+    if kind == COMPARE:
+        named = named_papers(library, question, filters)
+        if len(named) >= MIN_PAPERS:
+            return compare_answer(library, generator, question, named, library.outputs)
+    return fact_answer(library, generator, question, filters, conversation, options, kind)
+
+
+def fact_answer(library, generator: Generator, question: str, filters: SearchFilter, conversation: Conversation,
+                options: AskOptions, kind: str = FACT) -> Iterator[AskEvent]:
+    """Retrieved passages, the model's answer over them, checked: a fact (or a follow-up) question."""
     retrieval = retrieve(library, conversation.standalone_query(question), filters, options,
                          conversation.preferred_papers(question))
     retrieval = replace(retrieval, passages=within_budget(retrieval.passages, generator.count_tokens,
                                                           options.source_tokens))
     yield Sources(retrieval)
     if not retrieval.passages:  # below the calibrated threshold: abstain without calling the model
-        result = abstention(question, retrieval, NO_RELEVANT_PASSAGES)
-    else:
-        gate = DeclineGate()
-        variables = prompt_variables(question, retrieval.passages, conversation.history())
-        pieces = answer_chain(generator, options.max_new_tokens).stream(variables)
-        try:
-            for chunk in pieces:
-                if shown := gate.feed(chunk.text):
-                    yield Token(shown)
-                if gate.declined:
-                    break  # closing the stream stops the generation
-        finally:
-            pieces.close()
-        if tail := gate.flush():
-            yield Token(tail)
-        result = finish(question, retrieval, gate.raw)
-    conversation.add(result)
-    yield Answer(result)
+        yield Answer(replace(abstention(question, retrieval, NO_RELEVANT_PASSAGES), kind=OUT_OF_SCOPE))
+        return
+    gate = DeclineGate()
+    variables = prompt_variables(question, retrieval.passages, conversation.history())
+    pieces = answer_chain(generator, options.max_new_tokens).stream(variables)
+    try:
+        for chunk in pieces:
+            if shown := gate.feed(chunk.text):
+                yield Token(shown)
+            if gate.declined:
+                break  # closing the stream stops the generation
+    finally:
+        pieces.close()
+    if tail := gate.flush():
+        yield Token(tail)
+    yield Answer(replace(finish(question, retrieval, gate.raw), kind=kind))
 
 
 def ask(library, generator: Generator, question: str, filters: SearchFilter = ALL_PAPERS,
-        conversation: Conversation | None = None, options: AskOptions = AskOptions()) -> AskResult:
+        conversation: Conversation | None = None, options: AskOptions = DEFAULT_OPTIONS) -> AskResult:
     """The final result of `ask_stream` (tokens dropped)."""
     for event in ask_stream(library, generator, question, filters, conversation, options):
         if isinstance(event, Answer):

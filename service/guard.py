@@ -35,6 +35,11 @@ def neutralise(text: str) -> str:
     return _TAG.sub(lambda match: match.group(0).replace("<", "‹").replace(">", "›"), text)
 
 
+def addresses_model(sentence: str) -> bool:
+    """Whether a sentence gives orders to a model: it is never shown to one, nor cited."""
+    return bool(_INJECTION.search(sentence))
+
+
 def injected_sentences(text: str) -> list[str]:
     return [text[start:end] for start, end in split_sentences(text) if _INJECTION.search(text[start:end])]
 

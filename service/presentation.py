@@ -36,6 +36,7 @@ def result_json(result: AskResult) -> dict:
     """The result as plain JSON (CLI --json, HTTP API)."""
     return {
         "question": result.question,
+        "kind": result.kind,
         "answer": result.text,
         "abstained": result.abstained,
         "reason": result.reason,
@@ -53,6 +54,7 @@ def result_json(result: AskResult) -> dict:
              "relevance": p.relevance}
             for p in result.retrieval.passages
         ],
+        "comparison": comparison_json(result.comparison) if result.comparison else None,
     }
 
 

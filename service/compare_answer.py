@@ -1,0 +1,103 @@
+"""Compare questions ("Compare EVE and ENEL", "How does TextCraftor differ from Faster Diffusion?"):
+the papers they name are resolved against the catalogue, the compare pipeline builds the traced
+table, and a short answer on top is assembled in code from the table's cells, each sentence citing
+the one paper it is about. Nothing in it comes from one paper and is said of another.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from index.models import Paper
+from index.text import sentences
+from service.ask_records import Answer, AskEvent, AskResult, Retrieval, Sources, Token
+from service.citations import Citation, Passage
+from service.compare import MAX_PAPERS, MIN_PAPERS, Comparison, Row, compare_papers
+from service.compare_cells import NOT_STATED
+from service.engines.protocol import Generator
+from service.listing import default_scope
+from service.question_kinds import COMPARE
+from service.search import ALL_PAPERS, SearchFilter
+
+# A method or model name as readers write it: EVE, ENEL, JPQ, TextCraftor, M2-Encoder, U-Net, BERT.
+_NAME = re.compile(r"\b(?:[A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9\-]*|[A-Za-z]+-[A-Za-z0-9\-]+|[A-Z][a-z]+[A-Z]\w*)\b")
+# Where a question separates the things it compares.
+_SEPARATOR = re.compile(r"\s*(?:,|\band\b|\bvs\.?|\bversus\b|\bwith\b|\bfrom\b|\bto\b|\bagainst\b)\s*", re.IGNORECASE)
+_FRAME = re.compile(r"^(?:compare|how does|how do|what is the difference between|what are the differences between|"
+                    r"contrast|the|differ|difference|differences)\b\s*", re.IGNORECASE)
+_GENERIC = frozenset({"The", "Compare", "How", "What", "Which", "LLM", "LLMs", "AI", "NLP"})
+
+
+def named_papers(library, question: str, filters: SearchFilter = ALL_PAPERS) -> list[tuple[str, Paper]]:
+    """(the name the question used, the paper it names), in question order, for names that point at
+    exactly one paper of the scope: its title first, else its abstract; then each remaining part of
+    the question by search, when the search's best paper is not already named."""
+    scope = default_scope(library, filters)
+    papers = library.papers(scope.days, scope.sources)
+    found: dict[str, tuple[str, Paper]] = {}
+    for name in dict.fromkeys(m.group(0) for m in _NAME.finditer(question)):
+        if name not in _GENERIC and (paper := _paper_named(name, papers)) and paper.id not in found:
+            found[paper.id] = (name, paper)
+    if len(found) < MIN_PAPERS:
+        for part in _parts(question):
+            hits = library.search(part, 1, scope)
+            if hits and hits[0].paper.id not in found and not _NAME.fullmatch(part):
+                found[hits[0].paper.id] = (part, hits[0].paper)
+    return list(found.values())[:MAX_PAPERS]
+
+
+def _paper_named(name: str, papers: Sequence[Paper]) -> Paper | None:
+    pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])")
+    for field in ("title", "abstract"):
+        matches = [paper for paper in papers if pattern.search(getattr(paper, field))]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            return None  # the name is shared: not a name of one paper
+    return None
+
+
+def _parts(question: str) -> list[str]:
+    text = _FRAME.sub("", " ".join(question.split()).rstrip("?.! "))
+    return [part for part in _SEPARATOR.split(text) if len(part.split()) >= 1 and part.strip()]
+
+
+def compare_answer(library, generator: Generator, question: str, named: Sequence[tuple[str, Paper]],
+                   cache) -> Iterator[AskEvent]:
+    """Events of a compare answer over the named papers: the sources, the short answer, the table."""
+    passages = tuple(Passage(n, paper, "", (), 1.0) for n, (_, paper) in enumerate(named, 1))
+    yield Sources(Retrieval(question, passages, 1.0, 1.0))
+    comparison = compare_papers([paper for _, paper in named], generator, cache)
+    lines, citations = short_answer(comparison, [name for name, _ in named])
+    text = "\n".join(lines)
+    yield Token(text)
+    result = AskResult(question, text, citations, False, "", "", Retrieval(question, passages, 1.0, 1.0),
+                       kind=COMPARE, comparison=comparison)
+    yield Answer(result)
+
+
+def short_answer(comparison: Comparison, names: Sequence[str]) -> tuple[list[str], tuple[Citation, ...]]:
+    """One sentence per paper from its own row (method, then key result), citing that paper only."""
+    lines, citations = [], []
+    for number, (row, name) in enumerate(zip(comparison.table.rows, names, strict=True), start=1):
+        parts = [_phrase(row, "method"), _phrase(row, "result")]
+        said = "; ".join(f"{label} {text}" for label, text in zip(("method:", "key result:"), parts, strict=True)
+                         if text)
+        lines.append(f"{name} ({row.paper.title}) [{number}] — {said or 'the abstract states no method or result'}.")
+        citations.append(_row_citation(number, row))
+    return lines, tuple(citations)
+
+
+def _phrase(row: Row, field: str) -> str:
+    cell = row.cell(field)
+    return "" if cell.origin == "none" or cell.text == NOT_STATED else cell.text.rstrip(". ")
+
+
+def _row_citation(number: int, row: Row) -> Citation:
+    """The paper's row as a citation: the abstract sentences behind its cells."""
+    texts = sentences(row.paper.abstract)
+    indices = tuple(sorted({c.sentence_index for c in row.cells
+                            if c.sentence_index is not None and c.sentence_index < len(texts)}))
+    return Citation(number, row.paper.id, row.paper.title, row.paper.url, indices,
+                    tuple(texts[i] for i in indices), 1.0)

@@ -1,0 +1,90 @@
+"""What kind of question this is, decided in code: rules first, the model as a constrained classifier
+only where the rules can't tell.
+
+Kinds: a fact about a paper; which papers are about a topic (list); what to read for a need
+(recommend); compare named papers or methods; an overview of a topic; a follow-up to the previous
+turn; and out of scope (set later, when nothing in the papers is relevant).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from service.engines.protocol import Generator
+from service.prompts import load_prompt
+
+FACT, LIST, RECOMMEND, COMPARE, OVERVIEW, FOLLOW_UP, OUT_OF_SCOPE = (
+    "fact", "list", "recommend", "compare", "overview", "follow_up", "out_of_scope")
+KINDS = (FACT, LIST, RECOMMEND, COMPARE, OVERVIEW, FOLLOW_UP, OUT_OF_SCOPE)
+# the kinds the model may choose between when the rules can't tell (the others are never guessed)
+MODEL_CHOICES = (FACT, LIST, RECOMMEND, COMPARE, OVERVIEW)
+
+_PAPERS = r"(?:papers?|works?|studies|articles|preprints|publications)"
+_SEVERAL = r"(?:papers|works|studies|articles|preprints|publications)"  # "which paper …?" asks a fact
+_COMPARE = re.compile(
+    r"\b(?:compare|comparing|comparison|contrast|versus|vs\.?|differ(?:s|ence|ences)?\b|"
+    r"(?:how|what) (?:is|are) .{1,60}? (?:different|similar)|the same as|better than|outperform)\b",
+    re.IGNORECASE)
+_LIST = re.compile(
+    rf"^(?:which|what|list|show me|find)(?: of)?(?: (?:the|today's|today’s|these|new|recent|other))* {_SEVERAL}\b|"
+    rf"\bwhich {_SEVERAL}\b|^(?:are|is) there (?:any|a|other) {_PAPERS}\b|^any {_PAPERS}\b|^list\b|"
+    rf"\bhow many {_PAPERS}\b",
+    re.IGNORECASE)
+_RECOMMEND = re.compile(
+    rf"\b(?:should i read|(?:would|could|can|might) help me|i should read|recommend|worth reading|"
+    rf"(?:what|which {_PAPERS}?) (?:to|should i) read|where (?:should|do|can) i start|must[- ]read|"
+    rf"most (?:relevant|useful) (?:{_PAPERS} )?(?:for|to)|best (?:paper|read) (?:for|on|about))\b",
+    re.IGNORECASE)
+_OVERVIEW = re.compile(
+    r"\b(?:what(?:'s| is| are)? (?:new|happening|the trends?|the latest)|overview|summar(?:y|ise|ize) "
+    r"(?:of |the |today)|trends? (?:in|on)|state of)\b",
+    re.IGNORECASE)
+# Openings of questions about one fact: the rules can tell these without the model.
+_FACT_OPENING = re.compile(
+    r"^(?:what|which (?!papers\b)|who|when|where|why|how|does|do|did|is|are|was|were|can|could|will|"
+    r"would|has|have|in|on|for|by|according)\b",
+    re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class QuestionKind:
+    kind: str
+    decided_by: str  # "rules" or "model"
+
+
+def classify(question: str, is_follow_up: bool = False, generator: Generator | None = None) -> QuestionKind:
+    """The question's kind: by rules, else by the model's first-token log-probabilities, else fact."""
+    if kind := kind_by_rules(question, is_follow_up):
+        return QuestionKind(kind, "rules")
+    scorer = getattr(generator, "score_choices", None)
+    if scorer is None:
+        return QuestionKind(FACT, "rules")
+    return QuestionKind(kind_by_model(question, scorer), "model")
+
+
+def kind_by_rules(question: str, is_follow_up: bool = False) -> str | None:
+    """The kind when the wording settles it; None when only the model could tell."""
+    text = " ".join(question.split())
+    if _COMPARE.search(text):
+        return COMPARE
+    if _RECOMMEND.search(text):
+        return RECOMMEND
+    if _LIST.search(text):
+        return LIST
+    if _OVERVIEW.search(text):
+        return OVERVIEW
+    if is_follow_up:
+        return FOLLOW_UP
+    if _FACT_OPENING.match(text):
+        return FACT
+    return None
+
+
+def kind_by_model(question: str, score_choices) -> str:
+    """The most likely of MODEL_CHOICES, read from the first token of a one-word reply."""
+    messages = load_prompt("question_kind").render(question=question)
+    scores = score_choices(messages, MODEL_CHOICES)
+    best = max(range(len(MODEL_CHOICES)), key=lambda index: scores[index])
+    return MODEL_CHOICES[best] if math.isfinite(scores[best]) else FACT
