@@ -112,3 +112,69 @@ def check_an_abandoned_stream_is_released(generator) -> None:
     del pieces
     gc.collect()
     assert second_request_finishes(generator).strip()
+
+
+# --- shared by the engine tests (test_generation, test_model_assets) -----------------------------------
+
+
+def settings_for(tmp_path: Path, **fields):
+    """Settings at `tmp_path` that ignore any generator endpoint configured in the environment."""
+    from service.settings import Settings
+
+    base = {"home": tmp_path, "generator_base_url": None, "generator_api_key": None}
+    return Settings(**{**base, **fields})
+
+
+# --- shared by the compare tests (test_compare, test_compare_table) ----------------------------------
+
+
+@pytest.fixture
+def cache(tmp_path):
+    """A fresh output cache (in place of pytest's own `cache` fixture, which no test here uses)."""
+    from service.cache import OutputCache
+
+    store = OutputCache(tmp_path / "outputs.sqlite")
+    yield store
+    store.close()
+
+
+# --- one launched web app with a fake model, per module (test_api, test_api_uploads_and_queue) -------
+
+
+@pytest.fixture(scope="module")
+def model():
+    from tests.web_support import FakeModel
+
+    return FakeModel()
+
+
+@pytest.fixture(scope="module")
+def ctx(web_library, model):
+    from service.web import ServeOptions, WebContext
+
+    return WebContext(web_library, ServeOptions(auto_tldr=False, api_model_waiting=2, queue_size=6,
+                                                max_upload_bytes=64 * 1024), generator=model)
+
+
+@pytest.fixture(scope="module")
+def url(ctx, local_only):
+    from ui.server import create_app, serve_in_background
+
+    running = serve_in_background(create_app(ctx))
+    yield running.url
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def api(url):
+    import httpx
+
+    with httpx.Client(base_url=url, timeout=60, trust_env=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def gradio(url):
+    from gradio_client import Client
+
+    return Client(url, verbose=False, download_files=False)

@@ -15,7 +15,6 @@ from index.models import Paper, ParseResult
 from index.text import sentences
 from service.ask import (
     ABSTENTION,
-    MIN_RELEVANCE,
     MODEL_DECLINED,
     NO_RELEVANT_PASSAGES,
     NO_SUPPORT,
@@ -31,6 +30,7 @@ from service.ask import (
     retrieve,
     within_budget,
 )
+from service.ask_records import MIN_RELEVANCE
 from service.citations import Passage, SourceSentence, check_answer, split_claims
 from service.cli.ask import ask as ask_command
 from service.cli.ask import chat as chat_command

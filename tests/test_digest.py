@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from index.models import Paper
+from service.cache import OutputCache
 from service.cli.summaries import digest as digest_command
 from service.digest import (
     Digest,
@@ -250,15 +251,35 @@ def test_cli_digest_without_a_model_writes_the_file(sample_library, tmp_path):
     assert "30 papers in" in result.output  # the note on stderr
 
 
-def test_cli_digest_uses_the_tldr_summariser_and_the_model_labels(sample_library, tmp_path, monkeypatch):
-    import service.cli.summaries as cli_module
+class DigestGenerator(LabelGenerator):
+    """Also writes TL;DRs, "TL;DR of <title>", for the TL;DR prompts; records the titles it was asked about."""
 
-    monkeypatch.setattr(cli_module, "_tldr_summariser", lambda ctx, library, generator, refresh: fake_tldrs)
-    fake = LabelGenerator(["Vision Encoders", "Language Encoders", "Medical Imaging Encoders"])
-    result = CliRunner().invoke(cli, ["digest", "--date", "today"], obj={"library": sample_library, "generator": fake})
+    def __init__(self, labels: Sequence[str]):
+        super().__init__(labels)
+        self.tldr_titles: list[str] = []
+
+    def generate(self, batch, *, max_new_tokens=256, stop=()) -> list[str]:
+        if all("Topic label" in messages[-1]["content"] for messages in batch):
+            return super().generate(batch, max_new_tokens=max_new_tokens, stop=stop)
+        assert all(messages[-1]["content"].rstrip().endswith("TL;DR (one sentence, at most 20 words):")
+                   for messages in batch)
+        titles = [messages[-1]["content"].rsplit("Title: ", 1)[1].split("\n", 1)[0] for messages in batch]
+        self.tldr_titles += titles
+        return [f"TL;DR of {title}" for title in titles]
+
+
+def test_cli_digest_uses_the_models_tldrs_and_labels(sample_library, tmp_path):
+    fake = DigestGenerator(["Vision Encoders", "Language Encoders", "Medical Imaging Encoders"])
+    cache = OutputCache(tmp_path / "out.sqlite")
+    obj = {"library": sample_library, "generator": fake, "output_cache": cache}
+    result = CliRunner().invoke(cli, ["digest", "--date", "today"], obj=obj)
     assert result.exit_code == 0, result.output
     assert "TL;DR of MosaicBERT" in result.output and len(fake.batches) == 1
     assert re.search(r"^## (Vision|Language|Medical Imaging) Encoders \(\d+\)$", result.output, flags=re.MULTILINE)
+    assert len(fake.tldr_titles) == 30
+    again = CliRunner().invoke(cli, ["digest", "--date", "today"], obj={**obj})
+    assert "TL;DR of MosaicBERT" in again.output and len(fake.tldr_titles) == 30  # from the output cache
+    cache.close()
 
 
 def test_cli_digest_rejects_a_bad_date(sample_library):

@@ -19,7 +19,7 @@ from gradio_client import Client
 from index.models import Paper
 from service.web import ServeOptions, WebContext
 from tests.conftest import REPO
-from tests.test_api import FakeModel
+from tests.web_support import FakeModel
 
 # --- access control -------------------------------------------------------------------------------
 

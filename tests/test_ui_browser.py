@@ -64,7 +64,7 @@ def app_url(tmp_path_factory, minilm):
 def fake_model_url(tmp_path_factory, minilm):
     """A second app, with a fake model that can be held and TL;DRs written when the page opens."""
     from service.web import ServeOptions, WebContext
-    from tests.test_api import FakeModel
+    from tests.web_support import FakeModel
     from ui.server import create_app, serve_in_background
 
     library = Library(Settings(home=tmp_path_factory.mktemp("browser-fake") / "home"), embedder=minilm)
