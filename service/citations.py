@@ -11,7 +11,10 @@ fills gaps from other passages), so every claim is checked:
   passage: that is how facts borrowed from another paper or made up show up;
 - quoted text must appear verbatim in a cited passage, else the quote marks go and it is flagged;
 - an answer sentence left uncited gets the best-supporting passage when the overlap is high
-  enough, marked `added`; otherwise it stays uncited and flagged.
+  enough, marked `added`; otherwise it stays uncited and flagged;
+- a sentence is removed, with a note, when it speaks of several papers ("both", "similar") but
+  cites one, or states a number or name that the paper it cites never states (a fact of another
+  source said of this one, or made up), or states one with no citation at all.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ MIN_ADDED_SUPPORT = 0.7
 MARKER = re.compile(r"\[\s*(?:sources?\s*)?(\d{1,3}(?:\s*[,;]\s*(?:sources?\s*)?\d{1,3})*)\s*\]", re.IGNORECASE)
 _LEADING_MARKERS = re.compile(rf"(?:\s*{MARKER.pattern}\s*[.,;:]?)*\s*", re.IGNORECASE)
 _QUOTE = re.compile(r"\"([^\"\n]{3,}?)\"|“([^”\n]{3,}?)”")
+# Words that claim something of several papers at once: such a sentence needs two cited papers.
+_SEVERAL = re.compile(r"\b(?:both|all (?:of )?(?:the|these|three|four)|similar(?:ly)?|likewise|neither|either|"
+                      r"the same|in common|each of)\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W_][\w\-.,+@%]*")
 
 
@@ -192,6 +198,10 @@ def check_answer(answer: str, passages: Sequence[Passage]) -> CheckedAnswer:
     evidence: dict[int, dict] = {}
     for claim in split_claims(answer):
         numbers, added, claim_notes = _sources_for(claim, passages, by_number)
+        judged_by = numbers or [n for n in dict.fromkeys(claim.numbers) if n in by_number]  # else the model's own
+        if reason := unfit_claim(claim.text, [by_number[n] for n in judged_by], passages):
+            notes.append(f"removed the sentence {_short(claim.text)}: {reason}")
+            continue
         text, quote_notes = verify_quotes(claim.text, [by_number[n] for n in numbers] or passages)
         notes += claim_notes + quote_notes
         if text:
@@ -203,6 +213,32 @@ def check_answer(answer: str, passages: Sequence[Passage]) -> CheckedAnswer:
     return CheckedAnswer(" ".join(rendered), citations, tuple(notes))
 
 
+def unfit_claim(claim: str, cited: Sequence[Passage], passages: Sequence[Passage]) -> str | None:
+    """Why a sentence can't stand with the sources it ends up citing, or None: it speaks of several
+    papers but cites one, or it states a number or name that the papers it cites never state (most
+    often a fact of another source, said of this one)."""
+    papers = [passage.paper for passage in {p.paper.id: p for p in cited}.values()]
+    if _SEVERAL.search(claim) and len(papers) < 2:
+        return f"it speaks of several papers but cites {'one' if papers else 'none'}"
+    missing = missing_from(sorted(distinctive_tokens(claim)), papers)
+    if not missing:
+        return None
+    said = ", ".join(missing)
+    elsewhere = [p for p in passages if p.paper not in papers and not missing_from(missing, [p.paper])]
+    if not papers:  # uncited: flagged as such unless it states what no source does
+        return None if elsewhere or not missing_from(missing, [p.paper for p in passages]) else \
+            f"no source states {said}"
+    if elsewhere:
+        return f"{said} is from {', '.join(f'[{p.number}]' for p in elsewhere)}, not from the paper it cites"
+    return f"no source states {said}"
+
+
+def missing_from(tokens: Sequence[str], papers: Sequence[Paper]) -> list[str]:
+    """The tokens that no title or abstract of `papers` holds as a word."""
+    words = _word_forms(" ".join(f"{paper.title} {paper.abstract}" for paper in papers))
+    return [t for t in tokens if not {_core(t), _core(t).removesuffix("s")} & words]
+
+
 def _sources_for(claim: _Claim, passages: Sequence[Passage],
                  by_number: dict[int, Passage]) -> tuple[list[int], bool, list[str]]:
     """The passage numbers a claim ends up citing, whether paperbrief added them, and notes."""
@@ -212,6 +248,8 @@ def _sources_for(claim: _Claim, passages: Sequence[Passage],
     if not content_stems(claim.text):
         return valid, False, notes  # "Yes." / "No.": nothing to check, the marker stands
     quoted, kept = _short(claim.text), []
+    if len(set(valid)) >= 2 and _backed_jointly(claim.text, [by_number[n] for n in valid]):
+        return list(dict.fromkeys(valid)), False, notes  # "Both [1] and [2] …": its sources together back it
     for number in valid:
         if _backs(claim.text, by_number[number], MIN_SUPPORT):
             kept.append(number)
@@ -228,6 +266,14 @@ def _sources_for(claim: _Claim, passages: Sequence[Passage],
     if best is None:
         return [], False, [*notes, f"no source supports {quoted}"]
     return [best], True, [*notes, f"[{best}] added by paperbrief: the model cited no source for {quoted}"]
+
+
+def _backed_jointly(claim: str, cited: Sequence[Passage]) -> bool:
+    """Whether the cited passages together hold the claim's content words and all its numbers and names."""
+    words = content_stems(claim)
+    together = " ".join(f"{p.paper.title} {p.text}" for p in cited)
+    enough = bool(words) and len(words & content_stems(together)) / len(words) >= MIN_SUPPORT
+    return enough and not missing_from(sorted(distinctive_tokens(claim)), [p.paper for p in cited])
 
 
 def _backs(claim: str, passage: Passage, threshold: float) -> bool:

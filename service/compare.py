@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, T
 from index.models import Paper
 from index.text import query_terms, sentences, stem
 from service.cache import OutputCache, cache_key
+from service.citations import distinctive_tokens, missing_from
 from service.compare_cells import (
     MAX_PHRASE_WORDS,
     UNINFORMATIVE_WORDS,
@@ -56,6 +57,7 @@ _LINE = re.compile(r"^[\s>*#\-\d.)]*(?P<label>[A-Za-z][A-Za-z/ ]{0,20}?)\s*\**\s
 _TEMPLATE = re.compile(r"the problem the paper tackles|what the authors propose or do|the datasets, benchmarks or"
                        r"|the main result, or|, or \"?not stated|<|>", re.IGNORECASE)
 _LETTER_REF = re.compile(r"\[([A-Z])\]")
+_CLAUSE_BREAK = re.compile(r"\b(?:while|whereas|but|although|unlike)\b|;|, and (?=\[[A-Z]\])", re.IGNORECASE)
 _ALL_PAPERS = re.compile(r"\b(all|each of the|every one of the) (two |three |four |five |six |seven |eight )?papers\b"
                          r"|\b(each|every) paper\b", re.IGNORECASE)
 _PAPER_LETTER = re.compile(r"\b[Pp]aper ([A-Z])\b")
@@ -311,11 +313,25 @@ def check_summary(text: str, table: ComparisonTable) -> str:
         names = _NAME_LIKE.findall(_LETTER_REF.sub(" ", sentence))
         # A sentence naming no paper ("Both papers …" of three) can't be traced to rows: dropped.
         about = refs or _ALL_PAPERS.search(sentence) or any(_names_row(sentence, row) for row in table.rows)
-        if about and refs <= letters and all(name.lower() in known for name in names):
+        if about and refs <= letters and all(name.lower() in known for name in names) and \
+                _attributed_right(sentence, table):
             kept.append(sentence)
     kept = kept[:4]
     named = {row.letter for row in table.rows for sentence in kept if _names_row(sentence, row)}
     return " ".join(kept) if len(kept) >= 2 and (len(named) >= 2 or _ALL_PAPERS.search(" ".join(kept))) else ""
+
+
+def _attributed_right(sentence: str, table: ComparisonTable) -> bool:
+    """Every number and name of each clause occurs in every paper that clause is about ("[A] and [B]
+    both use WAU" fails when only [A]'s abstract has WAU; "[A] uses X, while [B] uses Y" is two clauses)."""
+    rows = {row.letter: row for row in table.rows}
+    refs = set(_LETTER_REF.findall(sentence))
+    for clause in _CLAUSE_BREAK.split(sentence):
+        about = [rows[letter].paper for letter in set(_LETTER_REF.findall(clause)) or refs if letter in rows]
+        tokens = sorted(distinctive_tokens(_LETTER_REF.sub(" ", clause)))
+        if any(missing_from(tokens, [paper]) for paper in about):
+            return False
+    return True
 
 
 def normalise_references(text: str) -> str:

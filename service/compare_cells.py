@@ -18,6 +18,14 @@ NOT_STATED_REPLY = re.compile(r"^(not (stated|mentioned|specified|given|reported
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _STOP_WORDS = ("a an and are as at be by for from has have in into is it its of on or our that the their this to "
                "using via we which with while paper propose proposed present show novel new based approach method model")
+_FIELD_SHAPE = {
+    "data": re.compile(r"\b(?:data(?:sets?)?|benchmarks?|corp(?:us|ora)|collections?|hours|images|videos|clips|"
+                       r"samples|pairs|tokens|questions|sentences|documents|examples|annotations|scans|recordings|"
+                       r"point clouds|languages|tasks)\b|(?-i:\b[A-Za-z]*[A-Z][a-z]*[A-Z0-9][\w\-]*)|\d", re.IGNORECASE),
+    "result": re.compile(r"\d|\b(?:outperform|achiev|state-of-the-art|improv|surpass|better|faster|speed|reduc|"
+                         r"higher|lower|fewer|less|more|gains?|rivals?|matches|comparable|competitive|robust|"
+                         r"effective|accura|efficien)", re.IGNORECASE),
+}
 UNINFORMATIVE_WORDS = frozenset(_STOP_WORDS.split())  # words that say nothing about what a paper did
 _CUES = {
     "problem": re.compile(r"\b(challeng|problem|remain|limit|lack|difficult|suffer|issue|bottleneck|however|"
@@ -61,9 +69,17 @@ def trace_cell(field: str, phrase: str | None, abstract: str, taken: set[int] = 
         # Numbers are what a small model invents most: each must appear in the abstract.
         numbers_ok = set(_NUMBER.findall(phrase)) <= set(_NUMBER.findall(abstract))
         spread = support >= SPREAD_SUPPORT[0] and best_sentence(phrase, [abstract])[1] >= SPREAD_SUPPORT[1]
-        if index is not None and (support >= MIN_SUPPORT or spread) and numbers_ok:
+        if index is not None and (support >= MIN_SUPPORT or spread) and numbers_ok and of_its_field(field, phrase):
             return Cell(phrase, index, True, "model")
     return extractive_cell(field, found, taken)
+
+
+def of_its_field(field: str, phrase: str) -> bool:
+    """Whether a phrase is the kind of thing its column holds: data names data (a dataset, benchmark or
+    corpus, a named collection, an amount); a key result states an outcome or a number. A near-miss
+    ("the convolutional neural network and Transformer architectures" as data) is not kept."""
+    shape = _FIELD_SHAPE.get(field)
+    return shape is None or bool(shape.search(phrase))
 
 
 def extractive_cell(field: str, sentences: Sequence[str], taken: set[int] = frozenset()) -> Cell:

@@ -223,8 +223,27 @@ def ask(page, question: str) -> None:
     page.click("#pb-ask")
 
 
+def check_list_and_compare_answers(page, tmp_path) -> None:
+    """A list question answers one line per paper, its evidence behind a click; a compare question
+    answers with the short answer over the table."""
+    ask(page, "Which papers are about medical image segmentation?")  # a list: one line per paper
+    listed = page.locator('#pb-chat .pb-turn[data-kind="list"] li.pb-listed')
+    listed.first.wait_for(timeout=240_000)
+    assert listed.count() >= 2 and "Segmentation" in page.inner_text('#pb-chat .pb-turn[data-kind="list"]')
+    evidence = listed.first.locator("blockquote")
+    assert not evidence.is_visible()
+    listed.first.locator("summary").click()  # the evidence sentence opens on a click
+    assert evidence.is_visible() and evidence.inner_text().strip()
+    ask(page, "Compare TracksTo4D and ENEL")  # a compare: the short answer over the table
+    turn = page.locator('#pb-chat .pb-turn[data-kind="compare"]')
+    turn.locator("table.pb-compare").wait_for(timeout=300_000)
+    assert turn.locator("table.pb-compare tbody tr").count() == 2
+    assert turn.locator(".pb-answered a.pb-cite").count() >= 2
+    screenshot(page, tmp_path, "ask-kinds")
+
+
 @pytest.mark.model
-def test_ask_streams_a_cited_answer_then_compare_shows_the_table(page, tmp_path):
+def test_ask_streams_cited_answers_of_each_kind_then_compare_shows_the_table(page, tmp_path):
     page.get_by_role("tab", name="Ask").click()
     page.evaluate(WATCH_STREAM)
     ask(page, QUESTION)
@@ -240,6 +259,8 @@ def test_ask_streams_a_cited_answer_then_compare_shows_the_table(page, tmp_path)
     source.locator("summary").click()  # …which expands to the abstract, cited sentences highlighted
     assert source.evaluate("node => node.open") and source.locator("mark").first.is_visible()
     screenshot(page, tmp_path, "ask")
+
+    check_list_and_compare_answers(page, tmp_path)
 
     page.get_by_role("tab", name="Compare").click()
     page.fill("#pb-compare-topic textarea", "3D structure from casual videos")

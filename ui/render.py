@@ -17,6 +17,7 @@ from service.citations import Citation
 from service.compare import FIELDS, HEADERS, Comparison
 from service.search import SearchHit
 
+PAPER_LISTS = ("list", "recommend", "overview")  # answer kinds shown as one line per paper
 _MARKERS = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 
 
@@ -115,7 +116,8 @@ def citation_html(citation: Citation, result: AskResult, turn: int) -> str:
 
 
 def turn_html(turn: int, question: str, result: AskResult | None, partial: str = "") -> str:
-    head = f'<div class="pb-turn" data-turn="{turn}"><div class="pb-question">{esc(question)}</div>'
+    kind = f' data-kind="{esc(result.kind)}"' if result is not None else ""
+    head = f'<div class="pb-turn" data-turn="{turn}"{kind}><div class="pb-question">{esc(question)}</div>'
     if result is None:
         body = f'<div class="pb-answer pb-streaming">{esc(partial)}<span class="pb-cursor">▍</span></div>'
         return head + body + "</div>"
@@ -123,11 +125,30 @@ def turn_html(turn: int, question: str, result: AskResult | None, partial: str =
         body = (f'<div class="pb-answer pb-abstained"><strong>Not in the indexed papers.</strong> '
                 f'{esc(result.text)} <span class="pb-reason">({esc(result.reason)})</span></div>')
         return head + body + "</div>"
-    sources = "".join(citation_html(c, result, turn) for c in result.citations)
     notes = "".join(f"<li>{esc(note)}</li>" for note in result.notes)
     notes = f'<ul class="pb-notes">{notes}</ul>' if notes else ""
-    return (head + f'<div class="pb-answer pb-answered">{answer_text(result.text, turn)}</div>'
+    if result.kind in PAPER_LISTS and result.citations:
+        return head + paper_list_html(result, turn) + notes + "</div>"
+    sources = "".join(citation_html(c, result, turn) for c in result.citations)
+    table = comparison_html(result.comparison) if result.comparison is not None else ""
+    return (head + f'<div class="pb-answer pb-answered">{answer_text(result.text, turn)}</div>{table}'
             f'<ol class="pb-sources">{sources}</ol>{notes}</div>')
+
+
+def paper_list_html(result: AskResult, turn: int) -> str:
+    """A list or recommend answer: its lead line, then one line per paper whose evidence sentence (and
+    the abstract around it) opens on a click."""
+    lead = result.text.splitlines()[0] if result.text else ""
+    items = []
+    for citation in result.citations:
+        passage = next((p for p in result.retrieval.passages if p.number == citation.number), None)
+        abstract = highlighted(passage.paper.abstract, citation.sentence_indices) if passage else ""
+        evidence = esc(" ".join(citation.sentences))
+        items.append(f'<li class="pb-listed" data-paper-id="{esc(citation.paper_id)}"><details '
+                     f'id="pb-t{turn}-s{citation.number}"><summary>{link(citation.title, citation.url)}</summary>'
+                     f'<blockquote>{evidence}</blockquote><p class="pb-abstract">{abstract}</p></details></li>')
+    return (f'<div class="pb-answer pb-answered"><p class="pb-lead">{esc(lead)}</p>'
+            f'<ol class="pb-paper-answers">{"".join(items)}</ol></div>')
 
 
 def chat_html(results: Sequence[AskResult], pending: tuple[str, str] | None = None) -> str:

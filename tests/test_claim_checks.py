@@ -1,0 +1,88 @@
+"""Claim checks beyond the citation markers, on crafted model outputs: a sentence that states another
+paper's fact, one that says "both" with one citation, one with a number its paper never states."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.models import Paper
+from index.text import sentences
+from service.ask import finish
+from service.ask_records import Retrieval
+from service.citations import Passage, SourceSentence, check_answer
+from service.compare import FIELDS, ComparisonTable, Row, check_summary
+from service.compare_cells import Cell, of_its_field, trace_cell
+
+EVE = ("EVE", "We launch EVE, an encoder-free vision-language model. EVE is trained with only 35M publicly "
+              "accessible data. EVE rivals encoder-based VLMs of similar capacity.")
+ENEL = ("ENEL", "We present ENEL, the first encoder-free 3D LMM. Our 7B model achieves 55.0%, 50.92% and 42.7% "
+                "on the classification, captioning and VQA tasks.")
+
+
+def passage(number: int, title: str, abstract: str) -> Passage:
+    paper = Paper(id=f"p{number}", title=title, abstract=abstract, source="jsonl")
+    return Passage(number, paper, f"p{number}#0", tuple(SourceSentence(i, t) for i, t in enumerate(sentences(abstract))),
+                   0.5)
+
+
+@pytest.fixture
+def both() -> list[Passage]:
+    return [passage(1, *EVE), passage(2, *ENEL)]
+
+
+def test_a_fact_of_one_paper_said_of_another_is_removed_with_a_note(both):
+    checked = check_answer("EVE is trained with 35M public data [1]. EVE achieves 55.0% on classification [1].", both)
+    assert checked.text == "EVE is trained with 35M public data [1]."
+    assert any("55.0 is from [2], not from the paper it cites" in note for note in checked.notes)
+
+
+def test_both_with_one_citation_is_removed(both):
+    checked = check_answer("EVE is trained with 35M public data [1]. Both models are encoder-free [1].", both)
+    assert checked.text == "EVE is trained with 35M public data [1]."
+    assert any("speaks of several papers but cites one" in note for note in checked.notes)
+    kept = check_answer("Both EVE [1] and ENEL [2] are encoder-free [1][2].", both)
+    assert "Both" in kept.text and {c.number for c in kept.citations} == {1, 2}
+
+
+def test_a_number_no_paper_states_is_removed(both):
+    checked = check_answer("EVE is trained with 35M public data [1]. EVE reaches 91.3% accuracy [1].", both)
+    assert checked.text == "EVE is trained with 35M public data [1]."
+    assert any("no source states 91.3" in note for note in checked.notes)
+
+
+def test_an_answer_left_with_no_sentence_abstains(both):
+    result = finish("How large is ENEL?", Retrieval("How large is ENEL?", tuple(both), 0.6),
+                    "ENEL is trained on 35M public data [2].")
+    assert result.abstained and result.citations == ()
+    assert any("35M is from [1]" in note for note in result.notes)
+
+
+def table_of(*papers: tuple[str, str]) -> ComparisonTable:
+    rows = []
+    for letter, (name, abstract) in zip("AB", papers, strict=False):
+        paper = Paper(id=f"id-{letter}", title=name, abstract=abstract, source="jsonl")
+        cells = tuple(Cell(abstract, 0, True, "model") for _ in FIELDS)
+        rows.append(Row(paper, letter, name, cells))
+    return ComparisonTable(tuple(rows))
+
+
+WAU = ("WAU", "We propose the window attention upsample (WAU) module. On Synapse it improves Dice by 2.3 points.")
+UNET = ("U-Net", "U-Net is widely used in medical image segmentation. We study encoders for U-Net on BTCV.")
+
+
+def test_a_comparison_sentence_gives_each_paper_only_its_own_facts():
+    table = table_of(WAU, UNET)
+    wrong = "[A] and [B] both use window attention upsample (WAU). [A] is evaluated on Synapse."
+    assert check_summary(wrong, table) == ""  # one sentence is left: too little to keep
+    right = ("[A] adds a WAU module, while [B] studies encoders for U-Net. [A] is evaluated on Synapse, "
+             "whereas [B] reports on BTCV.")
+    assert check_summary(right, table) == right
+
+
+def test_a_cell_that_is_not_of_its_field_is_not_kept():
+    assert not of_its_field("data", "the convolutional neural network and Transformer architectures")
+    assert of_its_field("data", "BraTS and KiTS benchmarks") and of_its_field("data", "ImageNet")
+    assert not of_its_field("result", "launch EVE, an encoder-free vision-language model")
+    cell = trace_cell("data", "the convolutional neural network and Transformer architectures",
+                      "We combine convolutional neural network and Transformer architectures. It is fast.")
+    assert cell.origin != "model"

@@ -1,0 +1,148 @@
+"""Question kinds, and the answers assembled in code for list, recommend and compare questions, over
+the real sample day (real MiniLM, real Chroma) with fake generators through the `Generator` seam."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+from index.text import sentences
+from service.ask import ask
+from service.compare_answer import named_papers
+from service.evaluation.answers import load_questions
+from service.question_kinds import (
+    COMPARE,
+    FACT,
+    FOLLOW_UP,
+    LIST,
+    MODEL_CHOICES,
+    OUT_OF_SCOPE,
+    OVERVIEW,
+    RECOMMEND,
+    classify,
+    kind_by_rules,
+)
+
+MEDICAL_SEGMENTATION = {
+    "ParaTransCNN: Parallelized TransCNN Encoder for Medical Image Segmentation",
+    "More complex encoder is not all you need",
+    "More than Encoder: Introducing Transformer Decoder to Upsample",
+}
+MOSAIC = "MosaicBERT: A Bidirectional Encoder Optimized for Fast Pretraining"
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("Which papers are about medical image segmentation?", LIST),
+    ("Are there any papers on speech recognition today?", LIST),
+    ("Any work on protein folding?", LIST),
+    ("Which paper would help me make BERT pretraining cheaper?", RECOMMEND),
+    ("What should I read to learn about encoder-free VLMs?", RECOMMEND),
+    ("Compare the encoder-free vision-language models EVE and ENEL", COMPARE),
+    ("How does TextCraftor differ from Faster Diffusion?", COMPARE),
+    ("EVE vs ENEL", COMPARE),
+    ("What's new in 3D vision today?", OVERVIEW),
+    ("What does TracksTo4D take as input?", FACT),
+    ("Which paper introduces ENEL?", FACT),
+    ("By how much does TracksTo4D reduce runtime?", FACT),
+])
+def test_rules_tell_the_kinds_apart(question, kind):
+    assert kind_by_rules(question) == kind
+
+
+class KindScorer:
+    """Scores the model's choices so that `favourite` wins; records the prompts it saw."""
+
+    name = "kind-scorer"
+
+    def __init__(self, favourite: str):
+        self.favourite, self.prompts = favourite, []
+
+    def score_choices(self, messages, choices):
+        self.prompts.append(messages[-1]["content"])
+        return [0.0 if choice == self.favourite else -5.0 for choice in choices]
+
+
+def test_the_model_classifies_only_what_the_rules_cannot_tell():
+    scorer = KindScorer(RECOMMEND)
+    decided = classify("I want to speed up diffusion inference", generator=scorer)
+    assert (decided.kind, decided.decided_by) == (RECOMMEND, "model")
+    assert "I want to speed up diffusion inference" in scorer.prompts[-1]
+    seen = len(scorer.prompts)
+    assert classify("What does TracksTo4D take as input?", generator=scorer).decided_by == "rules"
+    assert len(scorer.prompts) == seen  # the rules decided: no model call
+    assert classify("I want to speed up diffusion inference").kind == FACT  # no scorer: the safe default
+    assert FOLLOW_UP not in MODEL_CHOICES and OUT_OF_SCOPE not in MODEL_CHOICES  # never guessed
+
+
+class RelevanceJudge:
+    """A generator that only judges: "yes" for papers whose block holds one of `words`; never writes."""
+
+    name = "relevance-judge"
+
+    def __init__(self, *words: str):
+        self.words, self.judged = words, []
+
+    def score_choices(self, messages, choices):
+        block = messages[-1]["content"]
+        if "Kind:" in block:  # asked for a question's kind: leave it to the rules' default
+            return [0.0 if c == FACT else -5.0 for c in choices]
+        paper = block[block.index("<paper>"):]  # the question above it names the topic too
+        self.judged.append(paper)
+        yes = any(word.lower() in paper.lower() for word in self.words)
+        return [0.0 if (c.lower() == "yes") == yes else -5.0 for c in choices]
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, *args, **kwargs):
+        raise AssertionError("a list answer is assembled in code, never generated")
+
+    generate = stream
+
+
+def test_a_list_answer_names_each_paper_with_a_cited_sentence_of_its_own(sample_library):
+    judge = RelevanceJudge("segmentation")
+    result = ask(sample_library, judge, "Which papers are about medical image segmentation?")
+    assert result.kind == LIST and not result.abstained
+    assert {c.title for c in result.citations} == MEDICAL_SEGMENTATION
+    papers = {p.id: p for p in sample_library.papers()}
+    for number, citation in enumerate(result.citations, start=1):
+        own = sentences(papers[citation.paper_id].abstract)
+        assert citation.number == number and len(citation.sentences) == 1
+        assert citation.sentences[0] == own[citation.sentence_indices[0]]
+        assert f"[{number}]" in result.text and citation.sentences[0] in result.text
+    assert all(len(block) < 2500 for block in judge.judged)  # judged on a few sentences, not whole abstracts
+
+
+def test_a_topic_no_paper_covers_is_answered_not_abstained(sample_library):
+    result = ask(sample_library, RelevanceJudge("protein"), "Which papers are about protein folding?")
+    assert result.kind == LIST and not result.abstained and result.citations == ()
+    assert re.fullmatch(r"None of the papers of \d{4}-\d\d-\d\d is about protein folding\.", result.text)
+
+
+def test_a_recommendation_ranks_the_best_paper_first_and_says_why(sample_library):
+    result = ask(sample_library, RelevanceJudge("BERT"), "Which paper would help me make BERT pretraining cheaper?")
+    assert result.kind == RECOMMEND and result.citations[0].title == MOSAIC
+    assert "why: “" in result.text.splitlines()[1]
+    assert len(result.citations) <= 3
+
+
+def test_compare_questions_resolve_the_named_methods(sample_library):
+    named = named_papers(sample_library, "Compare the encoder-free vision-language models EVE and ENEL")
+    assert [(name, paper.title) for name, paper in named] == [
+        ("EVE", "Unveiling Encoder-Free Vision-Language Models"),
+        ("ENEL", "Exploring the Potential of Encoder-free Architectures in 3D LMMs"),
+    ]
+
+
+def test_question_files_take_a_kind_and_warn_about_unknown_fields(tmp_path, caplog):
+    data = tmp_path / "questions.jsonl"
+    data.write_text('{"id": "l", "question": "Which papers?", "papers": [], "kind": "list", "note": "x"}\n'
+                    '{"id": "c", "question": "Compare A and B", "papers": ["A", "B"], "kind": "compare", '
+                    '"answer_all": ["1"]}\n')
+    with caplog.at_level(logging.WARNING):
+        questions = load_questions(data)
+    assert [(q.kind, q.answerable) for q in questions] == [(LIST, True), (COMPARE, True)]
+    assert "ignored unknown field(s): note" in caplog.text
