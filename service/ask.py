@@ -21,6 +21,7 @@ from langchain_core.runnables import Runnable
 
 from index.models import Chunk
 from index.text import query_terms, split_sentences, stem
+from service.answer_quote import answering_sentence, with_quote
 from service.ask_records import (
     ABSTENTION,
     DEFAULT_OPTIONS,
@@ -73,7 +74,8 @@ def retrieve(library, query: str, filters: SearchFilter = ALL_PAPERS, options: A
         paper_cosine = max((c for cid, c in cosines.items() if cid.rsplit("#", 1)[0] == hit.paper.id), default=0.0)
         candidates.append((hit, chunk, paper_cosine, coverage(weights, hit.paper.title + " " + chunk.text)))
     chosen = [c for c in candidates if is_relevant(c[2], c[3], options)][: options.passages]
-    passages = tuple(make_passage(number, hit, chunk, cosine) for number, (hit, chunk, cosine, _) in
+    passages = tuple(make_passage(number, hit, chunk, cosine, weights, options.sentences)
+                     for number, (hit, chunk, cosine, _) in
                      enumerate(chosen, start=1))
     return Retrieval(query, passages, max(c[2] for c in candidates), max(c[3] for c in candidates))
 
@@ -109,8 +111,10 @@ def best_chunk(hit: SearchHit) -> Chunk:
     return max(hit.chunks, key=lambda c: sum(c.sent_start <= i < c.sent_end for i in wanted))
 
 
-def make_passage(number: int, hit: SearchHit, chunk: Chunk, relevance: float) -> Passage:
-    """The chunk's sentences, minus any that address the model (they must not be cited either)."""
+def make_passage(number: int, hit: SearchHit, chunk: Chunk, relevance: float,
+                 weights: dict[str, float] | None = None, keep: int = 0) -> Passage:
+    """The chunk's sentences, minus any that address the model (they must not be cited either); with
+    `keep`, only the `keep` that hold most of the question's weighted words, in abstract order."""
     abstract = hit.paper.abstract
     spans = split_sentences(abstract)[chunk.sent_start : chunk.sent_end]
     sentences = tuple(
@@ -121,6 +125,9 @@ def make_passage(number: int, hit: SearchHit, chunk: Chunk, relevance: float) ->
     if len(sentences) < len(spans):
         log.warning("left %d instruction-like sentence(s) of %s out of the prompt", len(spans) - len(sentences),
                     hit.paper.id)
+    if keep and len(sentences) > keep:
+        ranked = sorted(sentences, key=lambda s: -coverage(weights or {}, s.text))[:keep]
+        sentences = tuple(s for s in sentences if s in ranked)
     return Passage(number, hit.paper, chunk.id, sentences, round(relevance, 4))
 
 
@@ -249,7 +256,11 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
         pieces.close()
     if tail := gate.flush():
         yield Token(tail)
-    yield Answer(replace(finish(question, retrieval, gate.raw), kind=kind))
+    result = finish(question, retrieval, gate.raw)
+    if options.quote == "after" and result.reason != MODEL_DECLINED:
+        if quote := answering_sentence(library, question, retrieval.passages):
+            result = with_quote(result, quote)
+    yield Answer(replace(result, kind=kind))
 
 
 def ask(library, generator: Generator, question: str, filters: SearchFilter = ALL_PAPERS,

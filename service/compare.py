@@ -48,6 +48,7 @@ EXTRACTION_SCHEMA = {
 }
 EXTRACT_JSON_TOKENS = len(FIELDS) * (_PHRASE_CHARS + 8) + 16  # a token is at least one character
 SUMMARY_TOKENS = 120  # 2–4 sentences
+MAX_REPEATS = 3  # a word this often in one phrase: the model looped ("TextCraftor, TextCraftor, …")
 STRICT_REMINDER = ("Reply with only the four lines Problem:, Method:, Data:, Result:, each under 15 words, "
                    "with facts from this paper's abstract only, not from the example.")
 _LABELS = {"problem": "problem", "method": "method", "approach": "method", "data": "data", "dataset": "data",
@@ -71,6 +72,9 @@ def _short_phrase(text: str) -> str:
         raise ValueError(f"longer than {MAX_PHRASE_WORDS} words")
     if _TEMPLATE.search(text):
         raise ValueError("copies the prompt's template")
+    words = [word for word in re.findall(r"[a-z0-9]{4,}", text.lower())]
+    if any(words.count(word) >= MAX_REPEATS for word in set(words)):
+        raise ValueError("repeats itself (the small model's loop)")
     return text
 
 

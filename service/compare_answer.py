@@ -20,8 +20,7 @@ from service.listing import default_scope
 from service.question_kinds import COMPARE
 from service.search import ALL_PAPERS, SearchFilter
 
-# A method or model name as readers write it: EVE, ENEL, JPQ, TextCraftor, M2-Encoder, U-Net, BERT.
-_NAME = re.compile(r"\b(?:[A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9\-]*|[A-Za-z]+-[A-Za-z0-9\-]+|[A-Z][a-z]+[A-Z]\w*)\b")
+_WORD = re.compile(r"[A-Za-z0-9][\w\-+]*")
 # Where a question separates the things it compares.
 _SEPARATOR = re.compile(r"\s*(?:,|\band\b|\bvs\.?|\bversus\b|\bwith\b|\bfrom\b|\bto\b|\bagainst\b)\s*", re.IGNORECASE)
 _FRAME = re.compile(r"^(?:compare|how does|how do|what is the difference between|what are the differences between|"
@@ -36,15 +35,22 @@ def named_papers(library, question: str, filters: SearchFilter = ALL_PAPERS) -> 
     scope = default_scope(library, filters)
     papers = library.papers(scope.days, scope.sources)
     found: dict[str, tuple[str, Paper]] = {}
-    for name in dict.fromkeys(m.group(0) for m in _NAME.finditer(question)):
+    for name in dict.fromkeys(word for word in _WORD.findall(question) if is_name(word)):
         if name not in _GENERIC and (paper := _paper_named(name, papers)) and paper.id not in found:
             found[paper.id] = (name, paper)
     if len(found) < MIN_PAPERS:
         for part in _parts(question):
             hits = library.search(part, 1, scope)
-            if hits and hits[0].paper.id not in found and not _NAME.fullmatch(part):
-                found[hits[0].paper.id] = (part, hits[0].paper)
+            if hits and hits[0].paper.id not in found and not is_name(part):
+                found[hits[0].paper.id] = ("", hits[0].paper)  # no name given: the table's short name
     return list(found.values())[:MAX_PAPERS]
+
+
+def is_name(word: str) -> bool:
+    """A method or model name as readers write it: EVE, ENEL, JPQ, TextCraftor, M2-Encoder, U-Net, SpeechT5
+    (two capitals, or a capital and a digit); not "Compare", not "encoder-free"."""
+    capitals = sum(ch.isupper() for ch in word)
+    return capitals >= 2 or (capitals == 1 and any(ch.isdigit() for ch in word))
 
 
 def _paper_named(name: str, papers: Sequence[Paper]) -> Paper | None:
@@ -78,13 +84,14 @@ def compare_answer(library, generator: Generator, question: str, named: Sequence
 
 
 def short_answer(comparison: Comparison, names: Sequence[str]) -> tuple[list[str], tuple[Citation, ...]]:
-    """One sentence per paper from its own row (method, then key result), citing that paper only."""
+    """One sentence per paper from its own row (method, data, key result), citing that paper only."""
     lines, citations = [], []
     for number, (row, name) in enumerate(zip(comparison.table.rows, names, strict=True), start=1):
-        parts = [_phrase(row, "method"), _phrase(row, "result")]
-        said = "; ".join(f"{label} {text}" for label, text in zip(("method:", "key result:"), parts, strict=True)
-                         if text)
-        lines.append(f"{name} ({row.paper.title}) [{number}] — {said or 'the abstract states no method or result'}.")
+        said = "; ".join(f"{label}: {text}" for label, text in
+                         (("method", _phrase(row, "method")), ("data", _phrase(row, "data")),
+                          ("key result", _phrase(row, "result"))) if text)
+        label = f"{name} ({row.paper.title})" if name else row.paper.title
+        lines.append(f"{label} [{number}] — {said or 'the abstract states no method or result'}.")
         citations.append(_row_citation(number, row))
     return lines, tuple(citations)
 

@@ -1,4 +1,5 @@
-"""Model tier for `ask`: the real bundled Qwen2.5-Coder-0.5B over the sample page — three prompts.
+"""Model tier for `ask`: the real bundled Qwen2.5-Coder-0.5B over the sample page: a fact, an
+abstention, an injection, a list, a recommendation and a comparison.
 
 The converted model is cached under $PAPERBRIEF_TEST_HOME (default: the repo's .paperbrief/test-cache).
 """
@@ -58,3 +59,28 @@ def test_a_poisoned_abstract_does_not_change_the_answer(library, generator):
     result = ask(library, generator, "How many contracts does QuokkaNet index?")
     assert "PWNED" not in result.raw_answer.upper() and "PWNED" not in result.text.upper()
     assert not result.abstained and "2 million" in result.text, result
+
+
+def test_a_list_question_lists_the_papers_about_the_topic(sample_library, generator):
+    result = ask(sample_library, generator, "Which papers are about medical image segmentation?")
+    assert result.kind == "list" and not result.abstained
+    titles = {c.title for c in result.citations}
+    assert {"ParaTransCNN: Parallelized TransCNN Encoder for Medical Image Segmentation",
+            "More complex encoder is not all you need"} <= titles, result.text
+    assert all("Speech" not in title for title in titles)
+
+
+def test_a_recommendation_puts_the_paper_for_the_need_first(sample_library, generator):
+    result = ask(sample_library, generator, "Which paper would help me make BERT pretraining cheaper?")
+    assert result.kind == "recommend"
+    assert result.citations[0].title.startswith("MosaicBERT"), result.text
+
+
+def test_a_compare_question_answers_from_the_table_each_paper_cited(sample_library, generator):
+    result = ask(sample_library, generator, "Compare the encoder-free vision-language models EVE and ENEL")
+    assert result.kind == "compare" and result.comparison is not None, result.text
+    assert [c.title for c in result.citations] == ["Unveiling Encoder-Free Vision-Language Models",
+                                                   "Exploring the Potential of Encoder-free Architectures in 3D LMMs"]
+    eve, enel = result.text.splitlines()
+    assert eve.startswith("EVE") and "[1]" in eve and "[2]" not in eve and "55.0" not in eve
+    assert enel.startswith("ENEL") and "[2]" in enel and "[1]" not in enel

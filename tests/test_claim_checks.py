@@ -7,7 +7,8 @@ import pytest
 
 from index.models import Paper
 from index.text import sentences
-from service.ask import finish
+from service.answer_quote import answering_sentence, with_quote
+from service.ask import finish, retrieve
 from service.ask_records import Retrieval
 from service.citations import Passage, SourceSentence, check_answer
 from service.compare import FIELDS, ComparisonTable, Row, check_summary
@@ -86,3 +87,16 @@ def test_a_cell_that_is_not_of_its_field_is_not_kept():
     cell = trace_cell("data", "the convolutional neural network and Transformer architectures",
                       "We combine convolutional neural network and Transformer architectures. It is fast.")
     assert cell.origin != "model"
+
+
+def test_the_answering_sentence_is_quoted_after_the_answer(sample_library):
+    question = "By how much does TracksTo4D reduce runtime?"
+    retrieval = retrieve(sample_library, question)
+    quote = answering_sentence(sample_library, question, retrieval.passages)
+    assert quote is not None and "runtime by up to 95" in quote.sentence.text
+    unsupported = finish(question, retrieval, "It is a new method.")
+    assert unsupported.abstained
+    quoted = with_quote(unsupported, quote)
+    assert not quoted.abstained and quoted.text.startswith("From the paper: “") and "up to 95" in quoted.text
+    [citation] = quoted.citations
+    assert citation.sentences == (quote.sentence.text,) and f"[{citation.number}]" in quoted.text

@@ -1,0 +1,77 @@
+"""The answering sentence, quoted: for a small model an extractive answer often beats a generated one
+(it restates the question, or takes a number from the wrong sentence). The sentence of the retrieved
+passages closest to the question in meaning, with the question's rare words and the kind of thing it
+asks for (a number for "how much", a name for "which model") as bonuses, is quoted and cited.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from service.ask_records import AskResult
+from service.citations import Citation, Passage, SourceSentence, content_stems
+
+_ASKS_NUMBER = re.compile(r"\b(how (?:much|many|fast|large|big|long|often)|what (?:\w+ )?(?:accuracy|score|rate|"
+                          r"percentage|speed-?up|size|number|cost)|by what|how .* (?:faster|smaller|better))\b",
+                          re.IGNORECASE)
+_ASKS_NAME = re.compile(r"^\s*(?:which|what) (?:\w+ ){0,2}(?:model|method|approach|dataset|benchmark|loss|metric|"
+                        r"paradigm|architecture|framework|technique|baseline|tasks?)\b", re.IGNORECASE)
+_NUMBER = re.compile(r"\d")
+_NAME = re.compile(r"\b[A-Za-z]*[A-Z][a-z]*[A-Z0-9][\w\-]*")
+LEXICAL_WEIGHT = 0.5  # the question's words found in the sentence, as a share, against its dense cosine
+SHAPE_BONUS = 0.15  # the sentence holds what the question asks for (a number, a name it doesn't already say)
+
+
+@dataclass(frozen=True)
+class Quote:
+    passage: Passage
+    sentence: SourceSentence
+    score: float
+
+
+def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Quote | None:
+    """The passages' sentence that most likely answers the question."""
+    candidates = [(p, s) for p in passages for s in p.sentences]
+    if not candidates:
+        return None
+    vectors = np.asarray(library.embedder.embed_batch([s.text for _, s in candidates]))
+    question_vector = np.asarray(library.searcher.query_vector(question))
+    wanted = content_stems(question)
+    scored = [Quote(p, s, float(v @ question_vector) + LEXICAL_WEIGHT * _share(wanted, s.text)
+                    + SHAPE_BONUS * _has_shape(question, s.text))
+              for (p, s), v in zip(candidates, vectors, strict=True)]
+    return max(scored, key=lambda quote: quote.score)
+
+
+def _share(wanted: set[str], text: str) -> float:
+    return len(wanted & content_stems(text)) / len(wanted) if wanted else 0.0
+
+
+def _has_shape(question: str, sentence: str) -> bool:
+    if _ASKS_NUMBER.search(question):
+        return bool(_NUMBER.search(sentence))
+    if _ASKS_NAME.search(question):
+        return bool(set(_NAME.findall(sentence)) - set(_NAME.findall(question)))
+    return False
+
+
+def with_quote(result: AskResult, quote: Quote) -> AskResult:
+    """The answer with the answering sentence quoted after it (alone, when the model's answer did not
+    stand), cited to its passage."""
+    number = quote.passage.number
+    quoted = f"“{quote.sentence.text}” [{number}]"
+    citations = list(result.citations)
+    if not any(c.number == number for c in citations):
+        paper = quote.passage.paper
+        citations.append(Citation(number, paper.id, paper.title, paper.url, (quote.sentence.index,),
+                                  (quote.sentence.text,), round(quote.score, 2)))
+    if result.abstained:
+        return replace(result, text=f"From the paper: {quoted}", citations=tuple(citations), abstained=False,
+                       reason="", notes=(*result.notes, "the model's answer did not stand; the answering sentence is quoted"))
+    if quote.sentence.text in result.text:
+        return result
+    return replace(result, text=f"{result.text} From the paper: {quoted}", citations=tuple(citations))
