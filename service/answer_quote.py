@@ -24,6 +24,10 @@ _NUMBER = re.compile(r"\d")
 _NAME = re.compile(r"\b[A-Za-z]*[A-Z][a-z]*[A-Z0-9][\w\-]*")
 LEXICAL_WEIGHT = 0.5  # the question's words found in the sentence, as a share, against its dense cosine
 SHAPE_BONUS = 0.15  # the sentence holds what the question asks for (a number, a name it doesn't already say)
+# Alone (the model's answer did not stand), a quote must score this much: on the tuned question set the
+# off-topic questions' best sentences scored at most 0.70, answerable ones from 0.74 (docs/BENCHMARKS.md).
+QUOTE_ALONE_MIN = 0.72
+_LINK = re.compile(r"https?://|\bgithub\b|\bcodes? (?:is |are )?(?:publicly )?available\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,8 @@ class Quote:
 
 def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Quote | None:
     """The passages' sentence that most likely answers the question."""
-    candidates = [(p, s) for p in passages for s in p.sentences]
+    links = bool(_LINK.search(question))  # a sentence pointing at code answers only a question about code
+    candidates = [(p, s) for p in passages for s in p.sentences if links or not _LINK.search(s.text)]
     if not candidates:
         return None
     vectors = np.asarray(library.embedder.embed_batch([s.text for _, s in candidates]))
@@ -69,6 +74,8 @@ def with_quote(result: AskResult, quote: Quote) -> AskResult:
         paper = quote.passage.paper
         citations.append(Citation(number, paper.id, paper.title, paper.url, (quote.sentence.index,),
                                   (quote.sentence.text,), round(quote.score, 2)))
+    if result.abstained and quote.score < QUOTE_ALONE_MIN:
+        return result
     if result.abstained:
         return replace(result, text=f"From the paper: {quoted}", citations=tuple(citations), abstained=False,
                        reason="", notes=(*result.notes, "the model's answer did not stand; the answering sentence is quoted"))

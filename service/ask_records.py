@@ -25,7 +25,7 @@ class AskOptions:
     passages: int = 3  # the 0.5B model loses track of sources beyond 3–5
     source_tokens: int = 900  # generator tokens for all source blocks together
     sentences: int = 3  # a passage's sentences that share most of the question's rare words (0: the chunk)
-    quote: str = "none"  # "none": the model's checked answer; "after": the answering sentence quoted after it
+    quote: str = "after"  # "after": the answering sentence quoted after the model's checked answer; "none"
     max_new_tokens: int = 120  # 1–3 sentences
     min_relevance: float = MIN_RELEVANCE
     min_coverage: float = MIN_COVERAGE

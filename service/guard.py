@@ -55,12 +55,8 @@ def strip_injections(text: str, where: str = "") -> str:
 
 def paper_block(title: str, abstract: str, where: str = "") -> str:
     """A paper as the model sees it: inside <paper> tags, defused and without injected orders."""
-    return (
-        "<paper>\n"
-        f"Title: {neutralise(strip_injections(title, where))}\n"
-        f"Abstract: {neutralise(strip_injections(abstract, where))}\n"
-        "</paper>"
-    )
+    heading = f"Title: {neutralise(strip_injections(title, where))}\n" if title.strip() else ""  # none: abstract only
+    return f"<paper>\n{heading}Abstract: {neutralise(strip_injections(abstract, where))}\n</paper>"
 
 
 def source_block(number: int, title: str, text: str, where: str = "") -> str:

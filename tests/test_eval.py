@@ -148,11 +148,16 @@ def test_eval_tldr_reports_rouge_with_lead1_and_resumes(tmp_path):
     assert result.exit_code == 0, result.output
     assert re.search(r"3 papers: R1/R2/RL [\d.]+/[\d.]+/[\d.]+ unstemmed \(Lead-1", result.output)
     report = json.loads((tmp_path / "out" / "tldr.json").read_text())
-    assert set(report["scores"]) == {"paperbrief", "Lead-1"} and report["computed"] == 3
+    assert set(report["scores"]) == {"paperbrief", "Lead-1", "Title as TL;DR"} and report["computed"] == 3
     assert report["scores"]["paperbrief"]["unstemmed"]["R1"] > report["scores"]["paperbrief"]["unstemmed"]["R2"]
+    assert set(report["measures"]["paperbrief"]) >= {"title_echo_rate", "novelty", "result_coverage"}
+    assert report["measures"]["Title as TL;DR"]["title_echo_rate"] == 1.0
+    assert not report["with_title"] and all("Title:" not in c[-1]["content"] for c in generator.conversations)
     assert "CATTS" in (tmp_path / "out" / "tldr.md").read_text()
     invoke(args, generator=generator)
     assert len(generator.conversations) == 3, "nothing generated twice"
+    invoke([*args, "--with-title"], generator=generator)  # the product's input: computed afresh, titles shown
+    assert len(generator.conversations) == 6 and all("Title:" in c[-1]["content"] for c in generator.conversations[3:])
 
 
 def test_eval_retrieval_with_the_real_embedder(tmp_path, minilm):

@@ -64,9 +64,11 @@ def eval_group() -> None:
 @eval_group.command("tldr")
 @click.option("--data", type=_FILE, required=True, help="SciTLDR-format JSON Lines (e.g. scitldr/dev.jsonl).")
 @click.option("--style", type=click.Choice(["tldr", "plain"]), default="tldr", show_default=True)
+@click.option("--with-title", is_flag=True, help="Give the model the title too, as the product does "
+              "(default: the abstract only, SciTLDR-A's protocol).")
 @_common
 @click.pass_context
-def eval_tldr(ctx, data, style, limit, seed, out) -> None:
+def eval_tldr(ctx, data, style, with_title, limit, seed, out) -> None:
     """ROUGE-1/2/L (SciTLDR protocol), stemmed and unstemmed, Lead-1 beside, published table beside."""
     from service.evaluation import tldr_eval
     from service.evaluation.rouge_protocol import load_scitldr
@@ -76,19 +78,21 @@ def eval_tldr(ctx, data, style, limit, seed, out) -> None:
     items = select(load_scitldr(data), limit, seed)
     settings = context.settings(ctx)
     generator = context.generator(ctx, settings)
-    config = tldr_eval.TldrEvalConfig(style=style)
+    config = tldr_eval.TldrEvalConfig(style=style, with_title=with_title)
     cache = ResultCache.open(out, "tldr", config.cache_config(generator))
     computed, started = cache.missing(f"{i.paper_id}" for i in items), time.perf_counter()
     rows = tldr_eval.predict(items, generator, cache, config)
     report = {"data": str(data), "papers": len(items), "style": style, "model": tldr_writer(generator, style).name,
               "prompt": cache.config.split("|")[1].removeprefix("prompt="), "limit": limit, "seed": seed,
               "computed": computed, "seconds": round(time.perf_counter() - started, 1),
-              "scores": tldr_eval.score(items, rows), "published_test_R1_R2_RL": tldr_eval.PUBLISHED_TEST,
+              "with_title": with_title, "scores": tldr_eval.score(items, rows),
+              "measures": tldr_eval.measures(items, rows), "published_test_R1_R2_RL": tldr_eval.PUBLISHED_TEST,
               "rows": rows}
     ours, lead = report["scores"]["paperbrief"]["unstemmed"], report["scores"]["Lead-1"]["unstemmed"]
+    echo = report["measures"]["paperbrief"]["title_echo_rate"]
     _finish(out, "tldr", report, tldr_eval.markdown(report),
             f"{len(items)} papers: R1/R2/RL {ours['R1']}/{ours['R2']}/{ours['RL']} unstemmed "
-            f"(Lead-1 {lead['R1']}/{lead['R2']}/{lead['RL']})")
+            f"(Lead-1 {lead['R1']}/{lead['R2']}/{lead['RL']}); title echo {echo}")
 
 
 @eval_group.command("retrieval")
