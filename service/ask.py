@@ -259,7 +259,11 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
     result = finish(question, retrieval, gate.raw)
     if options.quote == "after" and result.reason != MODEL_DECLINED:
         if quote := answering_sentence(library, question, retrieval.passages):
-            result = with_quote(result, quote)
+            quoted = with_quote(result, quote)
+            if quoted.text.startswith(result.text) and not result.abstained and quoted.text != result.text:
+                suffix = quoted.text[len(result.text):]  # the quote streams after the answer
+                yield Token(suffix.lstrip() if gate.raw.endswith((" ", "\n")) else suffix)
+            result = quoted
     yield Answer(replace(result, kind=kind))
 
 

@@ -25,6 +25,7 @@ _WORD = re.compile(r"[A-Za-z0-9][\w\-+]*")
 _SEPARATOR = re.compile(r"\s*(?:,|\band\b|\bvs\.?|\bversus\b|\bwith\b|\bfrom\b|\bto\b|\bagainst\b)\s*", re.IGNORECASE)
 _FRAME = re.compile(r"^(?:compare|how does|how do|what is the difference between|what are the differences between|"
                     r"contrast|the|differ|difference|differences)\b\s*", re.IGNORECASE)
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][\w\-+]*(?: [A-Z][\w\-+]*)+")
 _GENERIC = frozenset({"The", "Compare", "How", "What", "Which", "LLM", "LLMs", "AI", "NLP"})
 
 
@@ -35,15 +36,25 @@ def named_papers(library, question: str, filters: SearchFilter = ALL_PAPERS) -> 
     scope = default_scope(library, filters)
     papers = library.papers(scope.days, scope.sources)
     found: dict[str, tuple[str, Paper]] = {}
-    for name in dict.fromkeys(word for word in _WORD.findall(question) if is_name(word)):
-        if name not in _GENERIC and (paper := _paper_named(name, papers)) and paper.id not in found:
+    for name in _names(question):
+        if (paper := _paper_named(name, papers)) and paper.id not in found:
             found[paper.id] = (name, paper)
-    if len(found) < MIN_PAPERS:
-        for part in _parts(question):
-            hits = library.search(part, 1, scope)
-            if hits and hits[0].paper.id not in found and not is_name(part):
-                found[hits[0].paper.id] = ("", hits[0].paper)  # no name given: the table's short name
+    named = {name for name, _ in found.values()}
+    for part in _parts(question) if len(found) < MIN_PAPERS else ():
+        if part in named:
+            continue
+        fresh = [hit.paper for hit in library.search(part, 3, scope) if hit.paper.id not in found]
+        if fresh:
+            found[fresh[0].id] = ("", fresh[0])  # no name given: the table's short name
     return list(found.values())[:MAX_PAPERS]
+
+
+def _names(question: str) -> list[str]:
+    """Single-word names (EVE, TextCraftor) and runs of capitalised words ("Faster Diffusion"), in order."""
+    words = _WORD.findall(question)
+    runs = [m.group(0) for m in _CAPITALISED_RUN.finditer(question) if m.start() > 0]
+    singles = [word for word in words if is_name(word) and word not in _GENERIC]
+    return sorted(dict.fromkeys([*runs, *singles]), key=question.find)
 
 
 def is_name(word: str) -> bool:
@@ -54,7 +65,7 @@ def is_name(word: str) -> bool:
 
 
 def _paper_named(name: str, papers: Sequence[Paper]) -> Paper | None:
-    pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])")
+    pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", 0 if name.isupper() else re.IGNORECASE)
     for field in ("title", "abstract"):
         matches = [paper for paper in papers if pattern.search(getattr(paper, field))]
         if len(matches) == 1:
@@ -65,7 +76,7 @@ def _paper_named(name: str, papers: Sequence[Paper]) -> Paper | None:
 
 
 def _parts(question: str) -> list[str]:
-    text = _FRAME.sub("", " ".join(question.split()).rstrip("?.! "))
+    text = _FRAME.sub("", " ".join(question.split()).split(":")[0].rstrip("?.! "))  # "A vs B: how does each …"
     return [part for part in _SEPARATOR.split(text) if len(part.split()) >= 1 and part.strip()]
 
 

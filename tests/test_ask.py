@@ -173,7 +173,8 @@ def test_an_answer_streams_then_comes_back_with_checked_citations(sample_library
     generator = ScriptedGenerator(reply)
     events = list(ask_stream(sample_library, generator, "What does TracksTo4D take as input?"))
     assert isinstance(events[0], Sources) and isinstance(events[-1], Answer)
-    assert "".join(e.text for e in events if isinstance(e, Token)) == reply  # the stream is the model's
+    streamed = "".join(e.text for e in events if isinstance(e, Token))
+    assert streamed.startswith(reply) and "From the paper: “" in streamed[len(reply):]  # the model's, then the quote
     result = events[-1].result
     assert not result.abstained and "[9]" not in result.text
     assert result.citations[0].title == TRACKS and result.citations[0].number == 1
@@ -197,9 +198,12 @@ def test_decline_gate_releases_text_that_only_starts_like_the_phrase():
 
 def test_an_uncited_guess_is_never_presented_as_sourced(sample_library):
     generator = ScriptedGenerator("The authors of TracksTo4D work at the University of Toronto.")
-    result = ask(sample_library, generator, "What does TracksTo4D take as input?")
+    result = ask(sample_library, generator, "What does TracksTo4D take as input?", options=AskOptions(quote="none"))
     assert result.abstained and result.reason == NO_SUPPORT and result.citations == ()
     assert result.raw_answer.startswith("The authors")
+    quoted = ask(sample_library, generator, "What does TracksTo4D take as input?")  # the default quotes instead
+    assert "Toronto" not in quoted.text and quoted.text.startswith("From the paper: “")
+    assert any("did not stand" in note for note in quoted.notes)
 
 
 def test_the_prompt_holds_numbered_sources_and_the_question(sample_library):
@@ -310,7 +314,7 @@ def test_cli_ask_streams_the_answer_then_lists_sources(cli):
     out = cli(["ask", "What does TracksTo4D take as input?"], ScriptedGenerator("TracksTo4D takes 2D point tracks [1]."))
     assert out.exit_code == 0, out.output
     lines = out.output.splitlines()
-    assert lines[0] == "TracksTo4D takes 2D point tracks [1]."
+    assert lines[0].startswith("TracksTo4D takes 2D point tracks [1]. From the paper: “")
     assert lines[1].startswith(f"[1] {TRACKS} — “") and "2D point tracks" in lines[1]
 
 
