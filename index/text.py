@@ -1,5 +1,6 @@
 """Text helpers every stage shares: sentence splitting with character spans (so citations can point
-at exact sentences), query terms without stopwords, and one light suffix stemmer."""
+at exact sentences), query terms without stopwords, one light suffix stemmer, and the content stems
+texts are compared on."""
 
 from __future__ import annotations
 
@@ -58,6 +59,11 @@ def query_terms(text: str) -> list[str]:
         if word not in STOPWORDS:
             seen.setdefault(word, None)
     return list(seen)
+
+
+def content_stems(text: str) -> set[str]:
+    """The stems of the text's query terms: what two texts are compared on for shared content."""
+    return {stem(word) for word in query_terms(text)}
 
 
 def stem(word: str) -> str:

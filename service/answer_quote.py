@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from index.text import content_stems
 from service.ask_records import AskResult
-from service.citations import Citation, Passage, SourceSentence, content_stems
+from service.citations import Citation, Passage, SourceSentence
 
 _ASKS_NUMBER = re.compile(r"\b(how (?:much|many|fast|large|big|long|often)|what (?:\w+ )?(?:accuracy|score|rate|"
                           r"percentage|speed-?up|size|number|cost)|by what|how .* (?:faster|smaller|better))\b",

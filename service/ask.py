@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from langchain_core.runnables import Runnable
 
 from index.models import Chunk
-from index.text import query_terms, split_sentences, stem
+from index.text import query_terms, split_sentences
 from service.answer_quote import answering_sentence, with_quote
 from service.ask_records import (
     ABSTENTION,
@@ -33,7 +33,7 @@ from service.ask_records import (
     Sources,
     Token,
 )
-from service.citations import Passage, SourceSentence, check_answer, content_stems, strip_markers
+from service.citations import Passage, SourceSentence, check_answer, strip_markers
 from service.compare import MIN_PAPERS
 from service.compare_answer import compare_answer, named_papers
 from service.engines.langchain_bridge import GeneratorChatModel
@@ -42,7 +42,7 @@ from service.guard import injected_sentences, neutralise, source_block
 from service.listing import list_answer
 from service.prompts import load_prompt
 from service.question_kinds import COMPARE, FACT, LIST, OUT_OF_SCOPE, OVERVIEW, RECOMMEND, classify
-from service.search import ALL_PAPERS, SearchFilter, SearchHit, idf_weights
+from service.search import ALL_PAPERS, SearchFilter, SearchHit, coverage, term_weights
 
 log = logging.getLogger(__name__)
 
@@ -83,20 +83,6 @@ def retrieve(library, query: str, filters: SearchFilter = ALL_PAPERS, options: A
 def is_relevant(cosine: float, coverage: float, options: AskOptions) -> bool:
     """Close in meaning, or holding the query's rare words (short questions embed poorly: "What is WAU?")."""
     return cosine >= options.min_relevance or coverage >= options.min_coverage
-
-
-def term_weights(library, query: str) -> dict[str, float]:
-    """idf of each query word over the library's chunks: rare words say most about the topic."""
-    terms = query_terms(query)
-    weights = idf_weights(terms, library.catalog.term_statistics(terms))
-    return {stem(term): weight for term, weight in weights.items()}
-
-
-def coverage(weights: dict[str, float], text: str) -> float:
-    if not weights:
-        return 0.0
-    present = content_stems(text)
-    return sum(weight for word, weight in weights.items() if word in present) / sum(weights.values())
 
 
 def chunk_cosines(library, query: str, paper_ids: Sequence[str]) -> dict[str, float]:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.models import Paper
-from index.text import query_terms, split_sentences, stem
+from index.text import content_stems, split_sentences
 
 # Share of a claim's content words its source must contain. Answers the 0.5B model copies from a
 # source score 0.6–1.0; its borrowed or invented claims ("BridgeTower uses reinforcement learning
@@ -86,10 +86,6 @@ class CheckedAnswer:
 class _Claim:
     text: str  # one answer sentence without its markers
     numbers: tuple[int, ...]  # the markers it carried, in order
-
-
-def content_stems(text: str) -> set[str]:
-    return {stem(word) for word in query_terms(text)}
 
 
 def strip_markers(text: str) -> str:

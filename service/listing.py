@@ -18,14 +18,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from index.models import Paper
-from index.text import query_terms, split_sentences, stem
+from index.text import split_sentences
 from service.ask_records import Answer, AskEvent, AskResult, Retrieval, Sources, Token
-from service.citations import Citation, Passage, SourceSentence, content_stems
+from service.citations import Citation, Passage, SourceSentence
 from service.engines.protocol import Generator
 from service.guard import addresses_model, paper_block
 from service.prompts import load_prompt
 from service.question_kinds import OVERVIEW, RECOMMEND
-from service.search import ALL_PAPERS, SearchFilter, idf_weights
+from service.search import ALL_PAPERS, SearchFilter, best_score_per_paper, coverage, term_weights
 
 # How far a paper's best-chunk cosine to the topic (all-MiniLM-L6-v2) stands above the day's others,
 # in standard deviations, decides the clear cases; the model judges the band between. Only the top
@@ -101,12 +101,9 @@ def judge_papers(library, topic: str, papers: Sequence[Paper]) -> list[Judged]:
     if not papers:
         return []
     vector = library.searcher.query_vector(topic)
-    cosines: dict[str, float] = {}
-    for chunk_id, cosine in library.vectors.query(vector, 20 * len(papers), [p.id for p in papers]):
-        paper_id = chunk_id.rsplit("#", 1)[0]
-        cosines[paper_id] = max(cosine, cosines.get(paper_id, -1.0))
-    weights = _topic_weights(library, topic)
-    scored = sorted(((p, cosines.get(p.id, 0.0), _coverage(weights, p)) for p in papers),
+    cosines = best_score_per_paper(library.vectors.query(vector, 20 * len(papers), [p.id for p in papers]))
+    weights = term_weights(library, topic)
+    scored = sorted(((p, cosines.get(p.id, 0.0), coverage(weights, f"{p.title} {p.abstract}")) for p in papers),
                     key=lambda item: -(item[1] + 0.5 * item[2]))
     spread = _spread([cosine for _, cosine, _ in scored])
     return [Judged(paper, cosine, coverage, _verdict(rank, cosine, _z(cosine, spread)), _z(cosine, spread))
@@ -131,23 +128,6 @@ def _verdict(rank: int, cosine: float, z: float | None) -> str:
     if z is None:
         return "maybe"
     return "yes" if z >= INCLUDE_Z else "no" if z < EXCLUDE_Z else "maybe"
-
-
-def _topic_weights(library, topic: str) -> dict[str, float]:
-    terms = query_terms(topic)
-    return {stem(t): w for t, w in idf_weights(terms, library.catalog.term_statistics(terms)).items()}
-
-
-def _coverage(weights: dict[str, float], paper: Paper) -> float:
-    return _share(weights, paper.title + " " + paper.abstract)
-
-
-def _share(weights: dict[str, float], text: str) -> float:
-    """The idf-weighted share of the topic's words that `text` holds."""
-    if not weights:
-        return 0.0
-    present = content_stems(text)
-    return sum(w for word, w in weights.items() if word in present) / sum(weights.values())
 
 
 def decide(judged: Judged, question: str, generator: Generator | None, sentences: Sequence[str]) -> Judged:
@@ -181,10 +161,10 @@ def evidence(library, topic: str, papers: Sequence[Paper], count: int = 2) -> di
         return {}
     vectors = np.asarray(library.embedder.embed_batch([text for _, _, text in flat]))
     topic_vector = np.asarray(library.searcher.query_vector(topic))
-    weights = _topic_weights(library, topic)
+    weights = term_weights(library, topic)
     scored: dict[str, list[tuple[float, int, str]]] = {}
     for (pid, index, text), vector in zip(flat, vectors, strict=True):
-        score = float(vector @ topic_vector) + 0.3 * _share(weights, text)
+        score = float(vector @ topic_vector) + 0.3 * coverage(weights, text)
         scored.setdefault(pid, []).append((score, index, text))
     return {pid: [(index, text) for _, index, text in sorted(items, key=lambda x: -x[0])[:count]]
             for pid, items in scored.items()}

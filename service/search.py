@@ -18,7 +18,7 @@ from index.catalog import Catalog, TermStatistics
 from index.embedding import Embedder
 from index.models import Chunk, Paper
 from index.store import VectorStore
-from index.text import query_terms, split_sentences, stem
+from index.text import content_stems, query_terms, split_sentences, stem
 
 MODES = ("hybrid", "dense", "bm25")
 FUSIONS = ("zscore", "rrf")
@@ -90,6 +90,21 @@ def best_score_per_paper(chunk_scores: Sequence[tuple[str, float]]) -> dict[str,
     for chunk_id, score in chunk_scores:
         best.setdefault(chunk_id.rsplit("#", 1)[0], score)
     return best
+
+
+def term_weights(library, query: str) -> dict[str, float]:
+    """idf of each query word over the library's chunks, by stem: rare words say most about the topic."""
+    terms = query_terms(query)
+    weights = idf_weights(terms, library.catalog.term_statistics(terms))
+    return {stem(term): weight for term, weight in weights.items()}
+
+
+def coverage(weights: dict[str, float], text: str) -> float:
+    """The idf-weighted share of the query's words (`term_weights`) that `text` holds."""
+    if not weights:
+        return 0.0
+    present = content_stems(text)
+    return sum(weight for word, weight in weights.items() if word in present) / sum(weights.values())
 
 
 class Searcher:

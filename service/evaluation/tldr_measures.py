@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from index.text import query_terms, stem
+from index.text import content_stems
 
 ECHO_SHARE = 0.8
 # A number that states a result: a percentage, a speed-up or size factor, or a decimal score. Years,
@@ -22,20 +22,16 @@ _RESULT_NUMBER = re.compile(
     r"|(?<![\w.])(\d+\.\d+)(?![\w]|\.\d)", re.IGNORECASE)
 
 
-def content_words(text: str) -> set[str]:
-    return {stem(word) for word in query_terms(text)}
-
-
 def novelty(tldr: str, title: str) -> float:
     """The share of the TL;DR's content words that the title does not have (1.0 for an empty title)."""
-    words = content_words(tldr)
+    words = content_stems(tldr)
     if not words:
         return 0.0
-    return len(words - content_words(title)) / len(words)
+    return len(words - content_stems(title)) / len(words)
 
 
 def echoes_title(tldr: str, title: str) -> bool:
-    words = content_words(tldr)
+    words = content_stems(tldr)
     return bool(words) and bool(title.strip()) and 1.0 - novelty(tldr, title) >= ECHO_SHARE
 
 
