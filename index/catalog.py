@@ -253,6 +253,15 @@ class Catalog:
             found.update({row["id"]: _chunk(row) for row in rows})
         return found
 
+    def newest_feed_day(self, sources: Sequence[str] = ()) -> date | None:
+        """The newest feed date of any stored paper (of these sources), without reading the papers."""
+        sql, args = "SELECT MAX(f.day) FROM feed_dates f", []
+        if sources:
+            sql += f" JOIN papers p ON p.id = f.paper_id WHERE p.source IN ({','.join('?' * len(sources))})"
+            args = list(sources)
+        day = self._db.execute(sql, args).fetchone()[0]
+        return date.fromisoformat(day) if day else None
+
     def paper_ids(self, days: tuple[date, date] | None = None, sources: Sequence[str] = ()) -> list[str]:
         sql, args = "SELECT p.id FROM papers p", []
         clauses = []

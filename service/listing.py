@@ -92,8 +92,8 @@ def default_scope(library, filters: SearchFilter = ALL_PAPERS) -> SearchFilter:
     """The filters as given, or the newest feed day in the library when no date was given."""
     if filters.days:
         return filters
-    days = [day for paper in library.papers(None, filters.sources) for day in paper.feed_dates]
-    return SearchFilter((max(days), max(days)), filters.sources) if days else filters
+    newest = library.catalog.newest_feed_day(filters.sources)
+    return SearchFilter((newest, newest), filters.sources) if newest else filters
 
 
 def judge_papers(library, topic: str, papers: Sequence[Paper]) -> list[Judged]:
@@ -170,11 +170,10 @@ def evidence(library, topic: str, papers: Sequence[Paper], count: int = 2) -> di
             for pid, items in scored.items()}
 
 
-def listed_papers(library, generator: Generator | None, kind: str, question: str,
+def listed_papers(library, generator: Generator | None, kind: str, question: str, topic: str,
                   filters: SearchFilter) -> Iterator[ListedPaper]:
     """The papers of the scope the question asks for: clear ones first, then borderline ones as the
     model decides them; recommend and overview rank the papers not clearly off the topic instead."""
-    topic = topic_of(question)
     scope = default_scope(library, filters)
     judged = judge_papers(library, topic, library.papers(scope.days, scope.sources))
     limit = {RECOMMEND: RECOMMEND_LIMIT, OVERVIEW: OVERVIEW_LIMIT}.get(kind)
@@ -211,10 +210,11 @@ def list_answer(library, generator: Generator | None, question: str, kind: str,
     """Events of a list, recommend or overview answer: Sources at once, a line per paper as it is
     decided, then the Answer with one cited evidence sentence per paper."""
     scope = default_scope(library, filters)
-    subject = _subject(question)
-    yield Sources(Retrieval(topic_of(question), (), 0.0, 0.0))
+    topic = topic_of(question)
+    subject = _subject(question, topic)
+    yield Sources(Retrieval(topic, (), 0.0, 0.0))
     listed: list[ListedPaper] = []
-    for item in listed_papers(library, generator, kind, question, scope):
+    for item in listed_papers(library, generator, kind, question, topic, scope):
         listed.append(item)
         yield Token(("" if len(listed) > 1 else _lead(kind, subject, scope)) + _line(kind, len(listed), item) + "\n")
     text = (_lead(kind, subject, scope) + "\n".join(_line(kind, n, item) for n, item in enumerate(listed, 1))
@@ -226,13 +226,12 @@ def list_answer(library, generator: Generator | None, question: str, kind: str,
                      for n, item in enumerate(listed, 1))
     notes = tuple(f"[{n}] judged by the model (borderline by retrieval)" for n, item in enumerate(listed, 1)
                   if item.decided_by == "model")
-    retrieval = Retrieval(topic_of(question), passages, max((p.relevance for p in passages), default=0.0))
+    retrieval = Retrieval(topic, passages, max((p.relevance for p in passages), default=0.0))
     yield Answer(AskResult(question, text, citations, False, "", "", retrieval, notes, kind=kind))
 
 
-def _subject(question: str) -> str:
+def _subject(question: str, topic: str) -> str:
     """"about <topic>" when the question names its topic that way, else "for “<question>”"."""
-    topic = topic_of(question)
     named = re.search(rf"\b(?:about|on|regarding|concerning|in)\s+{re.escape(topic.split()[0])}", question)
     return f"about {topic}" if named else f"for “{' '.join(question.split())}”"
 

@@ -230,3 +230,17 @@ def _result(*papers):
     from index.models import ParseResult
 
     return ParseResult(papers=tuple(papers))
+
+
+def test_the_newest_feed_day_is_read_without_the_papers(tmp_path):
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    assert catalog.newest_feed_day() is None
+    chunker = Chunker(lambda batch: [len(t.split()) for t in batch], 64, 0)
+    with catalog.transaction():
+        for n, (source, day) in enumerate([("hf-page", date(2026, 12, 1)), ("arxiv", date(2026, 12, 3)),
+                                           ("hf-page", date(2026, 11, 30))]):
+            paper = Paper(id=f"p{n}", title=f"Paper {n}", abstract="Cells grow.", source=source)
+            catalog.merge(paper, chunker.chunk(paper), [day])
+    assert catalog.newest_feed_day() == date(2026, 12, 3)
+    assert catalog.newest_feed_day(["hf-page"]) == date(2026, 12, 1)
+    assert catalog.newest_feed_day(["csv"]) is None
