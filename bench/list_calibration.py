@@ -1,11 +1,14 @@
 """Where list answers draw their lines: every (list question, paper) pair of the sample day with its
-dense cosine and topic-word coverage, and how each include/exclude threshold pair splits them.
+cosines, topic-word coverage and standing (service/paper_judging.py), and how each include/exclude
+line pair splits them.
 
-    python -m bench.list_calibration [--data samples/questions-hf-daily.jsonl] [--out bench/results/list-calibration.json]
+    python -m bench.list_calibration [--data samples/questions-hf-daily.jsonl] [--judge]
+        [--out bench/results/list-calibration.json]
 
 Pairs above the include line are listed without the model; pairs below the exclude line are dropped
-without it; the model judges the band between. The chosen pair keeps the clear verdicts right
-(precision of "yes", recall kept by "no") with the fewest model calls; docs/BENCHMARKS.md has the table.
+without it; the model weighs in on the band between. The chosen pair keeps the clear verdicts right
+(precision of "yes", recall kept by "no") with the fewest model calls. --judge runs the model on every
+pair of a wider band, for how much its margin adds. docs/BENCHMARKS.md has the tables.
 """
 
 from __future__ import annotations
@@ -23,7 +26,17 @@ from index.sources import parse_file
 from service.engines.factory import shared_generator
 from service.evaluation.answers import load_questions, matches
 from service.library import Library
-from service.listing import default_scope, evidence, judge_margin, judge_papers, topic_of
+from service.listing import default_scope, topic_of
+from service.paper_judging import (
+    CANDIDATES,
+    EXCLUDE_STANDING,
+    INCLUDE_STANDING,
+    LIST_LINE,
+    MIN_COSINE,
+    evidence,
+    judge_margin,
+    judge_papers,
+)
 from service.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,7 +45,7 @@ SAMPLE = REPO / "samples" / "hf-daily-papers-encoder.txt"
 
 def pairs(library: Library, data: Path) -> list[dict]:
     """(question, paper) pairs of the list and recommend questions, labelled by the expected papers,
-    with the paper's rank by score and its cosine's z-score over the day."""
+    with the paper's rank by standing."""
     scope = default_scope(library)
     papers = library.papers(scope.days)
     rows = []
@@ -40,30 +53,30 @@ def pairs(library: Library, data: Path) -> list[dict]:
         if question.kind not in ("list", "recommend"):
             continue
         judged = judge_papers(library, topic_of(question.question), papers)
-        cosines = np.array([j.cosine for j in judged])
         for rank, item in enumerate(judged, start=1):
             rows.append({"id": question.id, "kind": question.kind, "paper": item.paper.id, "rank": rank,
-                         "cosine": round(item.cosine, 4), "coverage": round(item.coverage, 4),
-                         "z": round(float((item.cosine - cosines.mean()) / (cosines.std() or 1.0)), 3),
+                         "cosine": round(item.cosine, 4), "sentence_cosine": round(item.sentence_cosine, 4),
+                         "coverage": round(item.coverage, 4), "standing": round(item.standing, 3),
                          "relevant": any(matches(e, item.paper.id, item.paper.title) for e in question.papers)})
     return rows
 
 
-def split(rows: list[dict], include_z: float, exclude_z: float, min_cosine: float, candidates: int) -> dict:
-    """How one rule splits the pairs: listed at once, dropped at once, left to the model."""
+def split(rows: list[dict], include: float, exclude: float, min_cosine: float, candidates: int) -> dict:
+    """How one rule splits the list questions' pairs: listed at once, dropped at once, left to the model."""
+    rows = [r for r in rows if r["kind"] == "list"]
     eligible = [r for r in rows if r["rank"] <= candidates and r["cosine"] >= min_cosine]
-    yes = [r for r in eligible if r["z"] >= include_z]
-    maybe = [r for r in eligible if exclude_z <= r["z"] < include_z]
+    yes = [r for r in eligible if r["standing"] >= include]
+    maybe = [r for r in eligible if exclude <= r["standing"] < include]
     relevant = sum(r["relevant"] for r in rows)
     kept = sum(r["relevant"] for r in yes + maybe)
-    return {"include_z": include_z, "exclude_z": exclude_z, "min_cosine": min_cosine, "candidates": candidates,
+    return {"include": include, "exclude": exclude, "min_cosine": min_cosine, "candidates": candidates,
             "listed_at_once": len(yes), "precision_at_once": round(sum(r["relevant"] for r in yes) / len(yes), 3)
             if yes else None, "relevant_dropped": relevant - kept, "relevant": relevant, "model_calls": len(maybe)}
 
 
 def grid(rows: list[dict]) -> list[dict]:
     return [split(rows, *values) for values in itertools.product(
-        (2.2, 2.4, 2.6, 2.8), (1.0, 1.2, 1.4), (0.22, 0.26, 0.3), (4, 5, 6))]
+        (1.8, 2.0, 2.2, 2.6), (1.4, 1.6, 1.8), (0.22, 0.26, 0.3), (5, 8))]
 
 
 def _cost(result: dict) -> float:
@@ -72,34 +85,44 @@ def _cost(result: dict) -> float:
     return result["relevant_dropped"] + wrong + 0.05 * result["model_calls"]
 
 
+WIDE_BAND = (1.2, 2.6)  # the band --judge runs the model on, wider than the shipped one
+
+
 def judge_margins(library: Library, data: Path) -> list[dict]:
-    """The model's yes-minus-no margin for every borderline (list question, paper) pair, labelled."""
+    """The model's yes-minus-no margin for every list (question, paper) pair of the wide band, labelled."""
     generator = shared_generator(library.settings)
-    scope = default_scope(library)
-    papers = library.papers(scope.days)
+    papers = library.papers(default_scope(library).days)
     rows = []
     for question in load_questions(data):
         if question.kind != "list":
             continue
         topic = topic_of(question.question)
-        borderline = [j for j in judge_papers(library, topic, papers) if j.verdict == "maybe"]
-        found = evidence(library, topic, [j.paper for j in borderline])
-        for item in borderline:
+        band = [j for rank, j in enumerate(judge_papers(library, topic, papers)) if rank < CANDIDATES
+                and j.cosine >= MIN_COSINE and WIDE_BAND[0] <= j.standing < WIDE_BAND[1]]
+        found = evidence(library, topic, [j.paper for j in band])
+        for item in band:
             margin = judge_margin(item.paper, [t for _, t in found.get(item.paper.id, [])], question.question,
                                   generator.score_choices)
-            rows.append({"id": question.id, "paper": item.paper.id, "margin": round(margin, 3),
+            rows.append({"id": question.id, "paper": item.paper.id, "standing": item.standing,
+                         "margin": round(margin, 3),
                          "relevant": any(matches(e, item.paper.id, item.paper.title) for e in question.papers)})
     return rows
 
 
-def margin_table(rows: list[dict]) -> list[dict]:
-    """Per margin line: relevant papers listed and wrong papers listed among the borderline ones."""
+def margin_table(rows: list[dict], band: tuple[float, float] = (EXCLUDE_STANDING, INCLUDE_STANDING)) -> list[dict]:
+    """Per weight of the question-centred margin: right and wrong decisions on the band's papers."""
+    inside = [r for r in rows if band[0] <= r["standing"] < band[1]]
     table = []
-    for line in (-3.0, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0):
-        listed = [r for r in rows if r["margin"] >= line]
-        table.append({"margin": line, "relevant_listed": sum(r["relevant"] for r in listed),
-                      "wrong_listed": sum(not r["relevant"] for r in listed), "relevant": sum(r["relevant"] for r in rows),
-                      "borderline": len(rows)})
+    for weight in (0.0, 0.5, 1.0, 2.0, 4.0):
+        decided = []
+        for qid in {r["id"] for r in inside}:
+            mine = [r for r in inside if r["id"] == qid]
+            mean = float(np.mean([r["margin"] for r in mine]))
+            decided += [(r, r["standing"] + weight * (r["margin"] - mean) >= LIST_LINE) for r in mine]
+        table.append({"weight": weight, "band": band, "pairs": len(decided),
+                      "relevant_listed": sum(r["relevant"] and listed for r, listed in decided),
+                      "wrong_listed": sum(not r["relevant"] and listed for r, listed in decided),
+                      "relevant_dropped": sum(r["relevant"] and not listed for r, listed in decided)})
     return table
 
 

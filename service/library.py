@@ -13,6 +13,7 @@ from index.chunking import Chunker
 from index.embedding import Embedder, make_embedder
 from index.models import BadRecord, Paper, ParseResult
 from index.pipeline import Indexer, IngestReport, Progress
+from index.sentence_vectors import SentenceVectors
 from index.store import VectorStore
 from service.cache import OutputCache
 from service.search import ALL_PAPERS, Searcher, SearchFilter, SearchHit
@@ -72,6 +73,11 @@ class Library:
         from service.engines.factory import shared_generator
 
         return shared_generator(self.settings)
+
+    @functools.cached_property
+    def sentence_vectors(self) -> SentenceVectors:
+        """Abstract sentences with their vectors, embedded once per paper (list answers read them all)."""
+        return SentenceVectors(self.embedder)
 
     @functools.cached_property
     def outputs(self) -> OutputCache:

@@ -35,7 +35,7 @@ _LIST = re.compile(
 _RECOMMEND = re.compile(
     rf"\b(?:should i read|(?:would|could|can|might) help me|i should read|recommend|worth reading|"
     rf"(?:what|which {_PAPERS}?) (?:to|should i) read|where (?:should|do|can) i start|must[- ]read|"
-    rf"most (?:relevant|useful) (?:{_PAPERS} )?(?:for|to)|best (?:paper|read) (?:for|on|about))\b",
+    rf"most (?:relevant|useful) (?:{_PAPERS} )?(?:for|to)|best (?:paper|read) (?:for|on|about)|the best read)\b",
     re.IGNORECASE)
 _OVERVIEW = re.compile(
     r"\b(?:what(?:'s| is| are)? (?:new|happening|the trends?|the latest)|overview|summar(?:y|ise|ize) "

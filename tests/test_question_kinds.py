@@ -39,6 +39,7 @@ MOSAIC = "MosaicBERT: A Bidirectional Encoder Optimized for Fast Pretraining"
     ("Any work on protein folding?", LIST),
     ("Which paper would help me make BERT pretraining cheaper?", RECOMMEND),
     ("What should I read to learn about encoder-free VLMs?", RECOMMEND),
+    ("I need to fill holes in photos — which paper is the best read?", RECOMMEND),
     ("Compare the encoder-free vision-language models EVE and ENEL", COMPARE),
     ("How does TextCraftor differ from Faster Diffusion?", COMPARE),
     ("EVE vs ENEL", COMPARE),

@@ -1,0 +1,148 @@
+"""Whether each paper of a scope is one a list question asks for, judged paper by paper.
+
+A paper's standing on the topic is how far its best chunk's and its two best sentences' dense cosines
+stand above the day's other papers, in standard deviations (averaged), plus the idf-weighted share of
+the topic's words in its title and abstract. The clear cases are decided by the standing; the band
+between by the standing with the model's yes/no margin added, read from first-token log-probabilities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from index.models import Paper
+from service.engines.protocol import Generator
+from service.guard import addresses_model, paper_block
+from service.prompts import load_prompt
+from service.search import best_score_per_paper, coverage, term_weights
+
+# Papers from INCLUDE_STANDING are listed at once, papers below EXCLUDE_STANDING dropped; between them
+# the model weighs in and LIST_LINE decides. Only the top CANDIDATES papers, none below MIN_COSINE,
+# can be listed at all. Calibrated on the sample day's list questions and checked on a fresh set
+# (`python -m bench.list_calibration`; docs/BENCHMARKS.md, "List answers").
+INCLUDE_STANDING = 2.2
+EXCLUDE_STANDING = 1.6
+LIST_LINE = 1.8
+MIN_COSINE = 0.26
+CANDIDATES = 8
+TOP_SENTENCES = 2  # a paper's sentence cosine: the mean of its best two
+# The 0.5B model's yes-minus-no margin hardly moves from paper to paper; how it compares with the other
+# borderline papers of the same question carries what signal there is, so each margin counts relative
+# to their mean, with the model's typical margin among them as an anchor: a lone borderline paper is
+# still moved by a clear yes or no (docs/BENCHMARKS.md).
+JUDGE_WEIGHT = 0.5
+TYPICAL_MARGIN = -0.45
+SMALL_SCOPE_MARGIN = TYPICAL_MARGIN  # too few papers for a standing: the model's own margin decides
+NO_SCORER_COSINE = 0.45  # no log-probabilities (a remote server): a borderline paper listed from this cosine
+MIN_PAPERS_FOR_STANDING = 8  # fewer papers than this: no spread to measure, the model judges each candidate
+_ANSWERS = ("yes", "Yes", "no", "No")  # either case opens the reply
+
+ScoreChoices = Callable[[list, Sequence[str]], Sequence[float]]
+
+
+@dataclass(frozen=True)
+class Judged:
+    paper: Paper
+    cosine: float  # best chunk's dense cosine to the topic
+    coverage: float  # idf-weighted share of the topic's words in title + abstract
+    verdict: str  # "yes" | "no" | "maybe" (before the model) | "model-yes" | "model-no"
+    standing: float | None = None  # see the module docstring (None: too few papers to tell)
+    sentence_cosine: float = 0.0  # mean cosine of the paper's best two sentences
+
+    @property
+    def included(self) -> bool:
+        return self.verdict in ("yes", "model-yes")
+
+    @property
+    def score(self) -> float:
+        """What orders papers: the standing where there is one, else the cosine with coverage."""
+        return self.standing if self.standing is not None else self.cosine + 0.5 * self.coverage
+
+
+def judge_papers(library, topic: str, papers: Sequence[Paper]) -> list[Judged]:
+    """Every paper's cosines, coverage and standing with the clear verdicts, best first."""
+    if not papers:
+        return []
+    vector = np.asarray(library.searcher.query_vector(topic), dtype=np.float32)
+    chunk = best_score_per_paper(library.vectors.query(list(vector), 20 * len(papers), [p.id for p in papers]))
+    sentences = library.sentence_vectors.of(papers)
+    weights = term_weights(library, topic)
+    cosines = np.array([chunk.get(p.id, 0.0) for p in papers])
+    per_sentence = np.array([_best_sentences(sentences[p.id].vectors, vector) for p in papers])
+    covered = np.array([coverage(weights, f"{p.title} {p.abstract}") for p in papers])
+    standings = _standings(cosines, per_sentence, covered)
+    judged = [Judged(p, float(cosines[i]), float(covered[i]), "maybe",
+                     None if standings is None else float(standings[i]), float(per_sentence[i]))
+              for i, p in enumerate(papers)]
+    judged.sort(key=lambda j: -j.score)
+    return [replace(j, verdict=_verdict(rank, j)) for rank, j in enumerate(judged)]
+
+
+def _best_sentences(vectors: np.ndarray, topic: np.ndarray) -> float:
+    if not len(vectors):
+        return 0.0
+    return float(np.sort(vectors @ topic)[-TOP_SENTENCES:].mean())
+
+
+def _standings(cosines: np.ndarray, per_sentence: np.ndarray, covered: np.ndarray) -> np.ndarray | None:
+    """Standard deviations above the day's mean, chunk and sentence cosines averaged, plus coverage."""
+    if len(cosines) < MIN_PAPERS_FOR_STANDING or cosines.std() == 0 or per_sentence.std() == 0:
+        return None
+    z_chunk = (cosines - cosines.mean()) / cosines.std()
+    z_sentence = (per_sentence - per_sentence.mean()) / per_sentence.std()
+    return (z_chunk + z_sentence) / 2 + covered
+
+
+def _verdict(rank: int, judged: Judged) -> str:
+    if rank >= CANDIDATES or judged.cosine < MIN_COSINE:
+        return "no"
+    if judged.standing is None:
+        return "maybe"
+    return "yes" if judged.standing >= INCLUDE_STANDING else "no" if judged.standing < EXCLUDE_STANDING else "maybe"
+
+
+def decide(borderline: Sequence[Judged], question: str, generator: Generator | None,
+           evidence_of: Callable[[str], Sequence[str]]) -> list[Judged]:
+    """The borderline papers decided: by the model over each paper's title and best sentences (short:
+    a judgement costs a fraction of a second), or by a cosine line without a scoring model."""
+    scorer = getattr(generator, "score_choices", None)
+    if scorer is None:
+        return [replace(j, verdict="model-yes" if j.cosine >= NO_SCORER_COSINE else "model-no") for j in borderline]
+    margins = [judge_margin(j.paper, evidence_of(j.paper.id), question, scorer) for j in borderline]
+    mean = float(np.mean([*margins, TYPICAL_MARGIN]))
+    return [replace(j, verdict="model-yes" if _listed_after_judgement(j, margin, mean) else "model-no")
+            for j, margin in zip(borderline, margins, strict=True)]
+
+
+def _listed_after_judgement(judged: Judged, margin: float, mean_margin: float) -> bool:
+    if judged.standing is None:
+        return margin >= SMALL_SCOPE_MARGIN
+    return judged.standing + JUDGE_WEIGHT * (margin - mean_margin) >= LIST_LINE
+
+
+def judge_margin(paper: Paper, sentences: Sequence[str], question: str, score_choices: ScoreChoices) -> float:
+    """log P("yes") - log P("no") for "is this paper one the question asks for?"."""
+    block = paper_block(paper.title, " ".join(sentences), where=paper.id)
+    scores = score_choices(load_prompt("paper_relevance").render(paper=block, question=question), _ANSWERS)
+    return float(np.logaddexp(scores[0], scores[1]) - np.logaddexp(scores[2], scores[3]))
+
+
+def evidence(library, topic: str, papers: Sequence[Paper], count: int = 2) -> dict[str, list[tuple[int, str]]]:
+    """Each paper's abstract sentences closest to the topic, best first (dense cosine, with the topic's
+    rare words as a bonus); sentences that address a model are never chosen."""
+    if not papers:
+        return {}
+    topic_vector = np.asarray(library.searcher.query_vector(topic), dtype=np.float32)
+    weights = term_weights(library, topic)
+    found = {}
+    for pid, kept in library.sentence_vectors.of(papers).items():
+        cosines = kept.vectors @ topic_vector if len(kept.vectors) else []
+        scored = [(float(cosine) + 0.3 * coverage(weights, text), index, text)
+                  for index, (text, cosine) in enumerate(zip(kept.sentences, cosines, strict=True))
+                  if not addresses_model(text)]
+        if scored:
+            found[pid] = [(index, text) for _, index, text in sorted(scored, key=lambda x: -x[0])[:count]]
+    return found
