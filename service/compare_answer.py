@@ -1,13 +1,17 @@
 """Compare questions ("Compare EVE and ENEL", "How does TextCraftor differ from Faster Diffusion?"):
 the papers they name are resolved against the catalogue, the compare pipeline builds the traced
 table, and a short answer on top is assembled in code from the table's cells, each sentence citing
-the one paper it is about. Nothing in it comes from one paper and is said of another.
+the one paper it is about, with the abstract's own sentence on what the paper does (closest to what
+the question asks about each, or to the paper's title when it asks nothing more). Nothing in it comes
+from one paper and is said of another.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+
+import numpy as np
 
 from index.models import Paper
 from index.text import sentences
@@ -27,6 +31,16 @@ _FRAME = re.compile(r"^(?:compare|how does|how do|what is the difference between
                     r"contrast|the|differ|difference|differences)\b\s*", re.IGNORECASE)
 _CAPITALISED_RUN = re.compile(r"\b[A-Z][\w\-+]*(?: [A-Z][\w\-+]*)+")
 _GENERIC = frozenset({"The", "Compare", "How", "What", "Which", "LLM", "LLMs", "AI", "NLP"})
+# Words of a compare question that ask nothing about the papers: what is left is its aspect ("how they
+# process videos" → "process videos").
+_QUESTION_FRAME = re.compile(
+    r"\b(?:compare|comparison|how|does|do|did|differ|different|difference|differences|from|and|with|vs\.?|"
+    r"versus|the|in|what|is|are|was|each|between|they|their|its|it|of|to|a|an|on|make|makes)\b|['’]s\b|[():?.!,;]",
+    re.IGNORECASE)
+_CONTRIBUTION = re.compile(r"\b(?:we|this paper|this work)\s+(?:propose|present|introduce|develop|build|design)",
+                           re.IGNORECASE)
+_LINK = re.compile(r"https?://|\bgithub\b|\bcodes? (?:is |are )?(?:publicly )?available\b", re.IGNORECASE)
+CONTRIBUTION_BONUS = 0.2  # a sentence saying what the authors did is preferred (docs/BENCHMARKS.md)
 
 
 def named_papers(library, question: str, filters: SearchFilter = ALL_PAPERS) -> list[tuple[str, Paper]]:
@@ -86,7 +100,9 @@ def compare_answer(library, generator: Generator, question: str, named: Sequence
     passages = tuple(Passage(n, paper, "", (), 1.0) for n, (_, paper) in enumerate(named, 1))
     yield Sources(Retrieval(question, passages, 1.0, 1.0))
     comparison = compare_papers([paper for _, paper in named], generator, cache)
-    lines, citations = short_answer(comparison, [name for name, _ in named])
+    aspect = question_aspect(question, [name for name, _ in named])
+    quotes = [what_it_does(library, paper, aspect) for _, paper in named]
+    lines, citations = short_answer(comparison, [name for name, _ in named], quotes)
     text = "\n".join(lines)
     yield Token(text)
     result = AskResult(question, text, citations, False, "", "", Retrieval(question, passages, 1.0, 1.0),
@@ -94,16 +110,39 @@ def compare_answer(library, generator: Generator, question: str, named: Sequence
     yield Answer(result)
 
 
-def short_answer(comparison: Comparison, names: Sequence[str]) -> tuple[list[str], tuple[Citation, ...]]:
-    """One sentence per paper from its own row (method, data, key result), citing that paper only."""
+def question_aspect(question: str, names: Sequence[str]) -> str:
+    """What a compare question asks about the papers, without their names and the question's frame."""
+    text = question.split(":", 1)[1] if ":" in question else question
+    for name in names:
+        text = text.replace(name, " ") if name else text
+    return " ".join(word for word in _QUESTION_FRAME.sub(" ", text).split() if len(word) > 2)
+
+
+def what_it_does(library, paper: Paper, aspect: str) -> tuple[int, str] | None:
+    """(index, sentence) of the paper's abstract that best says what it does about the aspect (or, for a
+    question with no aspect, about its title), preferring the authors' own "we propose…" sentences."""
+    kept = library.sentence_vectors.of([paper])[paper.id]
+    target = aspect if len(aspect.split()) >= 2 else paper.title
+    vector = np.asarray(library.searcher.query_vector(target), dtype=np.float32)
+    scored = [(float(kept.vectors[i] @ vector) + CONTRIBUTION_BONUS * bool(_CONTRIBUTION.search(text)), i, text)
+              for i, text in enumerate(kept.sentences) if not _LINK.search(text)]
+    return max(scored)[1:] if scored else None
+
+
+def short_answer(comparison: Comparison, names: Sequence[str],
+                 quotes: Sequence[tuple[int, str] | None] = ()) -> tuple[list[str], tuple[Citation, ...]]:
+    """One sentence per paper from its own row (method, data, key result), then the paper's own sentence
+    on what it does, quoted, citing that paper only."""
     lines, citations = [], []
-    for number, (row, name) in enumerate(zip(comparison.table.rows, names, strict=True), start=1):
+    quotes = list(quotes) or [None] * len(names)
+    for number, (row, name, quote) in enumerate(zip(comparison.table.rows, names, quotes, strict=True), start=1):
         said = "; ".join(f"{label}: {text}" for label, text in
                          (("method", _phrase(row, "method")), ("data", _phrase(row, "data")),
                           ("key result", _phrase(row, "result"))) if text)
         label = f"{name} ({row.paper.title})" if name else row.paper.title
-        lines.append(f"{label} [{number}] — {said or 'the abstract states no method or result'}.")
-        citations.append(_row_citation(number, row))
+        quoted = f" “{quote[1]}”" if quote and quote[1] not in said else ""
+        lines.append(f"{label} [{number}] — {said or 'the abstract states no method or result'}.{quoted}")
+        citations.append(_row_citation(number, row, quote[0] if quote else None))
     return lines, tuple(citations)
 
 
@@ -112,10 +151,10 @@ def _phrase(row: Row, field: str) -> str:
     return "" if cell.origin == "none" or cell.text == NOT_STATED else cell.text.rstrip(". ")
 
 
-def _row_citation(number: int, row: Row) -> Citation:
-    """The paper's row as a citation: the abstract sentences behind its cells."""
+def _row_citation(number: int, row: Row, quoted: int | None = None) -> Citation:
+    """The paper's row as a citation: the abstract sentences behind its cells and the quoted one."""
     texts = sentences(row.paper.abstract)
-    indices = tuple(sorted({c.sentence_index for c in row.cells
-                            if c.sentence_index is not None and c.sentence_index < len(texts)}))
+    behind = {c.sentence_index for c in row.cells if c.sentence_index is not None} | {quoted}
+    indices = tuple(sorted(i for i in behind if i is not None and i < len(texts)))
     return Citation(number, row.paper.id, row.paper.title, row.paper.url, indices,
                     tuple(texts[i] for i in indices), 1.0)

@@ -10,7 +10,7 @@ import pytest
 
 from index.text import sentences
 from service.ask import ask
-from service.compare_answer import named_papers
+from service.compare_answer import named_papers, question_aspect, what_it_does
 from service.evaluation.answers import load_questions
 from service.question_kinds import (
     COMPARE,
@@ -136,6 +136,21 @@ def test_compare_questions_resolve_the_named_methods(sample_library):
         ("EVE", "Unveiling Encoder-Free Vision-Language Models"),
         ("ENEL", "Exploring the Potential of Encoder-free Architectures in 3D LMMs"),
     ]
+
+
+def test_compare_answers_quote_what_each_paper_does_about_the_question(sample_library):
+    question = "How do VideoGPT+ and TracksTo4D differ in how they process videos?"
+    named = named_papers(sample_library, question)
+    aspect = question_aspect(question, [name for name, _ in named])
+    assert aspect == "process videos"
+    for _, paper in named:
+        index, quoted = what_it_does(sample_library, paper, aspect)
+        assert sentences(paper.abstract)[index] == quoted
+        assert "github" not in quoted.lower() and "video" in quoted.lower()
+    bare = named_papers(sample_library, "Compare EVE and ENEL.")
+    assert question_aspect("Compare EVE and ENEL.", ["EVE", "ENEL"]) == ""
+    _, quoted = what_it_does(sample_library, bare[1][1], "")
+    assert re.search(r"\b(we|this paper) (propose|present|introduce)", quoted, re.IGNORECASE)
 
 
 def test_question_files_take_a_kind_and_warn_about_unknown_fields(tmp_path, caplog):
