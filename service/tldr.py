@@ -1,15 +1,17 @@
 """TL;DRs: one sentence (`tldr`) or 2–3 plain-language sentences (`plain`), batched and cached.
 
 The model only writes the sentence; everything around it is code: prompts per paper, batching by
-length, cleaning the output to the promised shape, and a cache keyed by (paper id, abstract hash,
-model, prompt version, style) so nothing is computed twice.
+length, cleaning the output to the promised shape, a TL;DR that only restates the title written again
+from the abstract alone, the paper's result added where the abstract states one and the TL;DR doesn't
+(`service/tldr_checks.py`), and a cache keyed by (paper id, abstract hash, model, prompt versions,
+style) so nothing is computed twice.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index.models import Paper
 from index.text import sentences
@@ -17,11 +19,13 @@ from service.cache import OutputCache, cache_key
 from service.engines.protocol import Generator, tuned_generator
 from service.guard import injected_sentences, paper_block
 from service.prompts import load_prompt
+from service.tldr_checks import echoes_title, with_results
 
 STYLES = {"tldr": ("tldr", 30, 1), "plain": ("plain", 100, 3)}  # prompt, word limit, sentence limit
 # Part of the cache key: bump when the rules that choose and cut outputs change, since the cached
-# texts were shaped by the old ones (2: TL;DRs ≤ 30 words, the best beam that fits; 3: a final full stop).
-SHAPING_VERSION = 3
+# texts were shaped by the old ones (2: TL;DRs ≤ 30 words, the best beam that fits; 3: a final full stop;
+# 4: no title echo, the result added).
+SHAPING_VERSION = 4
 MAX_NEW_TOKENS = {"tldr": 48, "plain": 140}
 BATCH_SIZE = 8  # batched decode on CPU roughly doubles throughput; more mostly adds padding
 _ENDED = re.compile(r"[.!?…][\"'”’)\]]*$")
@@ -51,7 +55,8 @@ def summarise(papers: Sequence[Paper], generator: Generator, cache: OutputCache,
     check_style(style)
     prompt = load_prompt(STYLES[style][0])
     writer = tldr_writer(generator, style)
-    keys = {p.id: cache_key(p.id, p.abstract_hash, writer.name, prompt.key, style, SHAPING_VERSION)
+    result_prompt = load_prompt("tldr_result").key
+    keys = {p.id: cache_key(p.id, p.abstract_hash, writer.name, prompt.key, style, SHAPING_VERSION, result_prompt)
             for p in papers}
     todo = []
     for paper in papers:
@@ -63,12 +68,25 @@ def summarise(papers: Sequence[Paper], generator: Generator, cache: OutputCache,
     todo.sort(key=lambda p: len(p.abstract))  # similar lengths batch with little padding
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
-        messages = [render_messages(paper, style, examples) for paper in batch]
-        outputs = _candidates(writer, messages, style)
-        for paper, candidates in zip(batch, outputs, strict=True):
-            text = choose_summary(candidates, paper, style)
+        for paper, text in zip(batch, _written(batch, writer, generator, style, examples), strict=True):
             cache.put("tldr", keys[paper.id], text)
             yield Summary(paper, text, style, cached=False)
+
+
+def _written(batch: Sequence[Paper], writer: Generator, generator: Generator, style: str,
+             examples: ExampleSelector | None) -> list[str]:
+    """The batch's TL;DRs: drafted, chosen, written again without the title where they only restate
+    it (the extractive sentence if still), and with the paper's result where it is missing."""
+    messages = [render_messages(paper, style, examples) for paper in batch]
+    texts = [choose_summary(c, p, style) for p, c in zip(batch, _candidates(writer, messages, style), strict=True)]
+    echoing = [i for i, (p, t) in enumerate(zip(batch, texts, strict=True)) if echoes_title(t, p.title)]
+    if echoing:
+        untitled = [replace(batch[i], title="") for i in echoing]
+        drafts = _candidates(writer, [render_messages(p, style, examples) for p in untitled], style)
+        for i, paper, candidates in zip(echoing, untitled, drafts, strict=True):
+            again = choose_summary(candidates, paper, style)
+            texts[i] = extractive_fallback(batch[i]) if echoes_title(again, batch[i].title) else again
+    return with_results(texts, [p.abstract for p in batch], generator)
 
 
 def tldr_writer(generator: Generator, style: str) -> Generator:

@@ -37,7 +37,7 @@ class ScriptedGenerator:
 
 def paper(n: int, abstract: str | None = None) -> Paper:
     return Paper(id=f"p{n}", title=f"Widget study {n}", source="jsonl",
-                 abstract=abstract or f"Widgets matter. We propose widget method {n} for sorting. It is 3x faster.")
+                 abstract=abstract or f"Widgets matter. We propose widget method {n} for sorting. It sorts faster.")
 
 
 def test_tldrs_are_generated_in_batches_then_served_from_the_cache(tmp_path):

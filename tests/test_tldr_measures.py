@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from service.evaluation.tldr_measures import carries_result, echoes_title, novelty, result_numbers, summary
+from service.evaluation.tldr_measures import summary
+from service.tldr_checks import carries_result, echoes_title, novelty, result_numbers
 
 TITLE = "VideoGPT+: Integrating Image and Video Encoders for Enhanced Video Understanding"
 

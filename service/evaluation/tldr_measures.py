@@ -9,51 +9,9 @@ and whether it carries the paper's result.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-from index.text import content_stems
-
-ECHO_SHARE = 0.8
-# A number that states a result: a percentage, a speed-up or size factor, or a decimal score. Years,
-# section numbers and counts of things (3 tasks, 2 datasets) are not results.
-_RESULT_NUMBER = re.compile(
-    r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:\\?%|percent\b|x\b|×|times\b|-?fold\b)"
-    r"|(?<![\w.])(\d+\.\d+)(?![\w]|\.\d)", re.IGNORECASE)
-
-
-def novelty(tldr: str, title: str) -> float:
-    """The share of the TL;DR's content words that the title does not have (1.0 for an empty title)."""
-    words = content_stems(tldr)
-    if not words:
-        return 0.0
-    return len(words - content_stems(title)) / len(words)
-
-
-def echoes_title(tldr: str, title: str) -> bool:
-    words = content_stems(tldr)
-    return bool(words) and bool(title.strip()) and 1.0 - novelty(tldr, title) >= ECHO_SHARE
-
-
-def result_numbers(text: str) -> set[str]:
-    """The result numbers a text states, as written without trailing zeros ("55.0" -> "55")."""
-    found = set()
-    for match in _RESULT_NUMBER.finditer(text):
-        number = match.group(1) or match.group(2)
-        found.add(number.rstrip("0").rstrip(".") if "." in number else number)
-    return found
-
-
-def carries_result(tldr: str, abstract: str) -> bool | None:
-    """Whether the TL;DR states one of the abstract's result numbers; None when the abstract states none."""
-    wanted = result_numbers(abstract)
-    if not wanted:
-        return None
-    return bool(wanted & result_numbers(tldr)) or any(_plain_number(n) in tldr for n in wanted)
-
-
-def _plain_number(number: str) -> str:
-    return number if "." in number else f"{number}%"
+from service.tldr_checks import carries_result, echoes_title, novelty
 
 
 def summary(tldrs: Sequence[str], titles: Sequence[str], abstracts: Sequence[str]) -> dict:

@@ -1,0 +1,126 @@
+"""What a TL;DR must do beyond reading well: say more than the paper's title, and carry the paper's
+result when the abstract states one. Checked and repaired in code, since the small model's tuned
+writer learned SciTLDR's author TL;DRs, which seldom carry a number.
+
+- title echo: the TL;DR's content words come at least ECHO_SHARE from the title;
+- a result number: a percentage, a ×-speed-up or size factor, or a decimal score (not a year, a
+  section number or a count of things).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from index.text import content_stems, sentences
+from service.engines.protocol import Generator
+from service.guard import injected_sentences
+from service.prompts import load_prompt
+
+ECHO_SHARE = 0.8
+MAX_RESULT_WORDS = 24
+RESULT_TOKENS = 48
+_RESULT_NUMBER = re.compile(
+    r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:\\?%|percent\b|x\b|×|times\b|-?fold\b)"
+    r"|(?<![\w.])(\d+\.\d+)(?![\w]|\.\d)", re.IGNORECASE)
+_ANY_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# Verbs that report an outcome: a sentence with one of them and a result number states the result.
+_RESULT_VERB = re.compile(
+    r"\b(?:achiev|improv|reduc|accelerat|outperform|surpass|match|rival|bring|speed|increas|decreas|cut|"
+    r"gain|boost|attain|obtain|reach|yield|lower|exceed|beat|deliver|sav)\w*", re.IGNORECASE)
+_CLAUSE_END = re.compile(r",\s+(?:while|whereas|which|and|but|with|as|when|including)\b|;|\s+while\b|\s+whereas\b")
+
+
+def novelty(tldr: str, title: str) -> float:
+    """The share of the TL;DR's content words that the title does not have (1.0 for an empty title)."""
+    words = content_stems(tldr)
+    if not words:
+        return 0.0
+    return len(words - content_stems(title)) / len(words)
+
+
+def echoes_title(tldr: str, title: str) -> bool:
+    words = content_stems(tldr)
+    return bool(words) and bool(title.strip()) and 1.0 - novelty(tldr, title) >= ECHO_SHARE
+
+
+def result_numbers(text: str) -> set[str]:
+    """The result numbers a text states, as written without trailing zeros ("55.0" -> "55")."""
+    found = set()
+    for match in _RESULT_NUMBER.finditer(text):
+        number = match.group(1) or match.group(2)
+        found.add(number.rstrip("0").rstrip(".") if "." in number else number)
+    return found
+
+
+def carries_result(tldr: str, abstract: str) -> bool | None:
+    """Whether the TL;DR states one of the abstract's result numbers; None when the abstract states none."""
+    wanted = result_numbers(abstract)
+    if not wanted:
+        return None
+    return bool(wanted & result_numbers(tldr)) or any(_plain_number(n) in tldr for n in wanted)
+
+
+def _plain_number(number: str) -> str:
+    return number if "." in number else f"{number}%"
+
+
+def result_sentence(abstract: str) -> str | None:
+    """The abstract's sentence that states its result: the first with a result number and a verb that
+    reports an outcome, else the first with a result number."""
+    stating = [s for s in sentences(abstract) if result_numbers(s)]
+    return next((s for s in stating if _RESULT_VERB.search(s)), stating[0] if stating else None)
+
+
+def result_clause(sentence: str) -> str:
+    """The part of a result sentence that states it, in code: from the reporting verb before the first
+    result number to the end of that clause ("reducing runtime by up to 95%")."""
+    number = _RESULT_NUMBER.search(sentence)
+    if number is None:
+        return sentence.rstrip(". ")
+    verbs = [v.start() for v in _RESULT_VERB.finditer(sentence) if v.start() < number.start()]
+    end = _CLAUSE_END.search(sentence, number.end())
+    clause = sentence[verbs[-1] if verbs else 0:end.start() if end else len(sentence)]
+    return clause.strip(" ,.;").replace("\\%", "%")
+
+
+def checked_result(text: str, source: str, abstract: str) -> str:
+    """The model's result sentence if it passes the checks: one sentence, short, carrying a result
+    number of its source sentence, and no number the abstract doesn't state; else ""."""
+    found = sentences(" ".join(text.strip().strip('"“”').split()))
+    if not found or injected_sentences(found[0]):
+        return ""
+    said = found[0]
+    stated = set(_ANY_NUMBER.findall(abstract.replace("\\%", "%")))
+    if len(said.split()) > MAX_RESULT_WORDS or not result_numbers(said) & result_numbers(source):
+        return ""
+    return said if set(_ANY_NUMBER.findall(said)) <= stated else ""
+
+
+def with_results(tldrs: Sequence[str], abstracts: Sequence[str], generator: Generator | None) -> list[str]:
+    """Each TL;DR, with the paper's result added where the abstract states one and the TL;DR doesn't:
+    the model restates the result sentence (checked in code), else the sentence's result clause."""
+    missing = [i for i, (t, a) in enumerate(zip(tldrs, abstracts, strict=True)) if carries_result(t, a) is False]
+    sources = {i: result_sentence(abstracts[i]) for i in missing}
+    missing = [i for i in missing if sources[i]]
+    written = _written_results([sources[i] for i in missing], generator) if missing else []
+    out = list(tldrs)
+    for i, text in zip(missing, written, strict=True):
+        said = checked_result(text, sources[i], abstracts[i]) or _stated_in_code(sources[i])
+        out[i] = f"{out[i].rstrip()} {said}".strip()
+    return out
+
+
+def _stated_in_code(source: str) -> str:
+    """The result sentence itself when short, else its result clause."""
+    if len(source.split()) <= MAX_RESULT_WORDS:
+        return source.replace("\\%", "%")
+    return f"Result: {result_clause(source)}."
+
+
+def _written_results(sources: Sequence[str], generator: Generator | None) -> list[str]:
+    if generator is None:
+        return [""] * len(sources)
+    prompt = load_prompt("tldr_result")
+    batch = [prompt.render(sentence=source) for source in sources]
+    return generator.generate(batch, max_new_tokens=RESULT_TOKENS, stop=["\n"])
