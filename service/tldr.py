@@ -30,6 +30,7 @@ MAX_NEW_TOKENS = {"tldr": 48, "plain": 140}
 BATCH_SIZE = 8  # batched decode on CPU roughly doubles throughput; more mostly adds padding
 _ENDED = re.compile(r"[.!?…][\"'”’)\]]*$")
 _PREFIX = re.compile(r"^\s*(\*\*)?(tl;?dr|summary|plain[- ]language summary)\s*[:\-–]\s*(\*\*)?\s*", re.I)
+_LINK = re.compile(r"https?://|\bgithub\b", re.I)
 _CONTRIBUTION = re.compile(r"\b(we|this paper|this work)\s+(propose|present|introduce|develop|show|find)", re.I)
 
 ExampleSelector = Callable[[Paper], str]  # returns rendered few-shot examples (may be "")
@@ -86,7 +87,7 @@ def _written(batch: Sequence[Paper], writer: Generator, generator: Generator, st
         for i, paper, candidates in zip(echoing, untitled, drafts, strict=True):
             again = choose_summary(candidates, paper, style)
             texts[i] = extractive_fallback(batch[i]) if echoes_title(again, batch[i].title) else again
-    return with_results(texts, [p.abstract for p in batch], generator)
+    return with_results(texts, [p.abstract for p in batch], generator, keep_sentences=STYLES[style][2] - 1)
 
 
 def tldr_writer(generator: Generator, style: str) -> Generator:
@@ -141,7 +142,8 @@ def _shaped(raw: str, paper: Paper, style: str) -> str:
     if injected_sentences(raw):
         return ""
     text = _PREFIX.sub("", raw.strip().strip('"“”').strip())
-    text = " ".join(sentences(" ".join(text.split()))[: STYLES[style][2]])
+    said = [s for s in sentences(" ".join(text.split())) if not _LINK.search(s)]  # "code is at https://…"
+    text = " ".join(said[: STYLES[style][2]])
     if text and not _ENDED.search(text):
         # the tuned writer learned from author TL;DRs, some without a full stop (1 in 6 of its outputs)
         text = text.rstrip(",;:– ")

@@ -91,15 +91,19 @@ def checked_result(text: str, source: str, abstract: str) -> str:
     if not found or injected_sentences(found[0]):
         return ""
     said = found[0]
+    if not re.search(r"[.!?][\"'”’)]*$", said):  # cut off at the token limit
+        return ""
     stated = set(_ANY_NUMBER.findall(abstract.replace("\\%", "%")))
     if len(said.split()) > MAX_RESULT_WORDS or not result_numbers(said) & result_numbers(source):
         return ""
     return said if set(_ANY_NUMBER.findall(said)) <= stated else ""
 
 
-def with_results(tldrs: Sequence[str], abstracts: Sequence[str], generator: Generator | None) -> list[str]:
+def with_results(tldrs: Sequence[str], abstracts: Sequence[str], generator: Generator | None,
+                 keep_sentences: int = 1) -> list[str]:
     """Each TL;DR, with the paper's result added where the abstract states one and the TL;DR doesn't:
-    the model restates the result sentence (checked in code), else the sentence's result clause."""
+    the model restates the result sentence (checked in code), else the sentence's result clause. The
+    TL;DR keeps its first `keep_sentences` sentences before it, so the style's length holds."""
     missing = [i for i, (t, a) in enumerate(zip(tldrs, abstracts, strict=True)) if carries_result(t, a) is False]
     sources = {i: result_sentence(abstracts[i]) for i in missing}
     missing = [i for i in missing if sources[i]]
@@ -107,7 +111,8 @@ def with_results(tldrs: Sequence[str], abstracts: Sequence[str], generator: Gene
     out = list(tldrs)
     for i, text in zip(missing, written, strict=True):
         said = checked_result(text, sources[i], abstracts[i]) or _stated_in_code(sources[i])
-        out[i] = f"{out[i].rstrip()} {said}".strip()
+        kept = " ".join(sentences(out[i])[:max(keep_sentences, 1)])
+        out[i] = f"{kept} {said}".strip()
     return out
 
 
