@@ -2,7 +2,8 @@
 the papers they name are resolved against the catalogue, the compare pipeline builds the traced
 table, and a short answer on top is assembled in code from the table's cells, each sentence citing
 the one paper it is about, with the abstract's own sentence on what the paper does (closest to what
-the question asks about each, or to the paper's title when it asks nothing more). Nothing in it comes
+the question asks about each, or to the paper's title when it asks nothing more, among the sentences
+where the authors say what they did). Nothing in it comes
 from one paper and is said of another.
 """
 
@@ -37,10 +38,10 @@ _QUESTION_FRAME = re.compile(
     r"\b(?:compare|comparison|how|does|do|did|differ|different|difference|differences|from|and|with|vs\.?|"
     r"versus|the|in|what|is|are|was|each|between|they|their|its|it|of|to|a|an|on|make|makes)\b|['’]s\b|[():?.!,;]",
     re.IGNORECASE)
-_CONTRIBUTION = re.compile(r"\b(?:we|this paper|this work)\s+(?:propose|present|introduce|develop|build|design)",
-                           re.IGNORECASE)
+# Sentences in which the authors say what they did ("we propose", "our model", "the proposed method"):
+# the background sentences an abstract opens with are about the field, not the paper.
+_AUTHORED = re.compile(r"\b(?:we|our|this (?:paper|work|study)|(?:the )?proposed)\b", re.IGNORECASE)
 _LINK = re.compile(r"https?://|\bgithub\b|\bcodes? (?:is |are )?(?:publicly )?available\b", re.IGNORECASE)
-CONTRIBUTION_BONUS = 0.2  # a sentence saying what the authors did is preferred (docs/BENCHMARKS.md)
 
 
 def named_papers(library, question: str, filters: SearchFilter = ALL_PAPERS) -> list[tuple[str, Paper]]:
@@ -101,7 +102,7 @@ def compare_answer(library, generator: Generator, question: str, named: Sequence
     yield Sources(Retrieval(question, passages, 1.0, 1.0))
     comparison = compare_papers([paper for _, paper in named], generator, cache)
     aspect = question_aspect(question, [name for name, _ in named])
-    quotes = [what_it_does(library, paper, aspect) for _, paper in named]
+    quotes = [what_it_does(library, paper, aspect, name) for name, paper in named]
     lines, citations = short_answer(comparison, [name for name, _ in named], quotes)
     text = "\n".join(lines)
     yield Token(text)
@@ -118,15 +119,19 @@ def question_aspect(question: str, names: Sequence[str]) -> str:
     return " ".join(word for word in _QUESTION_FRAME.sub(" ", text).split() if len(word) > 2)
 
 
-def what_it_does(library, paper: Paper, aspect: str) -> tuple[int, str] | None:
+def what_it_does(library, paper: Paper, aspect: str, name: str = "") -> tuple[int, str] | None:
     """(index, sentence) of the paper's abstract that best says what it does about the aspect (or, for a
-    question with no aspect, about its title), preferring the authors' own "we propose…" sentences."""
+    question with no aspect, about its title): among the sentences where the authors speak or the paper
+    is named, when there are any; never one pointing at code."""
     kept = library.sentence_vectors.of([paper])[paper.id]
+    usable = [i for i, text in enumerate(kept.sentences) if not _LINK.search(text)]
+    authored = [i for i in usable if _AUTHORED.search(kept.sentences[i]) or (name and name in kept.sentences[i])]
+    if not (candidates := authored or usable):
+        return None
     target = aspect if len(aspect.split()) >= 2 else paper.title
     vector = np.asarray(library.searcher.query_vector(target), dtype=np.float32)
-    scored = [(float(kept.vectors[i] @ vector) + CONTRIBUTION_BONUS * bool(_CONTRIBUTION.search(text)), i, text)
-              for i, text in enumerate(kept.sentences) if not _LINK.search(text)]
-    return max(scored)[1:] if scored else None
+    best = max(candidates, key=lambda i: float(kept.vectors[i] @ vector))
+    return best, kept.sentences[best]
 
 
 def short_answer(comparison: Comparison, names: Sequence[str],

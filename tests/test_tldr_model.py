@@ -1,4 +1,5 @@
-"""The real bundled model writes a TL;DR, and a poisoned abstract does not steer it."""
+"""The real bundled model writes a TL;DR that says more than the title and carries the result, and a
+poisoned abstract does not steer it."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import pytest
 
 from index.models import Paper
 from index.sources import parse_file
+from index.text import sentences
 from service.cache import OutputCache
 from service.settings import Settings
 from service.tldr import summarise
+from service.tldr_checks import carries_result, echoes_title
 from tests.conftest import REPO, SAMPLE_PAGE
 
 pytestmark = pytest.mark.model
@@ -30,12 +33,21 @@ def test_tldr_and_plain_summaries_of_a_sample_paper(generator, tmp_path):
     faster = next(p for title, p in papers.items() if title.startswith("Faster Diffusion"))
     cache = OutputCache(tmp_path / "outputs.sqlite")
     (tldr,) = summarise([faster], generator, cache, style="tldr")
-    assert 5 <= len(tldr.text.split()) <= 30
-    assert any(word in tldr.text.lower() for word in ("diffusion", "encoder", "sampling", "unet"))
+    first = sentences(tldr.text)[0]
+    assert 5 <= len(first.split()) <= 30 and len(sentences(tldr.text)) <= 2
+    assert any(word in first.lower() for word in ("diffusion", "encoder", "sampling", "unet"))
+    assert "41%" in tldr.text or "24%" in tldr.text  # the reason to read it
     (plain,) = summarise([faster], generator, cache, style="plain")
-    assert 1 <= plain.text.count(".") and len(plain.text.split()) <= 100
+    assert 1 <= len(sentences(plain.text)) <= 3 and len(plain.text.split()) <= 130
     (again,) = summarise([faster], generator, cache, style="tldr")
     assert again.cached and again.text == tldr.text
+
+
+def test_no_tldr_of_the_sample_day_restates_its_title_and_each_carries_the_stated_result(generator, tmp_path):
+    papers = parse_file(SAMPLE_PAGE).papers
+    written = {s.paper.id: s.text for s in summarise(papers, generator, OutputCache(tmp_path / "o.sqlite"))}
+    assert [p.title for p in papers if echoes_title(written[p.id], p.title)] == []
+    assert [p.title for p in papers if carries_result(written[p.id], p.abstract) is False] == []
 
 
 def test_a_poisoned_abstract_gets_a_real_summary(generator, tmp_path):
