@@ -49,8 +49,17 @@ def result_numbers(text: str) -> set[str]:
     found = set()
     for match in _RESULT_NUMBER.finditer(text):
         number = match.group(1) or match.group(2)
+        if match.group(2) and _is_version(number, text[:match.start()]):
+            continue
         found.add(number.rstrip("0").rstrip(".") if "." in number else number)
     return found
+
+
+def _is_version(number: str, before: str) -> bool:
+    """"Tesseract 4.0", "MultiWOZ 2.1": a small one-decimal number right after a name is a version."""
+    words = before.split()
+    named = bool(words) and words[-1][:1].isupper() and before.endswith(" ")
+    return named and 1 <= float(number) < 10 and len(number.split(".")[1]) == 1
 
 
 def carries_result(tldr: str, abstract: str) -> bool | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from index.models import Paper
 from service.cache import OutputCache
 from service.tldr import summarise
-from service.tldr_checks import checked_result, result_clause, result_sentence, with_results
+from service.tldr_checks import checked_result, result_clause, result_numbers, result_sentence, with_results
 
 ABSTRACT = ("Sorting is slow. We propose WidgetSort, a widget method for sorting lists. "
             "Our experiments show that WidgetSort matches the accuracy of quicksort, while reducing runtime by up to "
@@ -67,3 +67,8 @@ def test_tldrs_that_carry_the_result_or_have_none_to_carry_are_left_alone():
     texts = ["We propose WidgetSort, 95% faster.", "We propose a widget survey."]
     assert with_results(texts, [ABSTRACT, "Widgets are surveyed. We list 3 kinds."], writer) == texts
     assert writer.prompts == []
+
+
+def test_version_numbers_are_not_results():
+    assert result_numbers("OCR by Tesseract 4.0 on MultiWOZ 2.1 improves by 3.5 points") == {"3.5"}
+    assert result_numbers("It reaches BLEU 28.4 and F1 0.85, 2x faster.") == {"28.4", "0.85", "2"}
