@@ -141,7 +141,7 @@ def _shaped(raw: str, paper: Paper, style: str) -> str:
     """The model's text without a label or quotes, to the style's sentence limit ("" if unusable)."""
     if injected_sentences(raw):
         return ""
-    text = _PREFIX.sub("", raw.strip().strip('"“”').strip())
+    text = _PREFIX.sub("", raw.strip().strip('"“”').strip()).replace("\\%", "%")  # LaTeX's escaped percent
     said = [s for s in sentences(" ".join(text.split())) if not _LINK.search(s)]  # "code is at https://…"
     text = " ".join(said[: STYLES[style][2]])
     if text and not _ENDED.search(text):

@@ -99,7 +99,7 @@ def checked_result(text: str, source: str, abstract: str) -> str:
     found = sentences(" ".join(text.strip().strip('"“”').split()))
     if not found or injected_sentences(found[0]):
         return ""
-    said = found[0]
+    said = found[0].replace("\\%", "%")  # LaTeX's escaped percent, as some abstracts write it
     if not re.search(r"[.!?][\"'”’)]*$", said):  # cut off at the token limit
         return ""
     stated = set(_ANY_NUMBER.findall(abstract.replace("\\%", "%")))
