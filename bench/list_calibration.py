@@ -33,6 +33,7 @@ from service.paper_judging import (
     INCLUDE_STANDING,
     LIST_LINE,
     MIN_COSINE,
+    TYPICAL_MARGIN,
     evidence,
     judge_margin,
     judge_papers,
@@ -110,14 +111,15 @@ def judge_margins(library: Library, data: Path) -> list[dict]:
 
 
 def margin_table(rows: list[dict], band: tuple[float, float] = (EXCLUDE_STANDING, INCLUDE_STANDING)) -> list[dict]:
-    """Per weight of the question-centred margin: right and wrong decisions on the band's papers."""
+    """Per weight of the question-centred margin (as the product centres it: on the mean of the band's
+    margins and the model's typical one): right and wrong decisions on the band's papers."""
     inside = [r for r in rows if band[0] <= r["standing"] < band[1]]
     table = []
     for weight in (0.0, 0.5, 1.0, 2.0, 4.0):
         decided = []
         for qid in {r["id"] for r in inside}:
             mine = [r for r in inside if r["id"] == qid]
-            mean = float(np.mean([r["margin"] for r in mine]))
+            mean = float(np.mean([*(r["margin"] for r in mine), TYPICAL_MARGIN]))
             decided += [(r, r["standing"] + weight * (r["margin"] - mean) >= LIST_LINE) for r in mine]
         table.append({"weight": weight, "band": band, "pairs": len(decided),
                       "relevant_listed": sum(r["relevant"] and listed for r, listed in decided),
