@@ -25,6 +25,14 @@ _NO_BREAK_AFTER = re.compile(
 )
 
 
+# A sentence pointing at code or a URL ("Code is available at https://…") says nothing about the work.
+_CODE_LINK = re.compile(r"https?://|\bgithub\b|\bcodes? (?:is |are )?(?:publicly )?available\b", re.IGNORECASE)
+
+
+def points_at_code(sentence: str) -> bool:
+    return bool(_CODE_LINK.search(sentence))
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Spans (start, end) of the sentences of `text`, whitespace between them excluded."""
     spans: list[tuple[int, int]] = []

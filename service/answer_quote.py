@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from index.text import content_stems
+from index.text import content_stems, points_at_code
 from service.ask_records import AskResult
 from service.citations import Citation, Passage, SourceSentence
 
@@ -28,7 +28,6 @@ SHAPE_BONUS = 0.15  # the sentence holds what the question asks for (a number, a
 # Alone (the model's answer did not stand), a quote must score this much: on the tuned question set the
 # off-topic questions' best sentences scored at most 0.70, answerable ones from 0.74 (docs/BENCHMARKS.md).
 QUOTE_ALONE_MIN = 0.72
-_LINK = re.compile(r"https?://|\bgithub\b|\bcodes? (?:is |are )?(?:publicly )?available\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -40,8 +39,8 @@ class Quote:
 
 def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Quote | None:
     """The passages' sentence that most likely answers the question."""
-    links = bool(_LINK.search(question))  # a sentence pointing at code answers only a question about code
-    candidates = [(p, s) for p in passages for s in p.sentences if links or not _LINK.search(s.text)]
+    links = points_at_code(question)  # a sentence pointing at code answers only a question about code
+    candidates = [(p, s) for p in passages for s in p.sentences if links or not points_at_code(s.text)]
     if not candidates:
         return None
     vectors = np.asarray(library.embedder.embed_batch([s.text for _, s in candidates]))

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from index.models import Paper
-from index.text import sentences
+from index.text import points_at_code, sentences
 from service.ask_records import Answer, AskEvent, AskResult, Retrieval, Sources, Token
 from service.citations import Citation, Passage
 from service.compare import MAX_PAPERS, MIN_PAPERS, Comparison, Row, compare_papers
@@ -41,7 +41,6 @@ _QUESTION_FRAME = re.compile(
 # Sentences in which the authors say what they did ("we propose", "our model", "the proposed method"):
 # the background sentences an abstract opens with are about the field, not the paper.
 _AUTHORED = re.compile(r"\b(?:we|our|this (?:paper|work|study)|(?:the )?proposed)\b", re.IGNORECASE)
-_LINK = re.compile(r"https?://|\bgithub\b|\bcodes? (?:is |are )?(?:publicly )?available\b", re.IGNORECASE)
 
 
 def named_papers(library, question: str, filters: SearchFilter = ALL_PAPERS) -> list[tuple[str, Paper]]:
@@ -54,9 +53,11 @@ def named_papers(library, question: str, filters: SearchFilter = ALL_PAPERS) -> 
     for name in _names(question):
         if (paper := _paper_named(name, papers)) and paper.id not in found:
             found[paper.id] = (name, paper)
-    named = {name for name, _ in found.values()}
-    for part in _parts(question) if len(found) < MIN_PAPERS else ():
-        if part in named:
+    named = [name.lower() for name, _ in found.values() if name]
+    for part in _parts(question):
+        if len(found) >= MIN_PAPERS:  # a part left over names no further paper ("its approach")
+            break
+        if any(name in part.lower() for name in named):  # "JPQ's approach": already resolved
             continue
         fresh = [hit.paper for hit in library.search(part, 3, scope) if hit.paper.id not in found]
         if fresh:
@@ -124,7 +125,7 @@ def what_it_does(library, paper: Paper, aspect: str, name: str = "") -> tuple[in
     question with no aspect, about its title): among the sentences where the authors speak or the paper
     is named, when there are any; never one pointing at code."""
     kept = library.sentence_vectors.of([paper])[paper.id]
-    usable = [i for i, text in enumerate(kept.sentences) if not _LINK.search(text)]
+    usable = [i for i, text in enumerate(kept.sentences) if not points_at_code(text)]
     authored = [i for i in usable if _AUTHORED.search(kept.sentences[i]) or (name and name in kept.sentences[i])]
     if not (candidates := authored or usable):
         return None

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.text import query_terms, sentences, stem
+from index.text import points_at_code, query_terms, sentences, stem
 
 NOT_STATED = "not stated"
 MIN_SUPPORT = 0.5  # share of a phrase's content words that must occur in its best abstract sentence…
@@ -89,7 +89,8 @@ def extractive_cell(field: str, sentences: Sequence[str], taken: set[int] = froz
         position = index / max(1, len(sentences) - 1)
         prior = {"problem": 1 - position, "result": position}.get(field, 0.0)
         return cues + 0.5 * prior - (2 if index in taken else 0)
-    scored = [(score(i), i) for i in range(len(sentences)) if _CUES[field].search(sentences[i])]
+    scored = [(score(i), i) for i in range(len(sentences))
+              if _CUES[field].search(sentences[i]) and not points_at_code(sentences[i])]
     if not scored:
         return Cell(NOT_STATED, None, False, "none")
     _, index = max(scored, key=lambda pair: (pair[0], -pair[1]))

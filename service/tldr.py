@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from index.models import Paper
-from index.text import sentences
+from index.text import points_at_code, sentences
 from service.cache import OutputCache, cache_key
 from service.engines.protocol import Generator, tuned_generator
 from service.guard import injected_sentences, paper_block
@@ -30,7 +30,6 @@ MAX_NEW_TOKENS = {"tldr": 48, "plain": 140}
 BATCH_SIZE = 8  # batched decode on CPU roughly doubles throughput; more mostly adds padding
 _ENDED = re.compile(r"[.!?…][\"'”’)\]]*$")
 _PREFIX = re.compile(r"^\s*(\*\*)?(tl;?dr|summary|plain[- ]language summary)\s*[:\-–]\s*(\*\*)?\s*", re.I)
-_LINK = re.compile(r"https?://|\bgithub\b", re.I)
 _CONTRIBUTION = re.compile(r"\b(we|this paper|this work)\s+(propose|present|introduce|develop|show|find)", re.I)
 
 ExampleSelector = Callable[[Paper], str]  # returns rendered few-shot examples (may be "")
@@ -142,7 +141,7 @@ def _shaped(raw: str, paper: Paper, style: str) -> str:
     if injected_sentences(raw):
         return ""
     text = _PREFIX.sub("", raw.strip().strip('"“”').strip()).replace("\\%", "%")  # LaTeX's escaped percent
-    said = [s for s in sentences(" ".join(text.split())) if not _LINK.search(s)]  # "code is at https://…"
+    said = [s for s in sentences(" ".join(text.split())) if not points_at_code(s)]  # "code is at https://…"
     text = " ".join(said[: STYLES[style][2]])
     if text and not _ENDED.search(text):
         # the tuned writer learned from author TL;DRs, some without a full stop (1 in 6 of its outputs)

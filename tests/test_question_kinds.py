@@ -138,6 +138,13 @@ def test_compare_questions_resolve_the_named_methods(sample_library):
     ]
 
 
+def test_a_compare_question_resolves_only_the_papers_it_names(sample_library):
+    question = "What separates JPQ from the CUR-decomposition method to speed up cross-encoder search?"
+    titles = [paper.title for _, paper in named_papers(sample_library, question)]
+    assert titles == ["Jointly Optimizing Query Encoder and Product Quantization to Improve Retrieval Performance",
+                      "Efficient Nearest Neighbor Search for Cross-Encoder Models using Matrix Factorization"]
+
+
 def test_compare_answers_quote_what_each_paper_does_about_the_question(sample_library):
     question = "How do VideoGPT+ and TracksTo4D differ in how they process videos?"
     named = named_papers(sample_library, question)
