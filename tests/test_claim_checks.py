@@ -12,7 +12,7 @@ from service.ask import finish, retrieve
 from service.ask_records import Retrieval
 from service.citations import Passage, SourceSentence, check_answer
 from service.compare import FIELDS, ComparisonTable, Row, check_summary
-from service.compare_cells import Cell, of_its_field, trace_cell
+from service.compare_cells import Cell, extractive_cell, of_its_field, trace_cell
 
 EVE = ("EVE", "We launch EVE, an encoder-free vision-language model. EVE is trained with only 35M publicly "
               "accessible data. EVE rivals encoder-based VLMs of similar capacity.")
@@ -100,3 +100,10 @@ def test_the_answering_sentence_is_quoted_after_the_answer(sample_library):
     assert not quoted.abstained and quoted.text.startswith("From the paper: “") and "up to 95" in quoted.text
     [citation] = quoted.citations
     assert citation.sentences == (quote.sentence.text,) and f"[{citation.number}]" in quoted.text
+
+
+def test_a_sentence_pointing_at_code_is_never_a_cell():
+    found = ["We propose WidgetNet.", "WidgetNet is faster than the baselines.",
+             "Our code is available in https://github.com/x/Faster-WidgetNet."]  # "Faster" is a result cue
+    cell = extractive_cell("result", found)
+    assert cell.text == "WidgetNet is faster than the baselines." and cell.sentence_index == 1
