@@ -110,7 +110,7 @@ def decide(borderline: Sequence[Judged], question: str, generator: Generator | N
     a judgement costs a fraction of a second), or by a cosine line without a scoring model."""
     scorer = getattr(generator, "score_choices", None)
     if scorer is None:
-        return [replace(j, verdict="model-yes" if j.cosine >= NO_SCORER_COSINE else "model-no") for j in borderline]
+        return [replace(j, verdict="yes" if j.cosine >= NO_SCORER_COSINE else "no") for j in borderline]
     margins = [judge_margin(j.paper, evidence_of(j.paper.id), question, scorer) for j in borderline]
     mean = float(np.mean([*margins, TYPICAL_MARGIN]))
     return [replace(j, verdict="model-yes" if _listed_after_judgement(j, margin, mean) else "model-no")

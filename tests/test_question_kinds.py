@@ -117,6 +117,27 @@ def test_a_list_answer_names_each_paper_with_a_cited_sentence_of_its_own(sample_
     assert all(len(block) < 2500 for block in judge.judged)  # judged on a few sentences, not whole abstracts
 
 
+class WritesOnly:
+    """A remote-like generator: no log-probabilities, and a list answer must not ask it to write."""
+
+    name = "writes-only"
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, *args, **kwargs):
+        raise AssertionError("a list answer is assembled in code, never generated")
+
+    generate = stream
+
+
+def test_without_log_probabilities_borderline_papers_are_decided_by_a_cosine_line(sample_library):
+    result = ask(sample_library, WritesOnly(), "Which papers are about cross-encoders?")
+    titles = [c.title for c in result.citations]
+    assert any(title.startswith("BridgeTower") for title in titles)  # borderline: its cosine alone decides
+    assert not any("judged by the model" in note for note in result.notes)  # no model judged anything
+
+
 def test_a_topic_no_paper_covers_is_answered_not_abstained(sample_library):
     result = ask(sample_library, RelevanceJudge("protein"), "Which papers are about protein folding?")
     assert result.kind == LIST and not result.abstained and result.citations == ()
