@@ -77,7 +77,21 @@ def test_the_model_classifies_only_what_the_rules_cannot_tell():
     assert FOLLOW_UP not in MODEL_CHOICES and OUT_OF_SCOPE not in MODEL_CHOICES  # never guessed
 
 
-class RelevanceJudge:
+class WritesOnly:
+    """A remote-like generator: no log-probabilities, and a list answer must not ask it to write."""
+
+    name = "writes-only"
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, *args, **kwargs):
+        raise AssertionError("a list answer is assembled in code, never generated")
+
+    generate = stream
+
+
+class RelevanceJudge(WritesOnly):
     """A generator that only judges: "yes" for papers whose block holds one of `words`; never writes."""
 
     name = "relevance-judge"
@@ -94,14 +108,6 @@ class RelevanceJudge:
         yes = any(word.lower() in paper.lower() for word in self.words)
         return [0.0 if (c.lower() == "yes") == yes else -5.0 for c in choices]
 
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    def stream(self, *args, **kwargs):
-        raise AssertionError("a list answer is assembled in code, never generated")
-
-    generate = stream
-
 
 def test_a_list_answer_names_each_paper_with_a_cited_sentence_of_its_own(sample_library):
     judge = RelevanceJudge("segmentation")
@@ -115,20 +121,6 @@ def test_a_list_answer_names_each_paper_with_a_cited_sentence_of_its_own(sample_
         assert citation.sentences[0] == own[citation.sentence_indices[0]]
         assert f"[{number}]" in result.text and citation.sentences[0] in result.text
     assert all(len(block) < 2500 for block in judge.judged)  # judged on a few sentences, not whole abstracts
-
-
-class WritesOnly:
-    """A remote-like generator: no log-probabilities, and a list answer must not ask it to write."""
-
-    name = "writes-only"
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    def stream(self, *args, **kwargs):
-        raise AssertionError("a list answer is assembled in code, never generated")
-
-    generate = stream
 
 
 def test_without_log_probabilities_borderline_papers_are_decided_by_a_cosine_line(sample_library):
