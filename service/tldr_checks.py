@@ -76,8 +76,8 @@ def _plain_number(number: str) -> str:
 
 def result_sentence(abstract: str) -> str | None:
     """The abstract's sentence that states its result: the first with a result number and a verb that
-    reports an outcome, else the first with a result number."""
-    stating = [s for s in sentences(abstract) if result_numbers(s)]
+    reports an outcome, else the first with a result number; never one that tries to instruct the model."""
+    stating = [s for s in sentences(abstract) if result_numbers(s) and not injected_sentences(s)]
     return next((s for s in stating if _RESULT_VERB.search(s)), stating[0] if stating else None)
 
 
