@@ -19,8 +19,6 @@ import json
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from bench.machine import machine
 from index.sources import parse_file
 from service.engines.factory import shared_generator
@@ -31,12 +29,12 @@ from service.paper_judging import (
     CANDIDATES,
     EXCLUDE_STANDING,
     INCLUDE_STANDING,
-    LIST_LINE,
     MIN_COSINE,
-    TYPICAL_MARGIN,
+    centred,
     evidence,
     judge_margin,
     judge_papers,
+    listed_after_judgement,
 )
 from service.settings import Settings
 
@@ -119,8 +117,9 @@ def margin_table(rows: list[dict], band: tuple[float, float] = (EXCLUDE_STANDING
         decided = []
         for qid in {r["id"] for r in inside}:
             mine = [r for r in inside if r["id"] == qid]
-            mean = float(np.mean([*(r["margin"] for r in mine), TYPICAL_MARGIN]))
-            decided += [(r, r["standing"] + weight * (r["margin"] - mean) >= LIST_LINE) for r in mine]
+            margins = centred([r["margin"] for r in mine])
+            decided += [(r, listed_after_judgement(r["standing"], margin, weight))
+                        for r, margin in zip(mine, margins, strict=True)]
         table.append({"weight": weight, "band": band, "pairs": len(decided),
                       "relevant_listed": sum(r["relevant"] and listed for r, listed in decided),
                       "wrong_listed": sum(not r["relevant"] and listed for r, listed in decided),

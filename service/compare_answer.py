@@ -3,8 +3,7 @@ the papers they name are resolved against the catalogue, the compare pipeline bu
 table, and a short answer on top is assembled in code from the table's cells, each sentence citing
 the one paper it is about, with the abstract's own sentence on what the paper does (closest to what
 the question asks about each, or to the paper's title when it asks nothing more, among the sentences
-where the authors say what they did). Nothing in it comes
-from one paper and is said of another.
+where the authors say what they did). Nothing in it comes from one paper and is said of another.
 """
 
 from __future__ import annotations
@@ -136,11 +135,10 @@ def what_it_does(library, paper: Paper, aspect: str, name: str = "") -> tuple[in
 
 
 def short_answer(comparison: Comparison, names: Sequence[str],
-                 quotes: Sequence[tuple[int, str] | None] = ()) -> tuple[list[str], tuple[Citation, ...]]:
+                 quotes: Sequence[tuple[int, str] | None]) -> tuple[list[str], tuple[Citation, ...]]:
     """One sentence per paper from its own row (method, data, key result), then the paper's own sentence
     on what it does, quoted, citing that paper only."""
     lines, citations = [], []
-    quotes = list(quotes) or [None] * len(names)
     for number, (row, name, quote) in enumerate(zip(comparison.table.rows, names, quotes, strict=True), start=1):
         said = "; ".join(f"{label}: {text}" for label, text in
                          (("method", _phrase(row, "method")), ("data", _phrase(row, "data")),

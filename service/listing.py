@@ -5,8 +5,8 @@ Every paper in scope is judged on its own (`service/paper_judging.py`): how far 
 other papers of the day on the topic decides the clear cases; for the borderline ones the model's
 yes/no on the question, read from its first-token log-probabilities, weighs in (without a scoring
 model, a cosine line). Recommendations rank the papers that are not clearly off the topic. Each
-listed paper carries one evidence sentence from its abstract, cited. When no paper qualifies, the answer says so:
-that is an answer about the day, not an abstention.
+listed paper carries one evidence sentence from its abstract, cited. When no paper qualifies, the
+answer says so: that is an answer about the day, not an abstention.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def listed_papers(library, generator: Generator | None, kind: str, question: str
 def _listed(judged: Judged, found: dict) -> ListedPaper:
     index, sentence = (found.get(judged.paper.id) or [(0, judged.paper.title)])[0]
     by = "model" if judged.verdict.startswith("model") else "retrieval"
-    return ListedPaper(judged.paper, index, sentence, round(judged.cosine + 0.5 * judged.coverage, 4), by)
+    return ListedPaper(judged.paper, index, sentence, round(judged.relevance, 4), by)
 
 
 def listing_citation(number: int, listed: ListedPaper) -> Citation:

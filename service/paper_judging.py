@@ -57,9 +57,14 @@ class Judged:
         return self.verdict in ("yes", "model-yes")
 
     @property
+    def relevance(self) -> float:
+        """The cosine with coverage: what a listed paper shows as its score."""
+        return self.cosine + 0.5 * self.coverage
+
+    @property
     def score(self) -> float:
-        """What orders papers: the standing where there is one, else the cosine with coverage."""
-        return self.standing if self.standing is not None else self.cosine + 0.5 * self.coverage
+        """What orders papers: the standing where there is one, else the relevance."""
+        return self.standing if self.standing is not None else self.relevance
 
 
 def judge_papers(library, topic: str, papers: Sequence[Paper]) -> list[Judged]:
@@ -111,16 +116,22 @@ def decide(borderline: Sequence[Judged], question: str, generator: Generator | N
     scorer = getattr(generator, "score_choices", None)
     if scorer is None:
         return [replace(j, verdict="yes" if j.cosine >= NO_SCORER_COSINE else "no") for j in borderline]
-    margins = [judge_margin(j.paper, evidence_of(j.paper.id), question, scorer) for j in borderline]
-    mean = float(np.mean([*margins, TYPICAL_MARGIN]))
-    return [replace(j, verdict="model-yes" if _listed_after_judgement(j, margin, mean) else "model-no")
+    margins = centred([judge_margin(j.paper, evidence_of(j.paper.id), question, scorer) for j in borderline])
+    return [replace(j, verdict="model-yes" if listed_after_judgement(j.standing, margin) else "model-no")
             for j, margin in zip(borderline, margins, strict=True)]
 
 
-def _listed_after_judgement(judged: Judged, margin: float, mean_margin: float) -> bool:
-    if judged.standing is None:
-        return margin >= SMALL_SCOPE_MARGIN
-    return judged.standing + JUDGE_WEIGHT * (margin - mean_margin) >= LIST_LINE
+def centred(margins: Sequence[float]) -> list[tuple[float, float]]:
+    """Each margin with its value relative to the mean of the question's margins and the typical one."""
+    mean = float(np.mean([*margins, TYPICAL_MARGIN]))
+    return [(margin, margin - mean) for margin in margins]
+
+
+def listed_after_judgement(standing: float | None, margin: tuple[float, float], weight: float = JUDGE_WEIGHT) -> bool:
+    """Whether a borderline paper is listed, given its (margin, centred margin)."""
+    if standing is None:
+        return margin[0] >= SMALL_SCOPE_MARGIN
+    return standing + weight * margin[1] >= LIST_LINE
 
 
 def judge_margin(paper: Paper, sentences: Sequence[str], question: str, score_choices: ScoreChoices) -> float:

@@ -19,7 +19,7 @@ from service.cache import OutputCache, cache_key
 from service.engines.protocol import Generator, tuned_generator
 from service.guard import injected_sentences, paper_block
 from service.prompts import load_prompt
-from service.tldr_checks import echoes_title, with_results
+from service.tldr_checks import echoes_title, unescaped_percent, with_results
 
 STYLES = {"tldr": ("tldr", 30, 1), "plain": ("plain", 100, 3)}  # prompt, word limit, sentence limit
 # Part of the cache key: bump when the rules that choose and cut outputs change, since the cached
@@ -140,7 +140,7 @@ def _shaped(raw: str, paper: Paper, style: str) -> str:
     """The model's text without a label or quotes, to the style's sentence limit ("" if unusable)."""
     if injected_sentences(raw):
         return ""
-    text = _PREFIX.sub("", raw.strip().strip('"“”').strip()).replace("\\%", "%")  # LaTeX's escaped percent
+    text = unescaped_percent(_PREFIX.sub("", raw.strip().strip('"“”').strip()))
     said = [s for s in sentences(" ".join(text.split())) if not points_at_code(s)]  # "code is at https://…"
     text = " ".join(said[: STYLES[style][2]])
     if text and not _ENDED.search(text):

@@ -31,6 +31,11 @@ _RESULT_VERB = re.compile(
 _CLAUSE_END = re.compile(r",\s+(?:while|whereas|which|and|but|with|as|when|including)\b|;|\s+while\b|\s+whereas\b")
 
 
+def unescaped_percent(text: str) -> str:
+    """LaTeX's escaped percent ("95\\%"), as some abstracts write it, as a percent."""
+    return text.replace("\\%", "%")
+
+
 def novelty(tldr: str, title: str) -> float:
     """The share of the TL;DR's content words that the title does not have (1.0 for an empty title)."""
     words = content_stems(tldr)
@@ -90,7 +95,7 @@ def result_clause(sentence: str) -> str:
     verbs = [v.start() for v in _RESULT_VERB.finditer(sentence) if v.start() < number.start()]
     end = _CLAUSE_END.search(sentence, number.end())
     clause = sentence[verbs[-1] if verbs else 0:end.start() if end else len(sentence)]
-    return clause.strip(" ,.;").replace("\\%", "%")
+    return unescaped_percent(clause.strip(" ,.;"))
 
 
 def checked_result(text: str, source: str, abstract: str) -> str:
@@ -99,10 +104,10 @@ def checked_result(text: str, source: str, abstract: str) -> str:
     found = sentences(" ".join(text.strip().strip('"“”').split()))
     if not found or injected_sentences(found[0]):
         return ""
-    said = found[0].replace("\\%", "%")  # LaTeX's escaped percent, as some abstracts write it
+    said = unescaped_percent(found[0])
     if not re.search(r"[.!?][\"'”’)]*$", said):  # cut off at the token limit
         return ""
-    stated = set(_ANY_NUMBER.findall(abstract.replace("\\%", "%")))
+    stated = set(_ANY_NUMBER.findall(abstract))
     if len(said.split()) > MAX_RESULT_WORDS or not result_numbers(said) & result_numbers(source):
         return ""
     return said if set(_ANY_NUMBER.findall(said)) <= stated else ""
@@ -128,7 +133,7 @@ def with_results(tldrs: Sequence[str], abstracts: Sequence[str], generator: Gene
 def _stated_in_code(source: str) -> str:
     """The result sentence itself when short, else its result clause."""
     if len(source.split()) <= MAX_RESULT_WORDS:
-        return source.replace("\\%", "%")
+        return unescaped_percent(source)
     return f"Result: {result_clause(source)}."
 
 
