@@ -231,8 +231,13 @@ def unfit_claim(claim: str, cited: Sequence[Passage], passages: Sequence[Passage
 
 def missing_from(tokens: Sequence[str], papers: Sequence[Paper]) -> list[str]:
     """The tokens that no title or abstract of `papers` holds as a word."""
-    words = _word_forms(" ".join(f"{paper.title} {paper.abstract}" for paper in papers))
-    return [t for t in tokens if not {_core(t), _core(t).removesuffix("s")} & words]
+    return missing_in(tokens, " ".join(f"{paper.title} {paper.abstract}" for paper in papers))
+
+
+def missing_in(tokens: Sequence[str] | set[str], text: str) -> list[str]:
+    """The tokens that `text` does not hold as a word."""
+    words = _word_forms(text)
+    return sorted(t for t in tokens if not {_core(t), _core(t).removesuffix("s")} & words)
 
 
 def _sources_for(claim: _Claim, passages: Sequence[Passage],

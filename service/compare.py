@@ -235,13 +235,13 @@ def _cached(cache: OutputCache, key: str, paper_id: str) -> Extraction | None:
 
 def build_row(paper: Paper, extraction: Extraction, letter: str, name: str) -> Row:
     cells: list[Cell] = []
-    taken: set[int] = set()  # extractive fallbacks prefer sentences no other cell of the row uses
+    taken: set[int] = set()  # extractive fallbacks prefer sentences no other cell of the row shows whole
     for field, phrase in zip(FIELDS, extraction.phrases, strict=True):
         if phrase and any(_same_words(phrase, cell.text) for cell in cells if cell.origin == "model"):
             phrase = None  # the small model pads fields by repeating one; a repeat answers nothing
-        cell = trace_cell(field, phrase, paper.abstract, taken)
+        cell = trace_cell(field, phrase, paper.abstract, taken, paper.title)
         cells.append(cell)
-        if cell.sentence_index is not None:
+        if cell.origin == "extractive":
             taken.add(cell.sentence_index)
     return Row(paper, letter, name, tuple(cells))
 

@@ -1,9 +1,9 @@
 """Compare questions ("Compare EVE and ENEL", "How does TextCraftor differ from Faster Diffusion?"):
 the papers they name are resolved against the catalogue, the compare pipeline builds the traced
 table, and a short answer on top is assembled in code from the table's cells, each sentence citing
-the one paper it is about, with the abstract's own sentence on what the paper does (closest to what
-the question asks about each, or to the paper's title when it asks nothing more, among the sentences
-where the authors say what they did). Nothing in it comes from one paper and is said of another.
+the one paper it is about, with the abstract's own sentences on what the paper does (the one closest
+to its title, and the one closest to what the question asks about each when that is another, among the
+sentences where the authors say what they did). Nothing in it comes from one paper and is said of another.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ _QUESTION_FRAME = re.compile(
     re.IGNORECASE)
 # Sentences in which the authors say what they did ("we propose", "our model", "the proposed method"):
 # the background sentences an abstract opens with are about the field, not the paper.
-_AUTHORED = re.compile(r"\b(?:we|our|this (?:paper|work|study)|(?:the )?proposed)\b", re.IGNORECASE)
+_AUTHORED = re.compile(r"\b(?:we|our|this (?:paper|work|study)|(?:the )?proposed)\b"
+                       r"|^(?:the|this) (?:model|method|approach|framework|architecture|system)\b", re.IGNORECASE)
 
 
 def named_papers(library, question: str, filters: SearchFilter = ALL_PAPERS) -> list[tuple[str, Paper]]:
@@ -119,34 +120,38 @@ def question_aspect(question: str, names: Sequence[str]) -> str:
     return " ".join(word for word in _QUESTION_FRAME.sub(" ", text).split() if len(word) > 2)
 
 
-def what_it_does(library, paper: Paper, aspect: str, name: str = "") -> tuple[int, str] | None:
-    """(index, sentence) of the paper's abstract that best says what it does about the aspect (or, for a
-    question with no aspect, about its title): among the sentences where the authors speak or the paper
-    is named, when there are any; never one pointing at code."""
+def what_it_does(library, paper: Paper, aspect: str, name: str = "") -> tuple[tuple[int, str], ...]:
+    """(index, sentence) pairs of the paper's abstract that say what it does: the one closest to its title,
+    then, when the question asks about an aspect, the one closest to that if it is another. Chosen among
+    the sentences where the authors speak or the paper is named, when there are any; never a code link."""
     kept = library.sentence_vectors.of([paper])[paper.id]
     usable = [i for i, text in enumerate(kept.sentences) if not points_at_code(text)]
     authored = [i for i in usable if _AUTHORED.search(kept.sentences[i]) or (name and name in kept.sentences[i])]
     if not (candidates := authored or usable):
-        return None
-    target = aspect if len(aspect.split()) >= 2 else paper.title
-    vector = np.asarray(library.searcher.query_vector(target), dtype=np.float32)
-    best = max(candidates, key=lambda i: float(kept.vectors[i] @ vector))
-    return best, kept.sentences[best]
+        return ()
+    chosen = []
+    for target in (paper.title, aspect) if aspect else (paper.title,):
+        vector = np.asarray(library.searcher.query_vector(target), dtype=np.float32)
+        best = max(candidates, key=lambda i: float(kept.vectors[i] @ vector))
+        if best not in chosen:
+            chosen.append(best)
+    return tuple((i, kept.sentences[i]) for i in sorted(chosen))
 
 
 def short_answer(comparison: Comparison, names: Sequence[str],
-                 quotes: Sequence[tuple[int, str] | None]) -> tuple[list[str], tuple[Citation, ...]]:
-    """One sentence per paper from its own row (method, data, key result), then the paper's own sentence
+                 quotes: Sequence[Sequence[tuple[int, str]]]) -> tuple[list[str], tuple[Citation, ...]]:
+    """One sentence per paper from its own row (method, data, key result), then the paper's own sentences
     on what it does, quoted, citing that paper only."""
     lines, citations = [], []
-    for number, (row, name, quote) in enumerate(zip(comparison.table.rows, names, quotes, strict=True), start=1):
+    for number, (row, name, quoted) in enumerate(zip(comparison.table.rows, names, quotes, strict=True), start=1):
         said = "; ".join(f"{label}: {text}" for label, text in
                          (("method", _phrase(row, "method")), ("data", _phrase(row, "data")),
                           ("key result", _phrase(row, "result"))) if text)
         label = f"{name} ({row.paper.title})" if name else row.paper.title
-        quoted = f" “{quote[1]}”" if quote and quote[1] not in said else ""
-        lines.append(f"{label} [{number}] — {said or 'the abstract states no method or result'}.{quoted}")
-        citations.append(_row_citation(number, row, quote[0] if quote else None))
+        shown = [(index, text) for index, text in quoted if text not in said]
+        quotes_text = "".join(f" “{text}”" for _, text in shown)
+        lines.append(f"{label} [{number}] — {said or 'the abstract states no method or result'}.{quotes_text}")
+        citations.append(_row_citation(number, row, [index for index, _ in shown]))
     return lines, tuple(citations)
 
 
@@ -155,10 +160,10 @@ def _phrase(row: Row, field: str) -> str:
     return "" if cell.origin == "none" or cell.text == NOT_STATED else cell.text.rstrip(". ")
 
 
-def _row_citation(number: int, row: Row, quoted: int | None = None) -> Citation:
-    """The paper's row as a citation: the abstract sentences behind its cells and the quoted one."""
+def _row_citation(number: int, row: Row, quoted: Sequence[int] = ()) -> Citation:
+    """The paper's row as a citation: the abstract sentences behind its cells and the quoted ones."""
     texts = sentences(row.paper.abstract)
-    behind = {c.sentence_index for c in row.cells if c.sentence_index is not None} | {quoted}
-    indices = tuple(sorted(i for i in behind if i is not None and i < len(texts)))
+    behind = {c.sentence_index for c in row.cells if c.sentence_index is not None} | set(quoted)
+    indices = tuple(sorted(i for i in behind if i < len(texts)))
     return Citation(number, row.paper.id, row.paper.title, row.paper.url, indices,
                     tuple(texts[i] for i in indices), 1.0)

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.text import points_at_code, query_terms, sentences, stem
+from service.citations import distinctive_tokens, missing_in
+from service.tldr_checks import states_result
 
 NOT_STATED = "not stated"
 MIN_SUPPORT = 0.5  # share of a phrase's content words that must occur in its best abstract sentence…
@@ -21,11 +23,13 @@ _STOP_WORDS = ("a an and are as at be by for from has have in into is it its of 
 _FIELD_SHAPE = {
     "data": re.compile(r"\b(?:data(?:sets?)?|benchmarks?|corp(?:us|ora)|collections?|hours|images|videos|clips|"
                        r"samples|pairs|tokens|questions|sentences|documents|examples|annotations|scans|recordings|"
-                       r"point clouds|languages|tasks)\b|(?-i:\b[A-Za-z]*[A-Z][a-z]*[A-Z0-9][\w\-]*)|\d", re.IGNORECASE),
-    "result": re.compile(r"\d|\b(?:outperform|achiev|state-of-the-art|improv|surpass|better|faster|speed|reduc|"
-                         r"higher|lower|fewer|less|more|gains?|rivals?|matches|comparable|competitive|robust|"
+                       r"point clouds|languages|tasks)\b|(?<![\w-])\d", re.IGNORECASE),
+    "result": re.compile(r"(?<![\w-])\d|\b(?:outperform|achiev|state-of-the-art|improv|surpass|better|faster|speed|"
+                         r"reduc|higher|lower|fewer|less|more|gains?|rivals?|matches|comparable|competitive|robust|"
                          r"effective|accura|efficien)", re.IGNORECASE),
 }
+# Words that may join the names in a data cell made of names only ("Synapse and ACDC", "VQA, GQA").
+_NAME_JOINERS = frozenset("and or the of on including e.g. i.e. both".split())
 UNINFORMATIVE_WORDS = frozenset(_STOP_WORDS.split())  # words that say nothing about what a paper did
 _CUES = {
     "problem": re.compile(r"\b(challeng|problem|remain|limit|lack|difficult|suffer|issue|bottleneck|however|"
@@ -61,31 +65,47 @@ def best_sentence(phrase: str, sentences: Sequence[str]) -> tuple[int | None, fl
     return best, scores[best]
 
 
-def trace_cell(field: str, phrase: str | None, abstract: str, taken: set[int] = frozenset()) -> Cell:
+def trace_cell(field: str, phrase: str | None, abstract: str, taken: set[int] = frozenset(),
+               title: str = "") -> Cell:
     """The model's phrase with its supporting sentence, or extractive text when it has too little support."""
     found = sentences(abstract)
     if phrase and not NOT_STATED_REPLY.match(phrase):
         index, support = best_sentence(phrase, found)
-        # Numbers are what a small model invents most: each must appear in the abstract.
+        # Numbers and names are what a small model invents (or copies from the prompt's example) most:
+        # each must appear in the paper.
         numbers_ok = set(_NUMBER.findall(phrase)) <= set(_NUMBER.findall(abstract))
+        names_ok = not missing_in(distinctive_tokens(phrase), f"{title} {abstract}")
         spread = support >= SPREAD_SUPPORT[0] and best_sentence(phrase, [abstract])[1] >= SPREAD_SUPPORT[1]
-        if index is not None and (support >= MIN_SUPPORT or spread) and numbers_ok and of_its_field(field, phrase):
+        if (index is not None and (support >= MIN_SUPPORT or spread) and numbers_ok and names_ok
+                and of_its_field(field, phrase)):
             return Cell(phrase, index, True, "model")
     return extractive_cell(field, found, taken)
 
 
 def of_its_field(field: str, phrase: str) -> bool:
     """Whether a phrase is the kind of thing its column holds: data names data (a dataset, benchmark or
-    corpus, a named collection, an amount); a key result states an outcome or a number. A near-miss
-    ("the convolutional neural network and Transformer architectures" as data) is not kept."""
+    corpus, an amount, or only names: "Synapse and ACDC"); a key result states an outcome or a number.
+    Near-misses ("the convolutional neural network and Transformer architectures", "LMMs, image
+    encoders, video encoders" as data; a rival's name "ShapeLLM-13B" as a result) are not kept."""
     shape = _FIELD_SHAPE.get(field)
-    return shape is None or bool(shape.search(phrase))
+    if shape is None or shape.search(phrase):
+        return True
+    return field == "data" and _names_only(phrase)
+
+
+def _names_only(phrase: str) -> bool:
+    words = [word.strip(",;:()") for word in phrase.split()]
+    return any(words) and all(not word or word.lower() in _NAME_JOINERS or word[0].isupper() or
+                              any(ch.isdigit() for ch in word) for word in words)
 
 
 def extractive_cell(field: str, sentences: Sequence[str], taken: set[int] = frozenset()) -> Cell:
-    """The sentence with the most cues for the field (early for problems, late for results), shortened."""
+    """The sentence with the most cues for the field (early for problems, late for results; stating a
+    result's numbers counts twice), shortened."""
     def score(index: int) -> float:
         cues = len(_CUES[field].findall(sentences[index]))
+        if field == "result" and states_result(sentences[index]):
+            cues += 2
         position = index / max(1, len(sentences) - 1)
         prior = {"problem": 1 - position, "result": position}.get(field, 0.0)
         return cues + 0.5 * prior - (2 if index in taken else 0)

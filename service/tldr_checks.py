@@ -83,7 +83,12 @@ def result_sentence(abstract: str) -> str | None:
     """The abstract's sentence that states its result: the first with a result number and a verb that
     reports an outcome, else the first with a result number; never one that tries to instruct the model."""
     stating = [s for s in sentences(abstract) if result_numbers(s) and not injected_sentences(s)]
-    return next((s for s in stating if _RESULT_VERB.search(s)), stating[0] if stating else None)
+    return next((s for s in stating if states_result(s)), stating[0] if stating else None)
+
+
+def states_result(sentence: str) -> bool:
+    """A result number and a verb reporting an outcome ("achieves 79.6"), not a setting ("a 30% ratio")."""
+    return bool(result_numbers(sentence)) and bool(_RESULT_VERB.search(sentence))
 
 
 def result_clause(sentence: str) -> str:

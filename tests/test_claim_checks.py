@@ -84,6 +84,10 @@ def test_a_cell_that_is_not_of_its_field_is_not_kept():
     assert not of_its_field("data", "the convolutional neural network and Transformer architectures")
     assert of_its_field("data", "BraTS and KiTS benchmarks") and of_its_field("data", "ImageNet")
     assert not of_its_field("result", "launch EVE, an encoder-free vision-language model")
+    assert of_its_field("data", "Synapse and ACDC") and of_its_field("data", "35M publicly accessible data")
+    assert not of_its_field("data", "LMMs, image encoders, video encoders")
+    assert not of_its_field("data", "UNet, using various technologies")
+    assert not of_its_field("result", "ShapeLLM-13B") and of_its_field("result", "55.0% on classification")
     cell = trace_cell("data", "the convolutional neural network and Transformer architectures",
                       "We combine convolutional neural network and Transformer architectures. It is fast.")
     assert cell.origin != "model"
@@ -107,3 +111,12 @@ def test_a_sentence_pointing_at_code_is_never_a_cell():
              "Our code is available in https://github.com/x/Faster-WidgetNet."]  # "Faster" is a result cue
     cell = extractive_cell("result", found)
     assert cell.text == "WidgetNet is faster than the baselines." and cell.sentence_index == 1
+
+
+def test_a_result_cell_prefers_the_sentence_that_states_the_numbers():
+    found = ["We introduce WidgetBERT, a fast encoder.",
+             "When pretrained from scratch, it achieves a GLUE score of 79.6 in 1.13 hours on 8 GPUs.",
+             "We plot accuracy vs. speed curves and show that WidgetBERT is consistently Pareto optimal.",
+             "We open source our weights."]
+    cell = extractive_cell("result", found)
+    assert cell.sentence_index == 1 and "1.13 hours" in cell.text

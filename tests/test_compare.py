@@ -99,6 +99,14 @@ def test_untrusted_abstract_text_reaches_the_model_only_inside_a_guarded_block(c
 # --- traceability ---------------------------------------------------------------------------------------
 
 
+def test_a_phrase_naming_a_dataset_the_paper_never_names_is_not_kept():
+    # Most words are the paper's, but "MeteoNet" comes from the prompt's example paper.
+    abstract = "We propose JPQ for Dense Retrieval (DR). JPQ outperforms vector compression on two datasets."
+    cell = trace_cell("data", "Dense Retrieval (DR) and MeteoNet datasets", abstract)
+    assert cell.origin == "extractive" and "MeteoNet" not in cell.text
+    assert trace_cell("data", "Dense Retrieval (DR) datasets", abstract).origin == "model"
+
+
 def test_supported_phrase_keeps_the_models_words_and_points_at_its_sentence():
     cell = trace_cell("data", "BraTS and KiTS benchmarks", SEGMENT.abstract)
     assert (cell.text, cell.sentence_index, cell.supported, cell.origin) == ("BraTS and KiTS benchmarks", 2, True, "model")
@@ -146,6 +154,18 @@ def test_a_field_repeating_an_earlier_one_is_replaced():
     row = build_row(SEGMENT, repeated, "A", "SegNet++")
     assert row.cell("data").origin == "extractive" and row.cell("data").sentence_index == 2
     assert row.cell("result").origin == "model"
+
+
+def test_a_result_fallback_may_use_the_sentence_behind_a_model_phrase():
+    # The model's "C4 dataset" shows a phrase of sentence 1, not the sentence: the result may quote it whole.
+    paper = Paper(id="mosaic", title="WidgetBERT: fast pretraining", source="file",
+                  abstract="We introduce WidgetBERT, a BERT-style encoder. When pretrained on the C4 dataset, it "
+                           "achieves a GLUE score of 79.6 in 1.13 hours. The recipe includes a 30% masking ratio. "
+                           "We show that WidgetBERT is Pareto optimal.")
+    row = build_row(paper, Extraction(paper.id, (None, "WidgetBERT, a BERT-style encoder", "C4 dataset", None), 1, True),
+                    "A", "WidgetBERT")
+    assert row.cell("data").origin == "model" and row.cell("data").sentence_index == 1
+    assert row.cell("result").origin == "extractive" and "1.13 hours" in row.cell("result").text
 
 
 def test_short_names_use_the_title_prefix_or_its_first_words_and_are_unique():
