@@ -121,8 +121,8 @@ def question_aspect(question: str, names: Sequence[str]) -> str:
 
 
 def what_it_does(library, paper: Paper, aspect: str, name: str = "") -> tuple[tuple[int, str], ...]:
-    """(index, sentence) pairs of the paper's abstract that say what it does: the one closest to its title,
-    then, when the question asks about an aspect, the one closest to that if it is another. Chosen among
+    """(index, sentence) pairs of the paper's abstract that say what it does: the one closest to its name
+    and title, then, when the question asks about an aspect, the one closest to that if it is another. Chosen among
     the sentences where the authors speak or the paper is named, when there are any; never a code link."""
     kept = library.sentence_vectors.of([paper])[paper.id]
     usable = [i for i, text in enumerate(kept.sentences) if not points_at_code(text)]
@@ -130,7 +130,8 @@ def what_it_does(library, paper: Paper, aspect: str, name: str = "") -> tuple[tu
     if not (candidates := authored or usable):
         return ()
     chosen = []
-    for target in (paper.title, aspect) if aspect else (paper.title,):
+    named_title = f"{name}: {paper.title}" if name else paper.title  # the title may not say what it does
+    for target in (named_title, aspect) if aspect else (named_title,):
         vector = np.asarray(library.searcher.query_vector(target), dtype=np.float32)
         best = max(candidates, key=lambda i: float(kept.vectors[i] @ vector))
         if best not in chosen:

@@ -37,7 +37,8 @@ _CUES = {
     "method": re.compile(r"\b(we (?!show|find|prove|observe|demonstrate|achieve)[a-z]+|this (paper|work) [a-z]+s\b|"
                          r"our (method|approach|model|framework)|novel|framework|architecture)", re.IGNORECASE),
     "data": re.compile(r"\b(dataset|benchmark|corpus|corpora|evaluated on|experiments on|trained on)"
-                       r"|(?-i:\b[Oo]n [A-Z][a-z]*[A-Z0-9][\w\-]*)", re.IGNORECASE),  # "On LibriSpeech"
+                       # "On LibriSpeech", "on VQAv2"; not "on CPU"
+                       r"|(?-i:\b[Oo]n (?=[A-Z][\w\-]*[a-z])[A-Z][a-z]*[A-Z0-9][\w\-]*)", re.IGNORECASE),
     "result": re.compile(r"\b(outperform|achiev|state-of-the-art|improv|surpass|results (show|demonstrate)|"
                          r"speed-?up|faster|reduc|prove|show that|find that)|\d+(\.\d+)?\s?(%|x\b|×)", re.IGNORECASE),
 }

@@ -217,3 +217,10 @@ def test_a_schema_reply_that_fails_validation_is_retried_then_kept_per_field(cac
     assert extraction.attempts == 2 and not extraction.valid
     assert extraction.phrases[0] == "medical image segmentation is slow on large 3D scans"
     assert extraction.phrases[2] is None
+
+
+def test_a_data_fallback_is_a_sentence_about_data_not_about_hardware():
+    found = ["We propose JPQ.", "The compressed index brings 10x speedup on CPU.",
+             "On MSMARCO and TREC benchmarks JPQ outperforms compression methods."]
+    assert extractive_cell("data", found).sentence_index == 2
+    assert extractive_cell("data", found[:2]).origin == "none"

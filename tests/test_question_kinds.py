@@ -172,6 +172,10 @@ def test_compare_answers_quote_what_each_paper_does_and_what_the_question_asks(s
     videogpt = named[0][1]
     # "The model processes videos by …" speaks of the paper's own model: a sentence on what it does.
     assert any("adaptive pooling" in quoted for _, quoted in what_it_does(sample_library, videogpt, aspect))
+    # "More complex encoder is not all you need" says little of what neU-Net does: its name says more.
+    [(name, neunet)] = [pair for pair in named_papers(sample_library, "Compare neU-Net and WAU.") if pair[0] == "neU-Net"]
+    [(_, quoted)] = what_it_does(sample_library, neunet, "", name)
+    assert "introduce neU-Net" in quoted
     bare = named_papers(sample_library, "Compare EVE and ENEL.")
     assert question_aspect("Compare EVE and ENEL.", ["EVE", "ENEL"]) == ""
     [(_, quoted)] = what_it_does(sample_library, bare[1][1], "")
