@@ -66,7 +66,8 @@ def _has_shape(question: str, sentence: str) -> bool:
 
 def with_quote(result: AskResult, quote: Quote) -> AskResult:
     """The answer with the answering sentence quoted after it (alone, when the model's answer did not
-    stand), cited to its passage."""
+    stand), cited to its passage. When the model's answer cites one paper and the sentence comes from
+    another, they answer about different papers: only the one from the better-retrieved paper stays."""
     number = quote.passage.number
     quoted = f"“{quote.sentence.text}” [{number}]"
     citations = list(result.citations)
@@ -74,6 +75,16 @@ def with_quote(result: AskResult, quote: Quote) -> AskResult:
         paper = quote.passage.paper
         citations.append(Citation(number, paper.id, paper.title, paper.url, (quote.sentence.index,),
                                   (quote.sentence.text,), round(quote.score, 2)))
+    cited = {c.number for c in result.citations}
+    if not result.abstained and len(cited) == 1 and number not in cited:
+        [other] = cited
+        if other < number:
+            return replace(result, notes=(*result.notes, f"the answering sentence found in [{number}] is left out: "
+                                                         f"the answer is about [{other}], retrieved first"))
+        kept = tuple(c for c in citations if c.number == number)
+        return replace(result, text=f"From the paper: {quoted}", citations=kept,
+                       notes=(*result.notes, f"the model's answer about [{other}] is left out: the answering "
+                                             f"sentence comes from [{number}], retrieved first"))
     if result.abstained and quote.score < QUOTE_ALONE_MIN:
         return result
     if result.abstained:

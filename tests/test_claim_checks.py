@@ -7,7 +7,7 @@ import pytest
 
 from index.models import Paper
 from index.text import sentences
-from service.answer_quote import answering_sentence, with_quote
+from service.answer_quote import Quote, answering_sentence, with_quote
 from service.ask import finish, retrieve
 from service.ask_records import Retrieval
 from service.citations import Passage, SourceSentence, check_answer
@@ -120,3 +120,22 @@ def test_a_result_cell_prefers_the_sentence_that_states_the_numbers():
              "We open source our weights."]
     cell = extractive_cell("result", found)
     assert cell.sentence_index == 1 and "1.13 hours" in cell.text
+
+
+def test_an_answer_about_one_paper_and_a_quote_from_another_keep_the_better_retrieved_one(sample_library):
+    question = "Which loss do the authors propose for training dual-encoder models on extreme multi-label classification?"
+    retrieval = retrieve(sample_library, question)
+    first, second = retrieval.passages[:2]
+    quote = answering_sentence(sample_library, question, retrieval.passages)
+    assert quote.passage.number == first.number == 1
+    # The model answered from the second paper: its sentence goes, the first paper's sentence stands alone.
+    elsewhere = finish(question, retrieval, f"{second.sentences[1].text} [2]")  # M2-Encoder's loss
+    assert [c.number for c in elsewhere.citations] == [2]
+    alone = with_quote(elsewhere, quote)
+    assert alone.text == f"From the paper: “{quote.sentence.text}” [1]"
+    assert [c.number for c in alone.citations] == [1] and "left out" in alone.notes[-1]
+    # The model answered from the first paper and the quote comes from the second: the quote goes.
+    answered = finish(question, retrieval, f"{first.sentences[-1].text} [1]")
+    off = Quote(second, second.sentences[0], 1.0)
+    kept = with_quote(answered, off)
+    assert kept.text == answered.text and [c.number for c in kept.citations] == [1]
