@@ -18,7 +18,7 @@ from index.text import points_at_code, sentences
 from service.ask_records import Answer, AskEvent, AskResult, Retrieval, Sources, Token
 from service.citations import Citation, Passage
 from service.compare import MAX_PAPERS, MIN_PAPERS, Comparison, Row, compare_papers
-from service.compare_cells import NOT_STATED
+from service.compare_cells import AUTHORED, NOT_STATED
 from service.engines.protocol import Generator
 from service.listing import default_scope
 from service.question_kinds import COMPARE
@@ -37,10 +37,6 @@ _QUESTION_FRAME = re.compile(
     r"\b(?:compare|comparison|how|does|do|did|differ|different|difference|differences|from|and|with|vs\.?|"
     r"versus|the|in|what|is|are|was|each|between|they|their|its|it|of|to|a|an|on|make|makes)\b|['’]s\b|[():?.!,;]",
     re.IGNORECASE)
-# Sentences in which the authors say what they did ("we propose", "our model", "the proposed method"):
-# the background sentences an abstract opens with are about the field, not the paper.
-_AUTHORED = re.compile(r"\b(?:we|our|this (?:paper|work|study)|(?:the )?proposed)\b"
-                       r"|^(?:the|this) (?:model|method|approach|framework|architecture|system)\b", re.IGNORECASE)
 
 
 def named_papers(library, question: str, filters: SearchFilter = ALL_PAPERS) -> list[tuple[str, Paper]]:
@@ -126,7 +122,7 @@ def what_it_does(library, paper: Paper, aspect: str, name: str = "") -> tuple[tu
     the sentences where the authors speak or the paper is named, when there are any; never a code link."""
     kept = library.sentence_vectors.of([paper])[paper.id]
     usable = [i for i, text in enumerate(kept.sentences) if not points_at_code(text)]
-    authored = [i for i in usable if _AUTHORED.search(kept.sentences[i]) or (name and name in kept.sentences[i])]
+    authored = [i for i in usable if AUTHORED.search(kept.sentences[i]) or (name and name in kept.sentences[i])]
     if not (candidates := authored or usable):
         return ()
     chosen = []

@@ -28,6 +28,12 @@ _FIELD_SHAPE = {
                          r"reduc|higher|lower|fewer|less|more|gains?|rivals?|matches|comparable|competitive|robust|"
                          r"effective|accura|efficien)", re.IGNORECASE),
 }
+# Sentences in which the authors say what they did ("we propose", "our model", "the proposed method", "The
+# model processes …"). Those an abstract opens with before the first are about the field, not the paper:
+# its data and results are never taken from them.
+AUTHORED = re.compile(r"\b(?:we|our|this (?:paper|work|study)|(?:the )?proposed)\b"
+                      r"|^(?:the|this) (?:model|method|approach|framework|architecture|system)\b", re.IGNORECASE)
+_OWN_WORK_FIELDS = ("data", "result")
 # Words that may join the names in a data cell made of names only ("Synapse and ACDC", "VQA, GQA").
 _NAME_JOINERS = frozenset("and or the of on including e.g. i.e. both".split())
 UNINFORMATIVE_WORDS = frozenset(_STOP_WORDS.split())  # words that say nothing about what a paper did
@@ -71,7 +77,7 @@ def trace_cell(field: str, phrase: str | None, abstract: str, taken: set[int] = 
     """The model's phrase with its supporting sentence, or extractive text when it has too little support."""
     found = sentences(abstract)
     if phrase and not NOT_STATED_REPLY.match(phrase):
-        index, support = best_sentence(phrase, found)
+        index, support = best_sentence(phrase, _eligible(field, found))
         # Numbers and names are what a small model invents (or copies from the prompt's example) most:
         # each must appear in the paper.
         numbers_ok = set(_NUMBER.findall(phrase)) <= set(_NUMBER.findall(abstract))
@@ -110,12 +116,24 @@ def extractive_cell(field: str, sentences: Sequence[str], taken: set[int] = froz
         position = index / max(1, len(sentences) - 1)
         prior = {"problem": 1 - position, "result": position}.get(field, 0.0)
         return cues + 0.5 * prior - (2 if index in taken else 0)
+    eligible = _eligible(field, sentences)
     scored = [(score(i), i) for i in range(len(sentences))
-              if _CUES[field].search(sentences[i]) and not points_at_code(sentences[i])]
+              if eligible[i] and _CUES[field].search(sentences[i]) and not points_at_code(sentences[i])]
     if not scored:
         return Cell(NOT_STATED, None, False, "none")
     _, index = max(scored, key=lambda pair: (pair[0], -pair[1]))
     return Cell(_shorten(sentences[index], _CUES[field]), index, True, "extractive")
+
+
+def background_sentences(found: Sequence[str]) -> int:
+    """How many sentences open the abstract before the authors first speak (0 when they never do)."""
+    return next((i for i, sentence in enumerate(found) if AUTHORED.search(sentence)), 0)
+
+
+def _eligible(field: str, found: Sequence[str]) -> list[str]:
+    """The sentences a cell of this field may come from ("" for those it may not)."""
+    skip = background_sentences(found) if field in _OWN_WORK_FIELDS else 0
+    return ["" if i < skip else sentence for i, sentence in enumerate(found)]
 
 
 def _shorten(sentence: str, cue: re.Pattern, limit: int = MAX_PHRASE_WORDS) -> str:

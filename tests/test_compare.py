@@ -224,3 +224,14 @@ def test_a_data_fallback_is_a_sentence_about_data_not_about_hardware():
              "On MSMARCO and TREC benchmarks JPQ outperforms compression methods."]
     assert extractive_cell("data", found).sentence_index == 2
     assert extractive_cell("data", found[:2]).origin == "none"
+
+
+def test_data_and_results_come_from_what_the_authors_did_not_from_the_opening_background():
+    found = ["Segmentation methods downsample images and upsample them.",  # the field, not the paper
+             "Current models fall short on XMC benchmarks.",
+             "We propose WAU, a window attention upsampler.",
+             "On the Synapse benchmark, WAU improves Dice by 2.3 points."]
+    assert extractive_cell("data", found).sentence_index == 3
+    cell = trace_cell("data", "Segmentation methods downsample images", " ".join(found))
+    assert cell.origin == "extractive" and cell.sentence_index == 3
+    assert trace_cell("problem", "segmentation methods downsample images", " ".join(found)).sentence_index == 0
