@@ -14,7 +14,8 @@ fills gaps from other passages), so every claim is checked:
   enough, marked `added`; otherwise it stays uncited and flagged;
 - a sentence is removed, with a note, when it speaks of several papers ("both", "similar") but
   cites one, or states a number or name that the paper it cites never states (a fact of another
-  source said of this one, or made up), or states one with no citation at all.
+  source said of this one, or made up), or states one with no citation at all, or states a figure
+  the paper gives for something else (the paper's sentence on what the claim says gives another).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.models import Paper
-from index.text import content_stems, split_sentences
+from index.text import content_stems, sentences, split_sentences
 
 # Share of a claim's content words its source must contain. Answers the 0.5B model copies from a
 # source score 0.6–1.0; its borrowed or invented claims ("BridgeTower uses reinforcement learning
@@ -40,6 +41,8 @@ _QUOTE = re.compile(r"\"([^\"\n]{3,}?)\"|“([^”\n]{3,}?)”")
 _SEVERAL = re.compile(r"\b(?:both|all (?:of )?(?:the|these|three|four)|similar(?:ly)?|likewise|neither|either|"
                       r"the same|in common|each of)\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W_][\w\-.,+@%]*")
+# A figure: a percentage, a factor or a decimal ("81.15%", "30x", "4.8 times"; not a year or a count).
+_FIGURE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:\\?%|x\b|×|times\b)|(?<![\w.])(\d+\.\d+)(?![\w]|\.\d)")
 
 
 @dataclass(frozen=True)
@@ -218,7 +221,7 @@ def unfit_claim(claim: str, cited: Sequence[Passage], passages: Sequence[Passage
         return f"it speaks of several papers but cites {'one' if papers else 'none'}"
     missing = missing_from(sorted(distinctive_tokens(claim)), papers)
     if not missing:
-        return None
+        return next(filter(None, (_figure_for_something_else(claim, paper) for paper in papers)), None)
     said = ", ".join(missing)
     elsewhere = [p for p in passages if p.paper not in papers and not missing_from(missing, [p.paper])]
     if not papers:  # uncited: flagged as such unless it states what no source does
@@ -227,6 +230,30 @@ def unfit_claim(claim: str, cited: Sequence[Passage], passages: Sequence[Passage
     if elsewhere:
         return f"{said} is from {', '.join(f'[{p.number}]' for p in elsewhere)}, not from the paper it cites"
     return f"no source states {said}"
+
+
+def _figure_for_something_else(claim: str, paper: Paper) -> str | None:
+    """Why the claim's figures are not the paper's figures for what it says, or None: the paper's
+    sentence closest to the claim's words gives other figures, and the claim's come from a sentence
+    about something else ("81.15% on the VQAv2 test-std set" where the test-std sentence says 78.73%)."""
+    claimed = figures(claim)
+    found = sentences(paper.abstract)
+    if not claimed or not found:
+        return None
+    words = content_stems(_FIGURE.sub(" ", claim))
+    shared = [len(words & content_stems(_FIGURE.sub(" ", sentence))) for sentence in found]
+    best = max(range(len(found)), key=lambda i: shared[i])
+    holders = [i for i, sentence in enumerate(found) if claimed & figures(sentence)]
+    given = figures(found[best])
+    if claimed & given or not given or not holders or shared[best] <= max(shared[i] for i in holders):
+        return None
+    return f"{', '.join(sorted(claimed))} is the paper's figure for something else; it gives {', '.join(sorted(given))} for this"
+
+
+def figures(text: str) -> set[str]:
+    """The figures a text states, written without trailing zeros ("55.0%" → "55")."""
+    found = (m.group(1) or m.group(2) for m in _FIGURE.finditer(text))
+    return {n.rstrip("0").rstrip(".") if "." in n else n for n in found}
 
 
 def missing_from(tokens: Sequence[str], papers: Sequence[Paper]) -> list[str]:

@@ -139,3 +139,17 @@ def test_an_answer_about_one_paper_and_a_quote_from_another_keep_the_better_retr
     off = Quote(second, second.sentences[0], 1.0)
     kept = with_quote(answered, off)
     assert kept.text == answered.text and [c.number for c in kept.citations] == [1]
+
+
+BRIDGE = ("BridgeTower", "We propose BridgeTower. On the VQAv2 test-std set, BridgeTower achieves an accuracy of 78.73%. "
+                         "When further scaling the model, BridgeTower achieves an accuracy of 81.15%.")
+
+
+def test_a_figure_the_paper_gives_for_something_else_is_removed():
+    sources = [passage(1, *BRIDGE)]
+    wrong = check_answer("BridgeTower achieves an accuracy of 81.15% on the VQAv2 test-std set [1].", sources)
+    assert wrong.text == "" and "81.15 is the paper's figure for something else; it gives 78.73" in wrong.notes[0]
+    right = "BridgeTower achieves an accuracy of 78.73% on the VQAv2 test-std set [1]."
+    assert check_answer(right, sources).text == right
+    scaled = "Scaled up, BridgeTower achieves an accuracy of 81.15% [1]."
+    assert check_answer(scaled, sources).text == scaled
