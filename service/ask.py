@@ -53,6 +53,7 @@ STOP = ("\n\n", "<source", "Question:")
 NO_RELEVANT_PASSAGES = "no passage is relevant enough"
 MODEL_DECLINED = "the model found no answer in the passages"
 NO_SUPPORT = "no passage supports the model's answer"
+NO_CLOSE_SENTENCE = "no sentence answers the question closely enough"
 
 
 
@@ -229,6 +230,9 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
     if not retrieval.passages:  # below the calibrated threshold: abstain without calling the model
         yield Answer(replace(abstention(question, retrieval, NO_RELEVANT_PASSAGES), kind=OUT_OF_SCOPE))
         return
+    if options.quote == "only":
+        yield from _quoted_answer(library, question, retrieval, kind)
+        return
     gate = DeclineGate()
     variables = prompt_variables(question, retrieval.passages, conversation.history())
     pieces = answer_chain(generator, options.max_new_tokens).stream(variables)
@@ -251,6 +255,17 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
                 yield Token(suffix.lstrip() if gate.raw.endswith((" ", "\n")) else suffix)
             result = quoted
     yield Answer(replace(result, kind=kind))
+
+
+def _quoted_answer(library, question: str, retrieval: Retrieval, kind: str) -> Iterator[AskEvent]:
+    """The extractive answer, with no generation: the answering sentence quoted when it scores as one
+    that answers (the bar for a quote standing alone), else an abstention."""
+    unanswered = abstention(question, retrieval, NO_CLOSE_SENTENCE)
+    quote = answering_sentence(library, question, retrieval.passages)
+    result = with_quote(unanswered, quote) if quote else unanswered
+    if not result.abstained:
+        yield Token(result.text)
+    yield Answer(replace(result, kind=kind, notes=()))
 
 
 def ask(library, generator: Generator, question: str, filters: SearchFilter = ALL_PAPERS,

@@ -25,13 +25,20 @@ class AskOptions:
     passages: int = 3  # the 0.5B model loses track of sources beyond 3–5
     source_tokens: int = 900  # generator tokens for all source blocks together
     sentences: int = 3  # a passage's sentences that share most of the question's rare words (0: the chunk)
-    quote: str = "after"  # "after": the answering sentence quoted after the model's checked answer; "none"
+    # "after": the answering sentence quoted after the model's checked answer; "none": the model's answer
+    # only; "only": the answering sentence alone, no generation (an abstention below the quote's bar)
+    quote: str = "after"
     max_new_tokens: int = 120  # 1–3 sentences
     min_relevance: float = MIN_RELEVANCE
     min_coverage: float = MIN_COVERAGE
     mode: str = "hybrid"
 
+    def __post_init__(self) -> None:
+        if self.quote not in QUOTE_MODES:
+            raise ValueError(f"unknown quote mode {self.quote!r}; use one of: {', '.join(QUOTE_MODES)}")
 
+
+QUOTE_MODES = ("after", "none", "only")
 DEFAULT_OPTIONS = AskOptions()
 
 

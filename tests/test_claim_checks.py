@@ -8,7 +8,7 @@ import pytest
 from index.models import Paper
 from index.text import sentences
 from service.answer_quote import Quote, answering_sentence, with_quote
-from service.ask import finish, retrieve
+from service.ask import AskOptions, Token, ask_stream, finish, retrieve
 from service.ask_records import Retrieval
 from service.citations import Passage, SourceSentence, check_answer
 from service.compare import FIELDS, ComparisonTable, Row, check_summary
@@ -153,3 +153,29 @@ def test_a_figure_the_paper_gives_for_something_else_is_removed():
     assert check_answer(right, sources).text == right
     scaled = "Scaled up, BridgeTower achieves an accuracy of 81.15% [1]."
     assert check_answer(scaled, sources).text == scaled
+
+
+class NoGeneration:
+    """A generator that must not be called: quote-only answers make no generation."""
+
+    name = "none"
+
+    def stream(self, messages, **options):
+        raise AssertionError("the model was called")
+
+    def generate(self, batch, **options):
+        raise AssertionError("the model was called")
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+def test_a_quote_only_answer_is_the_answering_sentence_with_no_generation(sample_library):
+    events = list(ask_stream(sample_library, NoGeneration(), "By how much does TracksTo4D reduce runtime?",
+                             options=AskOptions(quote="only")))
+    [token] = [e for e in events if isinstance(e, Token)]
+    result = events[-1].result
+    assert token.text == result.text and result.text.startswith("From the paper: “") and "up to 95" in result.text
+    assert not result.abstained and [c.number for c in result.citations] == [1] and result.notes == ()
+    with pytest.raises(ValueError, match="unknown quote mode 'first'"):
+        AskOptions(quote="first")

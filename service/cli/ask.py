@@ -7,6 +7,7 @@ import json
 import click
 
 from service.ask import Answer, AskOptions, AskResult, Conversation, Token, ask_stream
+from service.ask_records import QUOTE_MODES
 from service.cli import context
 from service.presentation import result_json
 from service.search import MODES, SearchFilter
@@ -54,6 +55,9 @@ def _common(command):
                      help="Passages the model reads (the small default model does best with 3–5)."),
         click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True,
                      help="Retrieval mode."),
+        click.option("--quote", type=click.Choice(QUOTE_MODES), default=AskOptions.quote, show_default=True,
+                     help="Fact answers: the model's answer with the answering sentence quoted after it (after), "
+                          "the model's answer alone (none), or the sentence alone with no generation (only)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -66,9 +70,9 @@ def _common(command):
 @click.option("--json", "as_json", is_flag=True, help="Print the answer, citations and abstained flag as JSON.")
 @click.pass_context
 def ask(ctx: click.Context, question: str, when: str | None, sources: tuple[str, ...], passages: int,
-        mode: str, as_json: bool) -> None:
+        mode: str, quote: str, as_json: bool) -> None:
     """Answer QUESTION from the indexed papers, citing the sentences it rests on (or say they don't)."""
-    options = AskOptions(passages=passages, mode=mode)
+    options = AskOptions(passages=passages, mode=mode, quote=quote)
     result = _answer(ctx, question, context.search_filter(when, sources), options, Conversation(), stream=not as_json)
     if as_json:
         click.echo(json.dumps(result_json(result), indent=2, ensure_ascii=False))
@@ -77,9 +81,11 @@ def ask(ctx: click.Context, question: str, when: str | None, sources: tuple[str,
 @click.command()
 @_common
 @click.pass_context
-def chat(ctx: click.Context, when: str | None, sources: tuple[str, ...], passages: int, mode: str) -> None:
+def chat(ctx: click.Context, when: str | None, sources: tuple[str, ...], passages: int, mode: str,
+         quote: str) -> None:
     """Ask question after question; follow-ups ("does it…?") keep the conversation. A blank line ends."""
-    filters, options, conversation = context.search_filter(when, sources), AskOptions(passages=passages, mode=mode), Conversation()
+    filters, conversation = context.search_filter(when, sources), Conversation()
+    options = AskOptions(passages=passages, mode=mode, quote=quote)
     while True:
         try:
             question = click.prompt("question", default="", show_default=False, prompt_suffix="> ")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from service.ask_records import QUOTE_MODES
 from service.cli import context
 from service.evaluation.runner import ResultCache, select, write_report
 
@@ -154,9 +155,11 @@ def eval_pubmedqa(ctx, data, method, limit, seed, out) -> None:
 @click.option("--corpus", type=_FILE, required=True, help="The papers (any ingestable file, e.g. the sample page).")
 @click.option("--data", type=_FILE, required=True, help="Questions JSON Lines (format: docs/EVAL.md).")
 @click.option("-k", "k", default=5, show_default=True, help="Top-k papers for the retrieval hit rate.")
+@click.option("--quote", type=click.Choice(QUOTE_MODES), default="after", show_default=True,
+              help="How fact answers are made (as `ask --quote`).")
 @_common
 @click.pass_context
-def eval_answers(ctx, corpus, data, k, limit, seed, out) -> None:
+def eval_answers(ctx, corpus, data, k, quote, limit, seed, out) -> None:
     """Retrieval hit rate, answer-contains rate, abstention precision/recall of `paperbrief ask`."""
     from service.ask import AskOptions
     from service.evaluation import answers
@@ -165,7 +168,7 @@ def eval_answers(ctx, corpus, data, k, limit, seed, out) -> None:
     questions = select(answers.load_questions(data), limit, seed)
     library = _eval_library(ctx, corpus, out)
     generator = context.generator(ctx, library.settings)
-    options = AskOptions()
+    options = AskOptions(quote=quote)
     cache = ResultCache.open(out, "answers", answers.cache_config(generator, library, corpus, options, k))
     rows = answers.run_answers(library, generator, questions, cache, options, k)
     summary = answers.summarise(rows)
