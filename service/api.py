@@ -21,6 +21,7 @@ from service.compare import MAX_PAPERS, MIN_PAPERS
 from service.errors import Busy, http_statuses
 
 Mode = Literal["hybrid", "dense", "bm25"]
+Quote = Literal["after", "none", "only"]  # service.ask_records.QUOTE_MODES
 DATE_HELP = "today, yesterday, 2026-11-24, 2026-11-01..2026-11-24 or last-7-days; empty = every day"
 
 
@@ -42,6 +43,8 @@ class AskBody(Body):
     sources: list[str] = Field(default_factory=list, max_length=20)
     passages: int = Field(3, ge=1, le=8)
     mode: Mode = "hybrid"
+    quote: Quote = Field("after", description="Fact answers: the model's answer then the answering sentence "
+                                              "(after), the model's alone (none), the sentence alone (only).")
     conversation_id: str | None = Field(None, max_length=64,
                                         description="From an earlier answer: follow-up questions keep context.")
 
@@ -126,7 +129,7 @@ def _ask_routes(router: APIRouter, ctx: web.WebContext) -> None:
         conversation_id, conversation = ctx.conversation(body.conversation_id)
         with ctx.model_turns.turn():
             events = list(web.ask_events(ctx, body.question, conversation, body.date, body.sources, body.passages,
-                                         body.mode))
+                                         body.mode, body.quote))
         return {**_final(events), "conversation_id": conversation_id}
 
     @router.post("/ask/stream", summary="The answer as NDJSON events: queued?, sources, token…, answer")
@@ -140,7 +143,7 @@ def _ask_routes(router: APIRouter, ctx: web.WebContext) -> None:
                 if ahead:
                     yield _line({"type": "queued", "ahead": ahead})
                 for event in web.ask_events(ctx, body.question, conversation, body.date, body.sources,
-                                            body.passages, body.mode):
+                                            body.passages, body.mode, body.quote):
                     if event["type"] == "answer":
                         event["conversation_id"] = conversation_id
                     yield _line(event)

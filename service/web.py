@@ -189,9 +189,9 @@ def stats_json(ctx: WebContext) -> dict:
 
 def ask_events(ctx: WebContext, question: str, conversation: Conversation, when: str | None = None,
                sources: Sequence[str] = (), passages: int = AskOptions.passages,
-               mode: str = "hybrid") -> Iterator[dict]:
+               mode: str = "hybrid", quote: str = AskOptions.quote) -> Iterator[dict]:
     """`ask_stream` as JSON events: sources, token…, answer (the checked result)."""
-    options = AskOptions(passages=passages, mode=mode)
+    options = AskOptions(passages=passages, mode=mode, quote=quote)
     for event in ask_stream(ctx.library, ctx.generator, question, search_filter(when, sources), conversation,
                             options):
         if isinstance(event, Sources):

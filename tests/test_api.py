@@ -75,6 +75,14 @@ def test_ask_abstains_without_calling_the_model(api, model):
     assert len(model.prompts) == calls
 
 
+def test_ask_can_answer_with_the_papers_sentence_alone(api, model):
+    calls = len(model.prompts)
+    answer = api.post("/api/v1/ask", json={"question": TRACKS_QUESTION, "quote": "only"}).json()
+    assert not answer["abstained"] and answer["answer"].startswith("From the paper: “")
+    assert len(model.prompts) == calls  # no generation
+    assert api.post("/api/v1/ask", json={"question": TRACKS_QUESTION, "quote": "first"}).status_code == 422
+
+
 def test_ask_stream_sends_ndjson_events(api):
     with api.stream("POST", "/api/v1/ask/stream", json={"question": TRACKS_QUESTION}) as response:
         assert response.headers["content-type"].startswith("application/x-ndjson")
