@@ -19,18 +19,19 @@ from service.cache import OutputCache, cache_key
 from service.engines.protocol import Generator, tuned_generator
 from service.guard import injected_sentences, paper_block
 from service.prompts import load_prompt
-from service.tldr_checks import echoes_title, unescaped_percent, with_results
+from service.tldr_checks import echoes_title, states_problem_only, unescaped_percent, with_results
 
 STYLES = {"tldr": ("tldr", 30, 1), "plain": ("plain", 100, 3)}  # prompt, word limit, sentence limit
 # Part of the cache key: bump when the rules that choose and cut outputs change, since the cached
 # texts were shaped by the old ones (2: TL;DRs ≤ 30 words, the best beam that fits; 3: a final full stop;
-# 4: no title echo, the result added).
-SHAPING_VERSION = 4
+# 4: no title echo, the result added; 5: never the problem alone).
+SHAPING_VERSION = 5
 MAX_NEW_TOKENS = {"tldr": 48, "plain": 140}
 BATCH_SIZE = 8  # batched decode on CPU roughly doubles throughput; more mostly adds padding
 _ENDED = re.compile(r"[.!?…][\"'”’)\]]*$")
 _PREFIX = re.compile(r"^\s*(\*\*)?(tl;?dr|summary|plain[- ]language summary)\s*[:\-–]\s*(\*\*)?\s*", re.I)
-_CONTRIBUTION = re.compile(r"\b(we|this paper|this work)\s+(propose|present|introduce|develop|show|find)", re.I)
+_CONTRIBUTION = re.compile(r"\b(we|this paper|this work)\s+(propose|present|introduce|develop|devise|design|build|show|find)",
+                           re.I)
 
 ExampleSelector = Callable[[Paper], str]  # returns rendered few-shot examples (may be "")
 
@@ -86,7 +87,17 @@ def _written(batch: Sequence[Paper], writer: Generator, generator: Generator, st
         for i, paper, candidates in zip(echoing, untitled, drafts, strict=True):
             again = choose_summary(candidates, paper, style)
             texts[i] = extractive_fallback(batch[i]) if echoes_title(again, batch[i].title) else again
+    texts = [_past_the_problem(text, paper, style) for text, paper in zip(texts, batch, strict=True)]
     return with_results(texts, [p.abstract for p in batch], generator, keep_sentences=STYLES[style][2] - 1)
+
+
+def _past_the_problem(text: str, paper: Paper, style: str) -> str:
+    """A one-sentence TL;DR that names only the problem the paper studies gives way to the abstract's
+    sentence on what the authors did, when it has one."""
+    if style != "tldr" or not states_problem_only(text):
+        return text
+    done = extractive_fallback(paper)
+    return text if states_problem_only(done) or not _CONTRIBUTION.search(done) else _cut(done, style)
 
 
 def tldr_writer(generator: Generator, style: str) -> Generator:

@@ -3,6 +3,8 @@ result when the abstract states one. Checked and repaired in code, since the sma
 writer learned SciTLDR's author TL;DRs, which seldom carry a number.
 
 - title echo: the TL;DR's content words come at least ECHO_SHARE from the title;
+- the problem alone: it says what the paper studies ("We study the challenging problem of …") and
+  nothing of what was done about it;
 - a result number: a percentage, a ×-speed-up or size factor, or a decimal score (not a year, a
   section number or a count of things).
 """
@@ -28,6 +30,12 @@ _ANY_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _RESULT_VERB = re.compile(
     r"\b(?:achiev|improv|reduc|accelerat|outperform|surpass|match|rival|bring|speed|increas|decreas|cut|"
     r"gain|boost|attain|obtain|reach|yield|lower|exceed|beat|deliver|sav)\w*", re.IGNORECASE)
+# "We study the problem of …", "This paper addresses the challenge of …"
+_PROBLEM = re.compile(r"\b(?:stud(?:y|ies|ied)|address(?:es|ed)?|tackles?|consider(?:s|ed)?|investigat\w*|explor\w*|"
+                      r"focus(?:es)? on)\b[^.]*\b(?:problems?|challenges?|tasks?|questions?|issues?)\b", re.IGNORECASE)
+# What the authors did or found: a contribution verb or the name of what they built.
+_DONE = re.compile(r"\b(?:propos|present|introduc|develop|devis|design|buil[dt]|show|find|found|achiev|outperform|"
+                   r"improv|reduc|accelerat|method|approach|framework|scheme|architecture|algorithm)\w*", re.IGNORECASE)
 _CLAUSE_END = re.compile(r",\s+(?:while|whereas|which|and|but|with|as|when|including)\b|;|\s+while\b|\s+whereas\b")
 
 
@@ -47,6 +55,11 @@ def novelty(tldr: str, title: str) -> float:
 def echoes_title(tldr: str, title: str) -> bool:
     words = content_stems(tldr)
     return bool(words) and bool(title.strip()) and 1.0 - novelty(tldr, title) >= ECHO_SHARE
+
+
+def states_problem_only(tldr: str) -> bool:
+    """The TL;DR names the problem the paper studies and nothing the authors did or found."""
+    return bool(_PROBLEM.search(tldr)) and not _DONE.search(tldr)
 
 
 def result_numbers(text: str) -> set[str]:

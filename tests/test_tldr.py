@@ -191,3 +191,13 @@ def test_without_a_tuned_variant_the_generator_writes_the_tldr(tmp_path):
     generator = TunedGenerator("We propose a widget method for sorting.", None)
     (summary,) = summarise([paper(1)], generator, OutputCache(tmp_path / "o.sqlite"))
     assert summary.text == "We propose a widget method for sorting." and set(generator.asked) == {"tldr"}
+
+
+def test_a_tldr_naming_only_the_problem_gives_way_to_what_the_authors_did(tmp_path):
+    abstract = ("GAN inversion is hard. In this paper, we study the challenging problem of 3D GAN inversion. "
+                "To solve this problem, we devise a self-training scheme for the encoder. It reconstructs faces well.")
+    generator = ScriptedGenerator("We study the challenging problem of 3D GAN inversion from a single image.")
+    [summary] = summarise([paper(1, abstract)], generator, OutputCache(tmp_path / "out.sqlite"))
+    assert summary.text == "To solve this problem, we devise a self-training scheme for the encoder."
+    [plain] = summarise([paper(1, abstract)], generator, OutputCache(tmp_path / "out.sqlite"), style="plain")
+    assert plain.text.startswith("We study the challenging problem")  # plain style opens with the problem
