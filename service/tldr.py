@@ -33,6 +33,9 @@ _PREFIX = re.compile(r"^\s*(\*\*)?(tl;?dr|summary|plain[- ]language summary)\s*[
 _CONTRIBUTION = re.compile(r"\b(we|this paper|this work)\s+(propose|present|introduce|develop|devise|design|build|show|find)",
                            re.I)
 
+# "To solve this problem, we …", "In this paper, we …": read alone, a TL;DR can't lean on what came before.
+_LEANING_OPENING = re.compile(r"^(?:to (?:this end|the end|solve|address|tackle|overcome|fill)[^,]{0,40}|"
+                              r"in this (?:paper|work|study)|here|therefore|thus|hence|specifically),\s+", re.I)
 ExampleSelector = Callable[[Paper], str]  # returns rendered few-shot examples (may be "")
 
 
@@ -169,9 +172,11 @@ def _too_far_from(text: str, paper: Paper) -> bool:
 
 
 def extractive_fallback(paper: Paper) -> str:
-    """The sentence stating the contribution ('we propose …'), else the first sentence."""
+    """The sentence stating the contribution ('we propose …') without an opening that leans on the
+    sentence before it ("To solve this problem, …"), else the first sentence."""
     found = sentences(paper.abstract)
     for sentence in found:
         if _CONTRIBUTION.search(sentence):
-            return sentence
+            rest = _LEANING_OPENING.sub("", sentence)
+            return rest[:1].upper() + rest[1:] if _CONTRIBUTION.search(rest) else sentence
     return found[0] if found else paper.title
