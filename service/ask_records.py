@@ -20,6 +20,9 @@ MIN_RELEVANCE = 0.345
 MIN_COVERAGE = 0.44
 
 
+QUOTE_MODES = ("after", "none", "only")
+
+
 @dataclass(frozen=True)
 class AskOptions:
     passages: int = 3  # the 0.5B model loses track of sources beyond 3–5
@@ -38,7 +41,6 @@ class AskOptions:
             raise ValueError(f"unknown quote mode {self.quote!r}; use one of: {', '.join(QUOTE_MODES)}")
 
 
-QUOTE_MODES = ("after", "none", "only")
 DEFAULT_OPTIONS = AskOptions()
 
 

@@ -247,7 +247,8 @@ def _figure_for_something_else(claim: str, paper: Paper) -> str | None:
     given = figures(found[best])
     if claimed & given or not given or not holders or shared[best] <= max(shared[i] for i in holders):
         return None
-    return f"{', '.join(sorted(claimed))} is the paper's figure for something else; it gives {', '.join(sorted(given))} for this"
+    return (f"{', '.join(sorted(claimed))} is the paper's figure for something else; "
+            f"it gives {', '.join(sorted(given))} for this")
 
 
 def figures(text: str) -> set[str]:

@@ -118,8 +118,9 @@ def question_aspect(question: str, names: Sequence[str]) -> str:
 
 def what_it_does(library, paper: Paper, aspect: str, name: str = "") -> tuple[tuple[int, str], ...]:
     """(index, sentence) pairs of the paper's abstract that say what it does: the one closest to its name
-    and title, then, when the question asks about an aspect, the one closest to that if it is another. Chosen among
-    the sentences where the authors speak or the paper is named, when there are any; never a code link."""
+    and title, then, when the question asks about an aspect, the one closest to that if it is another.
+    Chosen among the sentences where the authors speak or the paper is named, when there are any; never
+    a code link."""
     kept = library.sentence_vectors.of([paper])[paper.id]
     usable = [i for i, text in enumerate(kept.sentences) if not points_at_code(text)]
     authored = [i for i in usable if AUTHORED.search(kept.sentences[i]) or (name and name in kept.sentences[i])]

@@ -28,6 +28,9 @@ _FIELD_SHAPE = {
                          r"reduc|higher|lower|fewer|less|more|gains?|rivals?|matches|comparable|competitive|robust|"
                          r"effective|accura|efficien)", re.IGNORECASE),
 }
+# An aim, not an outcome: "hoping to improve …", "in order to reduce …" (a result cue after it counts for nothing).
+_AIM = re.compile(r"\b(?:hop(?:e|es|ing)|aim(?:s|ed|ing)?|in order|so as|intend(?:s|ed)?|seek(?:s|ing)?)\s+to\s+\w+",
+                  re.IGNORECASE)
 # Sentences in which the authors say what they did ("we propose", "our model", "the proposed method", "The
 # model processes …"). Those an abstract opens with before the first are about the field, not the paper:
 # its data and results are never taken from them.
@@ -93,9 +96,10 @@ def of_its_field(field: str, phrase: str) -> bool:
     """Whether a phrase is the kind of thing its column holds: data names data (a dataset, benchmark or
     corpus, an amount, or only names: "Synapse and ACDC"); a key result states an outcome or a number.
     Near-misses ("the convolutional neural network and Transformer architectures", "LMMs, image
-    encoders, video encoders" as data; a rival's name "ShapeLLM-13B" as a result) are not kept."""
+    encoders, video encoders" as data; a rival's name "ShapeLLM-13B" or an aim, "hoping to improve
+    the modeling", as a result) are not kept."""
     shape = _FIELD_SHAPE.get(field)
-    if shape is None or shape.search(phrase):
+    if shape is None or shape.search(_AIM.sub(" ", phrase) if field == "result" else phrase):
         return True
     return field == "data" and _names_only(phrase)
 

@@ -30,9 +30,8 @@ MAX_NEW_TOKENS = {"tldr": 48, "plain": 140}
 BATCH_SIZE = 8  # batched decode on CPU roughly doubles throughput; more mostly adds padding
 _ENDED = re.compile(r"[.!?…][\"'”’)\]]*$")
 _PREFIX = re.compile(r"^\s*(\*\*)?(tl;?dr|summary|plain[- ]language summary)\s*[:\-–]\s*(\*\*)?\s*", re.I)
-_CONTRIBUTION = re.compile(r"\b(we|this paper|this work)\s+(propose|present|introduce|develop|devise|design|build|show|find)",
-                           re.I)
-
+_CONTRIBUTION = re.compile(r"\b(we|this paper|this work)\s+"
+                           r"(propose|present|introduce|develop|devise|design|build|show|find)", re.I)
 # "To solve this problem, we …", "In this paper, we …": read alone, a TL;DR can't lean on what came before.
 _LEANING_OPENING = re.compile(r"^(?:to (?:this end|the end|solve|address|tackle|overcome|fill)[^,]{0,40}|"
                               r"in this (?:paper|work|study)|here|therefore|thus|hence|specifically),\s+", re.I)

@@ -88,6 +88,8 @@ def test_a_cell_that_is_not_of_its_field_is_not_kept():
     assert not of_its_field("data", "LMMs, image encoders, video encoders")
     assert not of_its_field("data", "UNet, using various technologies")
     assert not of_its_field("result", "ShapeLLM-13B") and of_its_field("result", "55.0% on classification")
+    assert not of_its_field("result", "pre-trains SpeechT5 to learn a representation, hoping to improve the modeling")
+    assert of_its_field("result", "improves R10@1, hoping to deploy it")
     cell = trace_cell("data", "the convolutional neural network and Transformer architectures",
                       "We combine convolutional neural network and Transformer architectures. It is fast.")
     assert cell.origin != "model"
