@@ -99,7 +99,7 @@ def of_its_field(field: str, phrase: str) -> bool:
     encoders, video encoders" as data; a rival's name "ShapeLLM-13B" or an aim, "hoping to improve
     the modeling", as a result) are not kept."""
     shape = _FIELD_SHAPE.get(field)
-    if shape is None or shape.search(_AIM.sub(" ", phrase) if field == "result" else phrase):
+    if shape is None or shape.search(_without_aims(phrase) if field == "result" else phrase):
         return True
     return field == "data" and _names_only(phrase)
 
@@ -113,8 +113,10 @@ def _names_only(phrase: str) -> bool:
 def extractive_cell(field: str, sentences: Sequence[str], taken: set[int] = frozenset()) -> Cell:
     """The sentence with the most cues for the field (early for problems, late for results; stating a
     result's numbers counts twice), shortened."""
+    said = [_without_aims(sentence) if field == "result" else sentence for sentence in sentences]
+
     def score(index: int) -> float:
-        cues = len(_CUES[field].findall(sentences[index]))
+        cues = len(_CUES[field].findall(said[index]))
         if field == "result" and states_result(sentences[index]):
             cues += 2
         position = index / max(1, len(sentences) - 1)
@@ -122,11 +124,16 @@ def extractive_cell(field: str, sentences: Sequence[str], taken: set[int] = froz
         return cues + 0.5 * prior - (2 if index in taken else 0)
     eligible = _eligible(field, sentences)
     scored = [(score(i), i) for i in range(len(sentences))
-              if eligible[i] and _CUES[field].search(sentences[i]) and not points_at_code(sentences[i])]
+              if eligible[i] and _CUES[field].search(said[i]) and not points_at_code(sentences[i])]
     if not scored:
         return Cell(NOT_STATED, None, False, "none")
     _, index = max(scored, key=lambda pair: (pair[0], -pair[1]))
-    return Cell(_shorten(sentences[index], _CUES[field]), index, True, "extractive")
+    return Cell(_shorten(sentences[index], _CUES[field], said[index]), index, True, "extractive")
+
+
+def _without_aims(text: str) -> str:
+    """The text with its aims ("hoping to improve …") blanked out, the same length."""
+    return _AIM.sub(lambda aim: " " * len(aim.group(0)), text)
 
 
 def background_sentences(found: Sequence[str]) -> int:
@@ -140,12 +147,13 @@ def _eligible(field: str, found: Sequence[str]) -> list[str]:
     return ["" if i < skip else sentence for i, sentence in enumerate(found)]
 
 
-def _shorten(sentence: str, cue: re.Pattern, limit: int = MAX_PHRASE_WORDS) -> str:
-    """The sentence, or the clause with the cue and what follows it, cut to `limit` words."""
+def _shorten(sentence: str, cue: re.Pattern, searched: str, limit: int = MAX_PHRASE_WORDS) -> str:
+    """The sentence, or the clause with the cue (found in `searched`, the sentence as scored) and what
+    follows it, cut to `limit` words."""
     words = sentence.split()
     if len(words) <= limit:
         return sentence
-    match = cue.search(sentence)
+    match = cue.search(searched)
     comma = sentence.rfind(", ", 0, match.start()) if match else -1
     clause = sentence[comma + 2 if comma >= 0 else 0 :].split()
     return " ".join(clause[:limit]).rstrip(",;:.") + "…"

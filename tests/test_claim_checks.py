@@ -181,3 +181,10 @@ def test_a_quote_only_answer_is_the_answering_sentence_with_no_generation(sample
     assert not result.abstained and [c.number for c in result.citations] == [1] and result.notes == ()
     with pytest.raises(ValueError, match="unknown quote mode 'first'"):
         AskOptions(quote="first")
+
+
+def test_a_result_fallback_is_an_outcome_not_an_aim():
+    found = ["We pre-train WidgetT5 on speech and text, hoping to improve the modeling capability for both.",
+             "Evaluations show WidgetT5 outperforms the baselines on six tasks."]
+    assert extractive_cell("result", found).sentence_index == 1
+    assert extractive_cell("result", found[:1]).origin == "none"
