@@ -223,6 +223,18 @@ def ask(page, question: str) -> None:
     page.click("#pb-ask")
 
 
+def check_a_quote_only_answer(page) -> None:
+    """"The papers' sentence only" answers a fact question with the abstract's sentence, cited."""
+    page.get_by_text("Filters").click()
+    page.get_by_label("The papers' sentence only (no generation, instant)").check()
+    before = page.locator('#pb-chat .pb-turn[data-kind="fact"]').count()
+    ask(page, "By how much does TracksTo4D reduce runtime?")
+    turn = page.locator('#pb-chat .pb-turn[data-kind="fact"]').nth(before)
+    turn.locator(".pb-answered").wait_for(timeout=120_000)
+    assert turn.locator(".pb-answered").inner_text().startswith("From the paper: “")
+    assert "95" in turn.inner_text() and turn.locator("a.pb-cite").count() == 1
+
+
 def check_list_and_compare_answers(page, tmp_path) -> None:
     """A list question answers one line per paper, its evidence behind a click; a compare question
     answers with the short answer over the table."""
@@ -261,6 +273,7 @@ def test_ask_streams_cited_answers_of_each_kind_then_compare_shows_the_table(pag
     screenshot(page, tmp_path, "ask")
 
     check_list_and_compare_answers(page, tmp_path)
+    check_a_quote_only_answer(page)
 
     page.get_by_role("tab", name="Compare").click()
     page.fill("#pb-compare-topic textarea", "3D structure from casual videos")

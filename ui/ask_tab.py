@@ -32,10 +32,13 @@ def build(ctx: WebContext) -> None:
         day = gr.Textbox(label="Dates", placeholder="any date (or today, 2026-11-24, last-7-days)")
         sources = gr.Textbox(label="Sources", placeholder="e.g. hf-page, arxiv (comma-separated; empty = all)")
         passages = gr.Slider(1, 8, value=AskOptions.passages, step=1, label="Passages the model reads")
+        quote = gr.Radio([("The model's answer, then the papers' sentence", "after"),
+                          ("The papers' sentence only (no generation, instant)", "only")],
+                         value=AskOptions.quote, label="Fact answers", elem_id="pb-quote")
     new_chat = gr.Button("New conversation", size="sm")
 
     @friendly
-    def answer(text: str, when: str, source_text: str, count: float, current: ChatState | None):
+    def answer(text: str, when: str, source_text: str, count: float, quoting: str, current: ChatState | None):
         current = current or ChatState(Conversation())
         text = " ".join((text or "").split())
         if not text:
@@ -44,7 +47,7 @@ def build(ctx: WebContext) -> None:
         partial = ""
         yield render.chat_html(current.results, (text, partial)), current, ""
         events = ask_stream(ctx.library, ctx.generator, text, web.search_filter(when, chosen), current.conversation,
-                            AskOptions(passages=int(count or AskOptions.passages)))
+                            AskOptions(passages=int(count or AskOptions.passages), quote=quoting or AskOptions.quote))
         for event in events:
             if isinstance(event, Token):
                 partial += event.text
@@ -53,7 +56,7 @@ def build(ctx: WebContext) -> None:
                 current = ChatState(current.conversation, (*current.results, event.result))
         yield render.chat_html(current.results), current, ""
 
-    inputs = [question, day, sources, passages, state]
+    inputs = [question, day, sources, passages, quote, state]
     for trigger in (send.click, question.submit):
         trigger(answer, inputs, [chat, state, question], **model(ctx), **PRIVATE)
     new_chat.click(lambda: (render.chat_html([]), None), None, [chat, state], **browse(ctx), **PRIVATE)
