@@ -17,11 +17,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service import web
+from service.ask_records import QUOTE_MODES
 from service.compare import MAX_PAPERS, MIN_PAPERS
 from service.errors import Busy, http_statuses
 
 Mode = Literal["hybrid", "dense", "bm25"]
-Quote = Literal["after", "none", "only"]  # service.ask_records.QUOTE_MODES
+Quote = Literal[QUOTE_MODES]  # subscripting with the tuple lists its values
 DATE_HELP = "today, yesterday, 2026-11-24, 2026-11-01..2026-11-24 or last-7-days; empty = every day"
 
 

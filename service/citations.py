@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from index.models import Paper
 from index.text import content_stems, sentences, split_sentences
+from service.tldr_checks import RESULT_NUMBER, result_numbers
 
 # Share of a claim's content words its source must contain. Answers the 0.5B model copies from a
 # source score 0.6–1.0; its borrowed or invented claims ("BridgeTower uses reinforcement learning
@@ -41,8 +42,6 @@ _QUOTE = re.compile(r"\"([^\"\n]{3,}?)\"|“([^”\n]{3,}?)”")
 _SEVERAL = re.compile(r"\b(?:both|all (?:of )?(?:the|these|three|four)|similar(?:ly)?|likewise|neither|either|"
                       r"the same|in common|each of)\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W_][\w\-.,+@%]*")
-# A figure: a percentage, a factor or a decimal ("81.15%", "30x", "4.8 times"; not a year or a count).
-_FIGURE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:\\?%|x\b|×|times\b)|(?<![\w.])(\d+\.\d+)(?![\w]|\.\d)")
 
 
 @dataclass(frozen=True)
@@ -236,25 +235,19 @@ def _figure_for_something_else(claim: str, paper: Paper) -> str | None:
     """Why the claim's figures are not the paper's figures for what it says, or None: the paper's
     sentence closest to the claim's words gives other figures, and the claim's come from a sentence
     about something else ("81.15% on the VQAv2 test-std set" where the test-std sentence says 78.73%)."""
-    claimed = figures(claim)
+    claimed = result_numbers(claim)
     found = sentences(paper.abstract)
     if not claimed or not found:
         return None
-    words = content_stems(_FIGURE.sub(" ", claim))
-    shared = [len(words & content_stems(_FIGURE.sub(" ", sentence))) for sentence in found]
+    words = content_stems(RESULT_NUMBER.sub(" ", claim))
+    shared = [len(words & content_stems(RESULT_NUMBER.sub(" ", sentence))) for sentence in found]
     best = max(range(len(found)), key=lambda i: shared[i])
-    holders = [i for i, sentence in enumerate(found) if claimed & figures(sentence)]
-    given = figures(found[best])
+    holders = [i for i, sentence in enumerate(found) if claimed & result_numbers(sentence)]
+    given = result_numbers(found[best])
     if claimed & given or not given or not holders or shared[best] <= max(shared[i] for i in holders):
         return None
     return (f"{', '.join(sorted(claimed))} is the paper's figure for something else; "
             f"it gives {', '.join(sorted(given))} for this")
-
-
-def figures(text: str) -> set[str]:
-    """The figures a text states, written without trailing zeros ("55.0%" → "55")."""
-    found = (m.group(1) or m.group(2) for m in _FIGURE.finditer(text))
-    return {n.rstrip("0").rstrip(".") if "." in n else n for n in found}
 
 
 def missing_from(tokens: Sequence[str], papers: Sequence[Paper]) -> list[str]:

@@ -22,7 +22,8 @@ from service.prompts import load_prompt
 ECHO_SHARE = 0.8
 MAX_RESULT_WORDS = 24
 RESULT_TOKENS = 48
-_RESULT_NUMBER = re.compile(
+# A result number, as written; `result_numbers` reads it (and leaves out versions).
+RESULT_NUMBER = re.compile(
     r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:\\?%|percent\b|x\b|×|times\b|-?fold\b)"
     r"|(?<![\w.])(\d+\.\d+)(?![\w]|\.\d)", re.IGNORECASE)
 _ANY_NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -65,7 +66,7 @@ def states_problem_only(tldr: str) -> bool:
 def result_numbers(text: str) -> set[str]:
     """The result numbers a text states, as written without trailing zeros ("55.0" -> "55")."""
     found = set()
-    for match in _RESULT_NUMBER.finditer(text):
+    for match in RESULT_NUMBER.finditer(text):
         number = match.group(1) or match.group(2)
         if match.group(2) and _is_version(number, text[:match.start()]):
             continue
@@ -107,7 +108,7 @@ def states_result(sentence: str) -> bool:
 def result_clause(sentence: str) -> str:
     """The part of a result sentence that states it, in code: from the reporting verb before the first
     result number to the end of that clause ("reducing runtime by up to 95%")."""
-    number = _RESULT_NUMBER.search(sentence)
+    number = RESULT_NUMBER.search(sentence)
     if number is None:
         return sentence.rstrip(". ")
     verbs = [v.start() for v in _RESULT_VERB.finditer(sentence) if v.start() < number.start()]
