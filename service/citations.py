@@ -15,7 +15,9 @@ fills gaps from other passages), so every claim is checked:
 - a sentence is removed, with a note, when it speaks of several papers ("both", "similar") but
   cites one, or states a number or name that the paper it cites never states (a fact of another
   source said of this one, or made up), or states one with no citation at all, or states a figure
-  the paper gives for something else (the paper's sentence on what the claim says gives another).
+  the paper gives for something else (the paper's sentence on what the claim says gives another),
+  or gives a part to the wrong one of two counterparts ("the decoder layers" where the paper speaks
+  of the encoder's layers and never of the decoder's).
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ _QUOTE = re.compile(r"\"([^\"\n]{3,}?)\"|“([^”\n]{3,}?)”")
 _SEVERAL = re.compile(r"\b(?:both|all (?:of )?(?:the|these|three|four)|similar(?:ly)?|likewise|neither|either|"
                       r"the same|in common|each of)\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W_][\w\-.,+@%]*")
+# Words naming one of two counterpart parts or roles, which a small model swaps ("the decoder layers
+# represent textures" where the paper says the encoder's shallow layers do).
+_COUNTERPARTS = (("encoder", "decoder"), ("deep", "shallow"), ("upper", "lower"), ("student", "teacher"),
+                 ("generator", "discriminator"), ("source", "target"), ("input", "output"), ("global", "local"),
+                 ("coarse", "fine"), ("forward", "backward"), ("spatial", "temporal"), ("visual", "textual"),
+                 ("structure", "texture"), ("early", "late"))
+_COUNTERPART = {a: b for pair in _COUNTERPARTS for a, b in (pair, pair[::-1])}
+_WORD_OR_MARK = re.compile(r"[A-Za-z]+(?:['’]s)?|[^\sA-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -220,7 +230,8 @@ def unfit_claim(claim: str, cited: Sequence[Passage], passages: Sequence[Passage
         return f"it speaks of several papers but cites {'one' if papers else 'none'}"
     missing = missing_from(sorted(distinctive_tokens(claim)), papers)
     if not missing:
-        return next(filter(None, (_figure_for_something_else(claim, paper) for paper in papers)), None)
+        return next(filter(None, (_figure_for_something_else(claim, paper) for paper in papers)), None) \
+            or _swapped_counterpart(claim, papers)
     said = ", ".join(missing)
     elsewhere = [p for p in passages if p.paper not in papers and not missing_from(missing, [p.paper])]
     if not papers:  # uncited: flagged as such unless it states what no source does
@@ -248,6 +259,23 @@ def _figure_for_something_else(claim: str, paper: Paper) -> str | None:
         return None
     return (f"{', '.join(sorted(claimed))} is the paper's figure for something else; "
             f"it gives {', '.join(sorted(given))} for this")
+
+
+def _swapped_counterpart(claim: str, papers: Sequence[Paper]) -> str | None:
+    """Why the claim gives a part to the wrong counterpart, or None: it says "<role> <noun>" ("decoder
+    layers"), no cited paper has the role and the noun in one sentence, and one has the noun with the
+    role's counterpart ("layers of the encoder")."""
+    said = [content_stems(s) for paper in papers for s in [paper.title, *sentences(paper.abstract)]]
+    tokens = _WORD_OR_MARK.findall(claim)
+    for role, noun in zip(tokens, tokens[1:], strict=False):
+        counterpart = _COUNTERPART.get(role.lower())
+        nouns = content_stems(noun) if noun[:1].isalpha() and not noun.endswith(("'s", "’s")) else set()
+        if counterpart is None or len(nouns) != 1:
+            continue
+        roles, others = content_stems(role), content_stems(counterpart)
+        if not any(roles | nouns <= stems for stems in said) and any(others | nouns <= stems for stems in said):
+            return f"it says “{role} {noun}”, but the paper it cites speaks of the {counterpart}'s {noun}"
+    return None
 
 
 def missing_from(tokens: Sequence[str], papers: Sequence[Paper]) -> list[str]:

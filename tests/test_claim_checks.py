@@ -188,3 +188,19 @@ def test_a_result_fallback_is_an_outcome_not_an_aim():
              "Evaluations show WidgetT5 outperforms the baselines on six tasks."]
     assert extractive_cell("result", found).sentence_index == 1
     assert extractive_cell("result", found[:1]).origin == "none"
+
+
+INPAINTING = ("Mutual encoder-decoder", "We propose a mutual encoder-decoder CNN for image inpainting. We use CNN "
+              "features from the deep and shallow layers of the encoder to represent structures and textures, "
+              "respectively. The equalized feature supplements decoder features for output generation.")
+
+
+def test_a_part_given_to_the_wrong_counterpart_is_removed():
+    sources = [passage(1, *INPAINTING)]
+    swapped = ("The encoder layers represent structures and the decoder layers represent textures [1]. "
+               "Deep encoder layers represent structures [1].")
+    checked = check_answer(swapped, sources)
+    assert checked.text == "Deep encoder layers represent structures [1]."
+    assert any("“decoder layers”" in note and "encoder's layers" in note for note in checked.notes)
+    said = "The decoder features are supplemented by the equalized feature [1]."
+    assert check_answer(said, sources).text == said  # the paper does speak of the decoder's features
