@@ -19,22 +19,29 @@ from service.cache import OutputCache, cache_key
 from service.engines.protocol import Generator, tuned_generator
 from service.guard import injected_sentences, paper_block
 from service.prompts import load_prompt
-from service.tldr_checks import echoes_title, states_problem_only, unescaped_percent, with_results
+from service.tldr_checks import (
+    CONTRIBUTION,
+    echoes_title,
+    extractive_fallback,
+    states_problem_only,
+    unescaped_percent,
+    with_results,
+)
 
 STYLES = {"tldr": ("tldr", 30, 1), "plain": ("plain", 100, 3)}  # prompt, word limit, sentence limit
 # Part of the cache key: bump when the rules that choose and cut outputs change, since the cached
 # texts were shaped by the old ones (2: TL;DRs ≤ 30 words, the best beam that fits; 3: a final full stop;
-# 4: no title echo, the result added; 5: never the problem alone).
-SHAPING_VERSION = 5
+# 4: no title echo, the result added; 5: never the problem alone; 6: written from at most SOURCE_WORDS words).
+SHAPING_VERSION = 6
 MAX_NEW_TOKENS = {"tldr": 48, "plain": 140}
 BATCH_SIZE = 8  # batched decode on CPU roughly doubles throughput; more mostly adds padding
+# A one-sentence TL;DR is written from at most this many of the abstract's words: reading the prompt is
+# most of a TL;DR's time on a CPU, and the sentences left out seldom hold what the TL;DR says
+# (docs/BENCHMARKS.md, "Fewer words to read").
+SOURCE_WORDS = 80
+_AUTHORS_SPEAK = re.compile(r"\b(?:we|our|us|this (?:paper|work|study|article))\b", re.I)
 _ENDED = re.compile(r"[.!?…][\"'”’)\]]*$")
 _PREFIX = re.compile(r"^\s*(\*\*)?(tl;?dr|summary|plain[- ]language summary)\s*[:\-–]\s*(\*\*)?\s*", re.I)
-_CONTRIBUTION = re.compile(r"\b(we|this paper|this work)\s+"
-                           r"(propose|present|introduce|develop|devise|design|build|show|find)", re.I)
-# "To solve this problem, we …", "In this paper, we …": read alone, a TL;DR can't lean on what came before.
-_LEANING_OPENING = re.compile(r"^(?:to (?:this end|the end|solve|address|tackle|overcome|fill)[^,]{0,40}|"
-                              r"in this (?:paper|work|study)|here|therefore|thus|hence|specifically),\s+", re.I)
 ExampleSelector = Callable[[Paper], str]  # returns rendered few-shot examples (may be "")
 
 
@@ -99,7 +106,7 @@ def _past_the_problem(text: str, paper: Paper, style: str) -> str:
     if style != "tldr" or not states_problem_only(text):
         return text
     done = extractive_fallback(paper)
-    return text if states_problem_only(done) or not _CONTRIBUTION.search(done) else _cut(done, style)
+    return text if states_problem_only(done) or not CONTRIBUTION.search(done) else _cut(done, style)
 
 
 def tldr_writer(generator: Generator, style: str) -> Generator:
@@ -121,10 +128,30 @@ def _candidates(writer: Generator, messages: list, style: str) -> list[list[str]
 
 def render_messages(paper: Paper, style: str, examples: ExampleSelector | None = None) -> list[dict[str, str]]:
     prompt = load_prompt(STYLES[style][0])
-    values = {"paper": paper_block(paper.title, paper.abstract, where=paper.id)}
+    abstract = tldr_source(paper.abstract) if style == "tldr" else paper.abstract
+    values = {"paper": paper_block(paper.title, abstract, where=paper.id)}
     if "examples" in prompt.variables:
         values["examples"] = examples(paper) if examples else ""
     return prompt.render(**values)
+
+
+def tldr_source(abstract: str, budget: int = SOURCE_WORDS) -> str:
+    """The abstract's sentences a one-sentence TL;DR is written from, in their order, within `budget`
+    words. Sentences where the authors speak ("we", "our", "this paper") go last: on SciTLDR train they
+    hold the sentence closest to the authors' TL;DR 2–4 times as often as the others. Among the rest the
+    opening sentence goes last (it frames the problem), the others from the end. One sentence stays."""
+    found = sentences(abstract)
+    if len(abstract.split()) <= budget or len(found) <= 1:
+        return abstract
+    last = len(found) - 1
+    order = sorted(range(len(found)), key=lambda i: (bool(_AUTHORS_SPEAK.search(found[i])), i == 0, -i))
+    kept, words = set(range(len(found))), len(abstract.split())
+    for i in order[:-1]:
+        if words <= budget:
+            break
+        kept.discard(i)
+        words -= len(found[i].split())
+    return " ".join(found[i] for i in range(last + 1) if i in kept)
 
 
 def choose_summary(candidates: Sequence[str], paper: Paper, style: str) -> str:
@@ -169,13 +196,3 @@ def _too_far_from(text: str, paper: Paper) -> bool:
     source = set(re.findall(r"[a-z]{4,}", f"{paper.title} {paper.abstract}".lower()))
     return len(words) >= 4 and len(words & source) / len(words) < 0.2
 
-
-def extractive_fallback(paper: Paper) -> str:
-    """The sentence stating the contribution ('we propose …') without an opening that leans on the
-    sentence before it ("To solve this problem, …"), else the first sentence."""
-    found = sentences(paper.abstract)
-    for sentence in found:
-        if _CONTRIBUTION.search(sentence):
-            rest = _LEANING_OPENING.sub("", sentence)
-            return rest[:1].upper() + rest[1:] if _CONTRIBUTION.search(rest) else sentence
-    return found[0] if found else paper.title
