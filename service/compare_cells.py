@@ -37,6 +37,20 @@ _AIM = re.compile(r"\b(?:hop(?:e|es|ing)|aim(?:s|ed|ing)?|in order|so as|intend(
 AUTHORED = re.compile(r"\b(?:we|our|this (?:paper|work|study)|(?:the )?proposed)\b"
                       r"|^(?:the|this) (?:model|method|approach|framework|architecture|system)\b", re.IGNORECASE)
 _OWN_WORK_FIELDS = ("data", "result")
+# A phrase that introduces the paper's work instead of stating what it achieved.
+_INTRODUCES = re.compile(r"^(?:we\s+)?(?:launch|present|introduce|propose|develop|build|design)(?:s|d|ed)?\b", re.IGNORECASE)
+# A statement of an outcome: a data cell that says one ("our model achieves the best results on two VQA
+# datasets") holds a result, and only its data span ("two VQA datasets (i.e., VQA and GQA)") is data.
+_OUTCOME = re.compile(r"\b(?:outperform|achiev|improv|surpass|showcas|rival|demonstrat|obtain|lead(?:s|ing)? to|"
+                      r"show(?:s|ed|n)? (?:that|the)|is effective|are effective)", re.IGNORECASE)
+_DATA_NOUN = re.compile(r"\b(?:data(?:sets?)?|benchmarks?|corp(?:us|ora))(?:\s+(?:data(?:sets?)?|benchmarks?))*\b",
+                        re.IGNORECASE)
+# Where a data span starts (the word before it) and ends (what follows it).
+_SPAN_START = frozenset("on in of from with using across over to by at for that show shows showed demonstrate "
+                        "experiments results evaluate evaluated trained tested".split())
+_QUANTIFIERS = frozenset("the a an every all each several multiple various many some most other these those".split())
+_SPAN_END = re.compile(r",?\s+(?:while|when|where|which|compared|with|and (?:we|our|it|the (?:model|method))|to|by|"
+                       r"show|shows|showed|demonstrat\w*|outperform\w*|achiev\w*)\b|[.;]|$", re.IGNORECASE)
 # Words that may join the names in a data cell made of names only ("Synapse and ACDC", "VQA, GQA").
 _NAME_JOINERS = frozenset("and or the of on including e.g. i.e. both".split())
 UNINFORMATIVE_WORDS = frozenset(_STOP_WORDS.split())  # words that say nothing about what a paper did
@@ -48,7 +62,7 @@ _CUES = {
     "data": re.compile(r"\b(dataset|benchmark|corpus|corpora|evaluated on|experiments on|trained on)"
                        # "On LibriSpeech", "on VQAv2"; not "on CPU"
                        r"|(?-i:\b[Oo]n (?=[A-Z][\w\-]*[a-z])[A-Z][a-z]*[A-Z0-9][\w\-]*)", re.IGNORECASE),
-    "result": re.compile(r"\b(outperform|achiev|state-of-the-art|improv|surpass|results (show|demonstrate)|"
+    "result": re.compile(r"\b(outperform|achiev|state-of-the-art|improv|surpass|rival|results (show|demonstrate)|"
                          r"speed-?up|faster|reduc|prove|show that|find that)|\d+(\.\d+)?\s?(%|x\b|×)", re.IGNORECASE),
 }
 
@@ -79,6 +93,8 @@ def trace_cell(field: str, phrase: str | None, abstract: str, taken: set[int] = 
                title: str = "") -> Cell:
     """The model's phrase with its supporting sentence, or extractive text when it has too little support."""
     found = sentences(abstract)
+    if phrase and field == "data":
+        phrase = as_data(phrase)
     if phrase and not NOT_STATED_REPLY.match(phrase):
         index, support = best_sentence(phrase, _eligible(field, found))
         # Numbers and names are what a small model invents (or copies from the prompt's example) most:
@@ -99,9 +115,42 @@ def of_its_field(field: str, phrase: str) -> bool:
     encoders, video encoders" as data; a rival's name "ShapeLLM-13B" or an aim, "hoping to improve
     the modeling", as a result) are not kept."""
     shape = _FIELD_SHAPE.get(field)
+    if field == "result" and (_INTRODUCES.match(phrase) or _names_only(phrase)):
+        return False  # what the paper is ("launch EVE, a model that …"), or a bare list ("ShapeLLM-13B, 55.0%")
     if shape is None or shape.search(_without_aims(phrase) if field == "result" else phrase):
         return True
     return field == "data" and _names_only(phrase)
+
+
+def data_span(text: str) -> str | None:
+    """The part of a sentence that names data: the words before a data noun back to where the phrase
+    starts, with what names it after ("(i.e., VQA and GQA)", ", including VCGBench and MVBench")."""
+    noun = _DATA_NOUN.search(text)
+    if noun is None:
+        return None
+    before = text[:noun.start()].split()
+    start = len(before)
+    while start > 0 and len(before) - start < 10 and before[start - 1].lower().strip(",") not in _SPAN_START:
+        start -= 1
+    after = text[noun.end():]
+    named = re.match(r"\s*\([^)]*\)|,?\s+(?:including|such as|like|e\.g\.,?|i\.e\.,?)\s+", after)
+    if named and named.group(0).lstrip().startswith("("):
+        tail = named.group(0)
+    elif named:
+        tail = after[:_SPAN_END.search(after, named.end()).start()]
+    else:
+        tail = ""
+    span = " ".join([*before[start:], text[noun.start():noun.end()] + tail]).strip(" ,;:")
+    says_which = tail or [w for w in before[start:] if w.lower() not in _QUANTIFIERS]
+    return span if says_which else None
+
+
+def as_data(text: str) -> str | None:
+    """The text as a data cell: as it is when it names data and states no outcome, its data span when it
+    states one, None when it names none."""
+    if not _OUTCOME.search(text):
+        return text
+    return data_span(text)
 
 
 def _names_only(phrase: str) -> bool:
@@ -128,6 +177,11 @@ def extractive_cell(field: str, sentences: Sequence[str], taken: set[int] = froz
     if not scored:
         return Cell(NOT_STATED, None, False, "none")
     _, index = max(scored, key=lambda pair: (pair[0], -pair[1]))
+    if field == "data":  # a result sentence gives only the data it names, or no cell
+        text = as_data(sentences[index])
+        if text is None:
+            return Cell(NOT_STATED, None, False, "none")
+        return Cell(_shorten(text, _CUES[field], text), index, True, "extractive")
     return Cell(_shorten(sentences[index], _CUES[field], said[index]), index, True, "extractive")
 
 

@@ -90,6 +90,9 @@ def test_a_cell_that_is_not_of_its_field_is_not_kept():
     assert not of_its_field("result", "ShapeLLM-13B") and of_its_field("result", "55.0% on classification")
     assert not of_its_field("result", "pre-trains SpeechT5 to learn a representation, hoping to improve the modeling")
     assert of_its_field("result", "improves R10@1, hoping to deploy it")
+    assert not of_its_field("result", "launch EVE, a vision-language model that can be trained efficiently")
+    assert not of_its_field("result", "ShapeLLM-13B, 55.0%, 50.92%, 42.7%")
+    assert of_its_field("result", "rivals ShapeLLM-13B, achieving 55.0% on classification")
     cell = trace_cell("data", "the convolutional neural network and Transformer architectures",
                       "We combine convolutional neural network and Transformer architectures. It is fast.")
     assert cell.origin != "model"
@@ -204,3 +207,21 @@ def test_a_part_given_to_the_wrong_counterpart_is_removed():
     assert any("“decoder layers”" in note and "encoder's layers" in note for note in checked.notes)
     said = "The decoder features are supplemented by the equalized feature [1]."
     assert check_answer(said, sources).text == said  # the paper does speak of the decoder's features
+
+
+def test_a_data_cell_holds_the_data_a_result_sentence_names_or_nothing():
+    said = ("We propose WidgetVQA. After fine-tuning, our model achieves the best results on two visual question "
+            "answering datasets (i.e., VQA and GQA).")
+    model = trace_cell("data", "our model achieves the best results on two visual question answering datasets",
+                       said)
+    assert model.text == "two visual question answering datasets" and model.origin == "model"
+    found = sentences(said)
+    assert extractive_cell("data", found).text == "two visual question answering datasets (i.e., VQA and GQA)"
+    listed = ["We propose WidgetVid.", "It improves performance across multiple video benchmarks, including "
+              "VCGBench, MVBench and zero-shot question answering, while staying fast."]
+    assert extractive_cell("data", listed).text == ("multiple video benchmarks, including VCGBench, MVBench and "
+                                                    "zero-shot question answering")
+    assert extractive_cell("data", ["We propose WidgetNet.", "Experiments show it outperforms prior work on "
+                                    "every benchmark."]).text == "not stated"
+    assert trace_cell("data", "BM-6B with over 6 billion image-text pairs",
+                      "We pretrain on BM-6B with over 6 billion image-text pairs.").origin == "model"
