@@ -1,4 +1,4 @@
-"""The torch / sentence-transformers boundary of the index: the sentence encoder.
+"""The torch / transformers / sentence-transformers boundary of the index: the sentence encoder.
 
 Everything else talks to `index.embedding.Embedder`. (The generation engine on transformers is
 `service.engines.transformers_lm`; it shares `torch_dtype`, `auto_device` and `set_threads`.)
@@ -15,8 +15,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import json  # noqa: E402
 import threading  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -41,17 +43,21 @@ def bundled_minilm_path() -> str:
 
 
 class SentenceEncoder:
-    """A sentence-transformers model run in inference mode, length-sorted batches."""
+    """A sentence-transformers model run in inference mode, length-sorted batches.
+
+    A local model laid out as a transformer, mean or CLS pooling and normalisation (the bundled
+    MiniLM) runs on transformers alone: the same vectors, without sentence-transformers' imports
+    (scikit-learn, SciPy, pandas, PIL: ≈ 200 MB of a serving process's memory). Any other model
+    runs through sentence-transformers."""
 
     def __init__(
         self, model: str, device: str | None = None, dtype: str = "auto", threads: int | None = None
     ):
-        from sentence_transformers import SentenceTransformer
-
         set_threads(threads)
         path = bundled_minilm_path() if model in ("", "minilm", "bundled") else model
         device = device or auto_device()
-        self._model = SentenceTransformer(path, device=device)
+        pooling = plain_pooling(path)
+        self._model = _PooledTransformer(path, device, pooling) if pooling else _sentence_transformer(path, device)
         # bf16 where native (cosine 0.999+ to the fp32 vectors; docs/BENCHMARKS.md), else fp32.
         self._model.to(torch_dtype(dtype, device))
         self._lock = threading.Lock()
@@ -77,6 +83,85 @@ class SentenceEncoder:
                 show_progress_bar=False,
             )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def _sentence_transformer(path: str, device: str):
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(path, device=device)
+
+
+_PLAIN_MODULES = ("sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling",
+                  "sentence_transformers.models.Normalize")
+
+
+def plain_pooling(path: str) -> str | None:
+    """"mean" or "cls" when `path` is a local sentence-transformers model made of a transformer, that
+    pooling and normalisation only; None for anything else (a hub id, a Dense layer, other poolings)."""
+    folder = Path(path)
+    try:
+        modules = json.loads((folder / "modules.json").read_text())
+        pooling_dir = next(m["path"] for m in modules if m["type"].endswith(".Pooling"))
+        pooling = json.loads((folder / pooling_dir / "config.json").read_text())
+    except (OSError, ValueError, KeyError, StopIteration):
+        return None
+    if [m["type"] for m in modules][:2] != list(_PLAIN_MODULES[:2]) or \
+            any(m["type"] not in _PLAIN_MODULES for m in modules):
+        return None
+    modes = [name for name, on in pooling.items() if name.startswith("pooling_mode") and on]
+    return {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}.get(modes[0]) if len(modes) == 1 else None
+
+
+BATCH_TOKENS = 4096  # at most this many (padded) tokens embedded at once
+
+
+class _PooledTransformer:
+    """A transformer encoder with mean or CLS pooling, as sentence-transformers computes it."""
+
+    def __init__(self, path: str, device: str, pooling: str):
+        from transformers import AutoModel, AutoTokenizer
+
+        config = json.loads((Path(path) / "sentence_bert_config.json").read_text()) \
+            if (Path(path) / "sentence_bert_config.json").exists() else {}
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self._model = AutoModel.from_pretrained(path).to(device).eval()
+        self._device, self._pooling = device, pooling
+        self.max_seq_length = int(config.get("max_seq_length") or min(self.tokenizer.model_max_length, 512))
+        self._lower = bool(config.get("do_lower_case"))
+
+    def to(self, dtype: torch.dtype) -> None:
+        self._model.to(dtype)
+
+    def get_embedding_dimension(self) -> int:
+        return int(self._model.config.hidden_size)
+
+    def encode(self, texts: list[str], batch_size: int, normalize_embeddings: bool, **_: object) -> np.ndarray:
+        """Vectors in the texts' order, computed longest first (batches of similar length pad little)."""
+        texts = [text.lower() for text in texts] if self._lower else texts
+        lengths = [min(len(ids), self.max_seq_length) for ids in self.tokenizer(texts, verbose=False)["input_ids"]]
+        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+        out = np.zeros((len(texts), self.get_embedding_dimension()), dtype=np.float32)
+        start = 0
+        while start < len(order):
+            # long texts go fewer at a time: a batch's activations grow with its tokens (memory, not speed)
+            size = max(1, min(batch_size, BATCH_TOKENS // max(lengths[order[start]], 1)))
+            chosen = order[start : start + size]
+            out[chosen] = self._pooled([texts[i] for i in chosen])
+            start += size
+        if normalize_embeddings:
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out
+
+    def _pooled(self, texts: list[str]) -> np.ndarray:
+        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_seq_length,
+                               return_tensors="pt").to(self._device)
+        hidden = self._model(**batch).last_hidden_state
+        if self._pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return pooled.float().cpu().numpy()
 
 
 def torch_dtype(name: str, device: str) -> torch.dtype:
