@@ -48,6 +48,9 @@ _DATA_NOUN = re.compile(r"\b(?:data(?:sets?)?|benchmarks?|corp(?:us|ora))(?:\s+(
 # Where a data span starts (the word before it) and ends (what follows it).
 _SPAN_START = frozenset("on in of from with using across over to by at for that show shows showed demonstrate "
                         "experiments results evaluate evaluated trained tested".split())
+# A clause's leading joiner or discourse word, which a cell read alone doesn't need ("and improve …").
+_LEADING_JOINER = re.compile(r"^(?:(?:and|but|or|while|whereas|notably|moreover|furthermore|additionally|also|"
+                             r"specifically|finally|in addition)\b,?\s+)+", re.IGNORECASE)
 _QUANTIFIERS = frozenset("the a an every all each several multiple various many some most other these those".split())
 _SPAN_END = re.compile(r",?\s+(?:while|when|where|which|compared|with|and (?:we|our|it|the (?:model|method))|to|by|"
                        r"show|shows|showed|demonstrat\w*|outperform\w*|achiev\w*)\b|[.;]|$", re.IGNORECASE)
@@ -104,7 +107,7 @@ def trace_cell(field: str, phrase: str | None, abstract: str, taken: set[int] = 
         spread = support >= SPREAD_SUPPORT[0] and best_sentence(phrase, [abstract])[1] >= SPREAD_SUPPORT[1]
         if (index is not None and (support >= MIN_SUPPORT or spread) and numbers_ok and names_ok
                 and of_its_field(field, phrase)):
-            return Cell(phrase, index, True, "model")
+            return Cell(_LEADING_JOINER.sub("", phrase), index, True, "model")
     return extractive_cell(field, found, taken)
 
 
@@ -130,7 +133,7 @@ def data_span(text: str) -> str | None:
         return None
     before = text[:noun.start()].split()
     start = len(before)
-    while start > 0 and len(before) - start < 10 and before[start - 1].lower().strip(",") not in _SPAN_START:
+    while start > 0 and len(before) - start < 16 and before[start - 1].lower().strip(",") not in _SPAN_START:
         start -= 1
     after = text[noun.end():]
     named = re.match(r"\s*\([^)]*\)|,?\s+(?:including|such as|like|e\.g\.,?|i\.e\.,?)\s+", after)
@@ -181,8 +184,9 @@ def extractive_cell(field: str, sentences: Sequence[str], taken: set[int] = froz
         text = as_data(sentences[index])
         if text is None:
             return Cell(NOT_STATED, None, False, "none")
-        return Cell(_shorten(text, _CUES[field], text), index, True, "extractive")
-    return Cell(_shorten(sentences[index], _CUES[field], said[index]), index, True, "extractive")
+        return Cell(_LEADING_JOINER.sub("", _shorten(text, _CUES[field], text)), index, True, "extractive")
+    return Cell(_LEADING_JOINER.sub("", _shorten(sentences[index], _CUES[field], said[index])), index, True,
+                "extractive")
 
 
 def _without_aims(text: str) -> str:

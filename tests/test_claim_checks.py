@@ -225,3 +225,10 @@ def test_a_data_cell_holds_the_data_a_result_sentence_names_or_nothing():
                                     "every benchmark."]).text == "not stated"
     assert trace_cell("data", "BM-6B with over 6 billion image-text pairs",
                       "We pretrain on BM-6B with over 6 billion image-text pairs.").origin == "model"
+
+
+def test_a_cell_read_alone_does_not_open_with_a_joiner():
+    found = ["We propose WidgetVQA.", "Our model reaches 54% on VQA, and improves the previous best result by 22%."]
+    assert extractive_cell("result", found).text.startswith("Our model reaches 54%")
+    clause = trace_cell("result", "and improves the previous best result by 22%", " ".join(found))
+    assert clause.text == "improves the previous best result by 22%"
