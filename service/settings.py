@@ -116,7 +116,9 @@ class Settings(BaseSettings):
         "concurrent answers.",
     )
     context_tokens: int = Field(
-        default=3072, ge=512, le=32768,  # the bundled models' training context
+        # the longest request on the question sets takes 1,379 tokens with its answer; each 1,024 tokens of
+        # the 4 slots' KV cache is ≈ 50 MB of the serving process (docs/BENCHMARKS.md, session 13)
+        default=2048, ge=512, le=32768,
         description="llama.cpp: prompt + answer tokens one request may use (per slot); longer prompts are "
         "shortened in code.",
     )

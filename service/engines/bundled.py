@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from service.engines import model_assets
@@ -66,10 +67,13 @@ def _llamacpp_generator(bundle: model_assets.BundledModel, settings: Settings) -
     from service.engines import gguf_lora, llamacpp
     from service.engines.llamacpp_generator import LlamaCppGenerator
 
-    gguf = model_assets.ensure_assembled(bundle, settings.model_cache)
     tasks = model_assets.adapter_paths(bundle) if settings.tuned_adapters else {}
-    adapters = {task: gguf_lora.ensure_gguf_lora(path, settings.model_cache, bundle.architecture, bundle.blocks)
-                for task, path in tasks.items()}
+    # a first start writes the model and its adapters; hashing the one and converting the others overlap
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="paperbrief-assets") as pool:
+        assembled = pool.submit(model_assets.ensure_assembled, bundle, settings.model_cache)
+        written = {task: pool.submit(gguf_lora.ensure_gguf_lora, path, settings.model_cache, bundle.architecture,
+                                     bundle.blocks) for task, path in tasks.items()}
+        gguf, adapters = assembled.result(), {task: future.result() for task, future in written.items()}
     config = llamacpp.EngineConfig(gguf=gguf, threads=settings.cpu_threads, slots=settings.slots,
                                    context_per_slot=settings.context_tokens, adapters=tuple(adapters.values()))
     server = llamacpp.shared_server(config)
