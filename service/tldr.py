@@ -37,7 +37,7 @@ MAX_NEW_TOKENS = {"tldr": 48, "plain": 140}
 BATCH_SIZE = 8  # batched decode on CPU roughly doubles throughput; more mostly adds padding
 # A one-sentence TL;DR is written from at most this many of the abstract's words: reading the prompt is
 # most of a TL;DR's time on a CPU, and the sentences left out seldom hold what the TL;DR says
-# (docs/BENCHMARKS.md, "Fewer words to read").
+# (docs/BENCHMARKS.md, session 13, "Where the 30 TL;DRs' time went").
 SOURCE_WORDS = 80
 _AUTHORS_SPEAK = re.compile(r"\b(?:we|our|us|this (?:paper|work|study|article))\b", re.I)
 _ENDED = re.compile(r"[.!?…][\"'”’)\]]*$")
@@ -126,9 +126,12 @@ def _candidates(writer: Generator, messages: list, style: str) -> list[list[str]
     return [[text] for text in writer.generate(messages, **options)]
 
 
-def render_messages(paper: Paper, style: str, examples: ExampleSelector | None = None) -> list[dict[str, str]]:
+def render_messages(paper: Paper, style: str, examples: ExampleSelector | None = None,
+                    words: int | None = SOURCE_WORDS) -> list[dict[str, str]]:
+    """The style's prompt for the paper; a one-sentence TL;DR's reads at most `words` words of the
+    abstract (None: all of it, as the shipped adapter was trained)."""
     prompt = load_prompt(STYLES[style][0])
-    abstract = tldr_source(paper.abstract) if style == "tldr" else paper.abstract
+    abstract = tldr_source(paper.abstract, words) if style == "tldr" and words else paper.abstract
     values = {"paper": paper_block(paper.title, abstract, where=paper.id)}
     if "examples" in prompt.variables:
         values["examples"] = examples(paper) if examples else ""
@@ -137,13 +140,12 @@ def render_messages(paper: Paper, style: str, examples: ExampleSelector | None =
 
 def tldr_source(abstract: str, budget: int = SOURCE_WORDS) -> str:
     """The abstract's sentences a one-sentence TL;DR is written from, in their order, within `budget`
-    words. Sentences where the authors speak ("we", "our", "this paper") go last: on SciTLDR train they
-    hold the sentence closest to the authors' TL;DR 2–4 times as often as the others. Among the rest the
-    opening sentence goes last (it frames the problem), the others from the end. One sentence stays."""
+    words. Sentences are dropped until it fits: first those where the authors don't speak, from the end
+    and the opening one last (it frames the problem); then the authors' own ("we", "our", "this paper"),
+    which on SciTLDR train hold the sentence closest to the authors' TL;DR 2–4 times as often. One stays."""
     found = sentences(abstract)
     if len(abstract.split()) <= budget or len(found) <= 1:
         return abstract
-    last = len(found) - 1
     order = sorted(range(len(found)), key=lambda i: (bool(_AUTHORS_SPEAK.search(found[i])), i == 0, -i))
     kept, words = set(range(len(found))), len(abstract.split())
     for i in order[:-1]:
@@ -151,7 +153,7 @@ def tldr_source(abstract: str, budget: int = SOURCE_WORDS) -> str:
             break
         kept.discard(i)
         words -= len(found[i].split())
-    return " ".join(found[i] for i in range(last + 1) if i in kept)
+    return " ".join(sentence for i, sentence in enumerate(found) if i in kept)
 
 
 def choose_summary(candidates: Sequence[str], paper: Paper, style: str) -> str:

@@ -215,4 +215,5 @@ def test_a_long_abstract_is_read_within_the_word_budget_keeping_what_the_authors
     long_paper = paper(4, abstract)
     assert background[-1] not in render_messages(long_paper, "tldr")[-1]["content"]
     assert background[-1] in render_messages(long_paper, "plain")[-1]["content"]  # plain explains the problem
+    assert background[-1] in render_messages(long_paper, "tldr", words=None)[-1]["content"]  # as trained
     assert tldr_source(" ".join(ours)) == " ".join(ours)

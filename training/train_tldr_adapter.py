@@ -70,7 +70,9 @@ def attach_lora(model, top: int, rank: int, scale: float) -> dict[str, LoraLinea
 def training_pair(tokenizer, row: dict) -> tuple[list[int], list[int]]:
     """(prompt ids, TL;DR ids + end-of-turn) for one SciTLDR record: the author's TL;DR is the target."""
     paper = Paper(id=row["paper_id"], title=row["title"], abstract=" ".join(row["source"]), source="scitldr")
-    text = tokenizer.apply_chat_template(render_messages(paper, "tldr"), add_generation_prompt=True, tokenize=False)
+    # whole abstracts, as the shipped adapter was trained (the app reads at most SOURCE_WORDS of them)
+    messages = render_messages(paper, "tldr", words=None)
+    text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     prompt = tokenizer(text, add_special_tokens=False)["input_ids"]
     target = tokenizer(row["target"][0].strip() + "<|im_end|>", add_special_tokens=False)["input_ids"]
     return prompt, target
