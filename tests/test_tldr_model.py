@@ -4,6 +4,7 @@ poisoned abstract does not steer it."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,10 @@ def test_tldr_and_plain_summaries_of_a_sample_paper(generator, tmp_path):
     faster = next(p for title, p in papers.items() if title.startswith("Faster Diffusion"))
     cache = OutputCache(tmp_path / "outputs.sqlite")
     (tldr,) = summarise([faster], generator, cache, style="tldr")
-    first = sentences(tldr.text)[0]
-    assert 5 <= len(first.split()) <= 30 and len(sentences(tldr.text)) <= 2
+    # a draft over 30 words is cut there and ends in "…", which the sentence splitter does not end at
+    said = [part for part in re.split(r"(?<=…)\s+", tldr.text) for part in sentences(part)]
+    first = said[0]
+    assert 5 <= len(first.split()) <= 30 and len(said) <= 2
     assert any(word in first.lower() for word in ("diffusion", "encoder", "sampling", "unet"))
     assert "41%" in tldr.text or "24%" in tldr.text  # the reason to read it
     (plain,) = summarise([faster], generator, cache, style="plain")
