@@ -149,8 +149,8 @@ def data_span(text: str) -> str | None:
 
 
 def as_data(text: str) -> str | None:
-    """The text as a data cell: as it is when it names data and states no outcome, its data span when it
-    states one, None when it names none."""
+    """The text as a data cell: as it is when it states no outcome (the column's own check follows); when
+    it states one, only the data it names, or None when it names none."""
     if not _OUTCOME.search(text):
         return text
     return data_span(text)
