@@ -138,23 +138,23 @@ class _PooledTransformer:
     def encode(self, texts: list[str], batch_size: int, normalize_embeddings: bool, **_: object) -> np.ndarray:
         """Vectors in the texts' order, computed longest first (batches of similar length pad little)."""
         texts = [text.lower() for text in texts] if self._lower else texts
-        lengths = [min(len(ids), self.max_seq_length) for ids in self.tokenizer(texts, verbose=False)["input_ids"]]
-        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_seq_length)
+        items = [dict(zip(encoded.keys(), values, strict=True)) for values in zip(*encoded.values(), strict=True)]
+        order = sorted(range(len(texts)), key=lambda i: -len(items[i]["input_ids"]))
         out = np.zeros((len(texts), self.get_embedding_dimension()), dtype=np.float32)
         start = 0
         while start < len(order):
             # long texts go fewer at a time: a batch's activations grow with its tokens (memory, not speed)
-            size = max(1, min(batch_size, BATCH_TOKENS // max(lengths[order[start]], 1)))
+            size = max(1, min(batch_size, BATCH_TOKENS // max(len(items[order[start]]["input_ids"]), 1)))
             chosen = order[start : start + size]
-            out[chosen] = self._pooled([texts[i] for i in chosen])
+            out[chosen] = self._pooled([items[i] for i in chosen])
             start += size
         if normalize_embeddings:
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out
 
-    def _pooled(self, texts: list[str]) -> np.ndarray:
-        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_seq_length,
-                               return_tensors="pt").to(self._device)
+    def _pooled(self, items: list[dict[str, list[int]]]) -> np.ndarray:
+        batch = self.tokenizer.pad(items, return_tensors="pt").to(self._device)
         hidden = self._model(**batch).last_hidden_state
         if self._pooling == "cls":
             pooled = hidden[:, 0]

@@ -19,14 +19,7 @@ from service.cache import OutputCache, cache_key
 from service.engines.protocol import Generator, tuned_generator
 from service.guard import injected_sentences, paper_block
 from service.prompts import load_prompt
-from service.tldr_checks import (
-    CONTRIBUTION,
-    echoes_title,
-    extractive_fallback,
-    states_problem_only,
-    unescaped_percent,
-    with_results,
-)
+from service.tldr_checks import echoes_title, states_problem_only, unescaped_percent, with_results
 
 STYLES = {"tldr": ("tldr", 30, 1), "plain": ("plain", 100, 3)}  # prompt, word limit, sentence limit
 # Part of the cache key: bump when the rules that choose and cut outputs change, since the cached
@@ -42,6 +35,11 @@ SOURCE_WORDS = 80
 _AUTHORS_SPEAK = re.compile(r"\b(?:we|our|us|this (?:paper|work|study|article))\b", re.I)
 _ENDED = re.compile(r"[.!?…][\"'”’)\]]*$")
 _PREFIX = re.compile(r"^\s*(\*\*)?(tl;?dr|summary|plain[- ]language summary)\s*[:\-–]\s*(\*\*)?\s*", re.I)
+_CONTRIBUTION = re.compile(r"\b(we|this paper|this work)\s+"
+                            r"(propose|present|introduce|develop|devise|design|build|show|find)", re.I)
+# "To solve this problem, we …", "In this paper, we …": read alone, a TL;DR can't lean on what came before.
+_LEANING_OPENING = re.compile(r"^(?:to (?:this end|the end|solve|address|tackle|overcome|fill)[^,]{0,40}|"
+                              r"in this (?:paper|work|study)|here|therefore|thus|hence|specifically),\s+", re.I)
 ExampleSelector = Callable[[Paper], str]  # returns rendered few-shot examples (may be "")
 
 
@@ -106,7 +104,7 @@ def _past_the_problem(text: str, paper: Paper, style: str) -> str:
     if style != "tldr" or not states_problem_only(text):
         return text
     done = extractive_fallback(paper)
-    return text if states_problem_only(done) or not CONTRIBUTION.search(done) else _cut(done, style)
+    return text if states_problem_only(done) or not _CONTRIBUTION.search(done) else _cut(done, style)
 
 
 def tldr_writer(generator: Generator, style: str) -> Generator:
@@ -143,11 +141,11 @@ def tldr_source(abstract: str, budget: int = SOURCE_WORDS) -> str:
     words. Sentences are dropped until it fits: first those where the authors don't speak, from the end
     and the opening one last (it frames the problem); then the authors' own ("we", "our", "this paper"),
     which on SciTLDR train hold the sentence closest to the authors' TL;DR 2–4 times as often. One stays."""
-    found = sentences(abstract)
-    if len(abstract.split()) <= budget or len(found) <= 1:
+    found, words = sentences(abstract), len(abstract.split())
+    if words <= budget or len(found) <= 1:
         return abstract
     order = sorted(range(len(found)), key=lambda i: (bool(_AUTHORS_SPEAK.search(found[i])), i == 0, -i))
-    kept, words = set(range(len(found))), len(abstract.split())
+    kept = set(range(len(found)))
     for i in order[:-1]:
         if words <= budget:
             break
@@ -198,3 +196,14 @@ def _too_far_from(text: str, paper: Paper) -> bool:
     source = set(re.findall(r"[a-z]{4,}", f"{paper.title} {paper.abstract}".lower()))
     return len(words) >= 4 and len(words & source) / len(words) < 0.2
 
+
+
+def extractive_fallback(paper: Paper) -> str:
+    """The sentence stating the contribution ('we propose …') without an opening that leans on the
+    sentence before it ("To solve this problem, …"), else the first sentence."""
+    found = sentences(paper.abstract)
+    for sentence in found:
+        if _CONTRIBUTION.search(sentence):
+            rest = _LEANING_OPENING.sub("", sentence)
+            return rest[:1].upper() + rest[1:] if _CONTRIBUTION.search(rest) else sentence
+    return found[0] if found else paper.title

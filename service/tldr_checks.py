@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from index.models import Paper
 from index.text import content_stems, sentences
 from service.engines.protocol import Generator
 from service.guard import injected_sentences
@@ -38,11 +37,6 @@ _PROBLEM = re.compile(r"\b(?:stud(?:y|ies|ied)|address(?:es|ed)?|tackles?|consid
 # What the authors did or found: a contribution verb or the name of what they built.
 _DONE = re.compile(r"\b(?:propos|present|introduc|develop|devis|design|buil[dt]|show|find|found|achiev|outperform|"
                    r"improv|reduc|accelerat|method|approach|framework|scheme|architecture|algorithm)\w*", re.IGNORECASE)
-CONTRIBUTION = re.compile(r"\b(we|this paper|this work)\s+"
-                           r"(propose|present|introduce|develop|devise|design|build|show|find)", re.I)
-# "To solve this problem, we …", "In this paper, we …": read alone, a TL;DR can't lean on what came before.
-_LEANING_OPENING = re.compile(r"^(?:to (?:this end|the end|solve|address|tackle|overcome|fill)[^,]{0,40}|"
-                              r"in this (?:paper|work|study)|here|therefore|thus|hence|specifically),\s+", re.I)
 _CLAUSE_END = re.compile(r",\s+(?:while|whereas|which|and|but|with|as|when|including)\b|;|\s+while\b|\s+whereas\b")
 
 
@@ -168,14 +162,3 @@ def _written_results(sources: Sequence[str], generator: Generator | None) -> lis
     prompt = load_prompt("tldr_result")
     batch = [prompt.render(sentence=source) for source in sources]
     return generator.generate(batch, max_new_tokens=RESULT_TOKENS, stop=["\n"])
-
-
-def extractive_fallback(paper: Paper) -> str:
-    """The sentence stating the contribution ('we propose …') without an opening that leans on the
-    sentence before it ("To solve this problem, …"), else the first sentence."""
-    found = sentences(paper.abstract)
-    for sentence in found:
-        if CONTRIBUTION.search(sentence):
-            rest = _LEANING_OPENING.sub("", sentence)
-            return rest[:1].upper() + rest[1:] if CONTRIBUTION.search(rest) else sentence
-    return found[0] if found else paper.title
