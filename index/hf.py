@@ -15,6 +15,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import ctypes  # noqa: E402
+import functools  # noqa: E402
 import json  # noqa: E402
 import threading  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
@@ -34,6 +36,27 @@ def set_threads(threads: int | None) -> None:
         wanted = threads or os.cpu_count() or 1
         if torch.get_num_threads() != wanted:
             torch.set_num_threads(wanted)
+
+
+def release_openmp_workers() -> None:
+    """End this thread's OpenMP worker pool (torch starts it again on its next parallel op).
+
+    Why: torch and the llama.cpp wheel share one libgomp, which counts the workers of every thread's
+    pool; once they outnumber the cores, every OpenMP barrier sleeps instead of spinning, llama.cpp's
+    included. An encoded batch left torch's pool behind and made a day's TL;DRs 12-20 % slower
+    (docs/BENCHMARKS.md, session 14)."""
+    pause = _openmp_pause()
+    if pause is not None:
+        pause(1)  # omp_pause_soft
+
+
+@functools.cache
+def _openmp_pause():
+    """libgomp's omp_pause_resource_all when this process has libgomp loaded, else None."""
+    try:  # RTLD_NOLOAD: only the copy already loaded (torch's or llama.cpp's); never load one
+        return ctypes.CDLL("libgomp.so.1", mode=os.RTLD_NOLOAD).omp_pause_resource_all
+    except (OSError, AttributeError):
+        return None
 
 
 def bundled_minilm_path() -> str:
@@ -82,6 +105,7 @@ class SentenceEncoder:
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
+            release_openmp_workers()
         return np.asarray(vectors, dtype=np.float32)
 
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from index.hf import SentenceEncoder, _sentence_transformer, bundled_minilm_path, plain_pooling
 
@@ -49,3 +50,16 @@ def test_a_model_with_other_modules_goes_through_sentence_transformers(tmp_path)
     pooling.write_text(json.dumps(config))
     (model / "modules.json").write_text(json.dumps([m for m in modules if m["path"] != "2_Dense"]))
     assert plain_pooling(str(model)) == "cls"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads through /proc (Linux)")
+def test_encoding_leaves_no_openmp_workers_behind():
+    """torch shares libgomp with the llama.cpp wheel, which makes every OpenMP barrier sleep once the
+    pools' workers outnumber the cores; an encoded batch must not leave torch's pool running."""
+    code = ("import os; from index.hf import SentenceEncoder; "
+            "encoder = SentenceEncoder('minilm', dtype='float32', threads=2); "
+            "count = lambda: len(os.listdir('/proc/self/task')); before = count(); "
+            "encoder.encode(['We propose WidgetNet for fast parsing.'] * 16, batch_size=16); print(before, count())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    before, after = done.stdout.split()
+    assert after == before
