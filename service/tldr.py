@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from index.models import Paper
@@ -24,8 +25,9 @@ from service.tldr_checks import echoes_title, states_problem_only, unescaped_per
 STYLES = {"tldr": ("tldr", 30, 1), "plain": ("plain", 100, 3)}  # prompt, word limit, sentence limit
 # Part of the cache key: bump when the rules that choose and cut outputs change, since the cached
 # texts were shaped by the old ones (2: TL;DRs ≤ 30 words, the best beam that fits; 3: a final full stop;
-# 4: no title echo, the result added; 5: never the problem alone; 6: written from at most SOURCE_WORDS words).
-SHAPING_VERSION = 6
+# 4: no title echo, the result added; 5: never the problem alone; 6: written from at most SOURCE_WORDS words;
+# 7: the result stated in code).
+SHAPING_VERSION = 7
 MAX_NEW_TOKENS = {"tldr": 48, "plain": 140}
 BATCH_SIZE = 8  # batched decode on CPU roughly doubles throughput; more mostly adds padding
 # A one-sentence TL;DR is written from at most this many of the abstract's words: reading the prompt is
@@ -63,8 +65,7 @@ def summarise(papers: Sequence[Paper], generator: Generator, cache: OutputCache,
     check_style(style)
     prompt = load_prompt(STYLES[style][0])
     writer = tldr_writer(generator, style)
-    result_prompt = load_prompt("tldr_result").key
-    keys = {p.id: cache_key(p.id, p.abstract_hash, writer.name, prompt.key, style, SHAPING_VERSION, result_prompt)
+    keys = {p.id: cache_key(p.id, p.abstract_hash, writer.name, prompt.key, style, SHAPING_VERSION)
             for p in papers}
     todo = []
     for paper in papers:
@@ -74,15 +75,32 @@ def summarise(papers: Sequence[Paper], generator: Generator, cache: OutputCache,
         else:
             todo.append(paper)
     todo.sort(key=lambda p: len(p.abstract))  # similar lengths batch with little padding
-    for start in range(0, len(todo), batch_size):
-        batch = todo[start : start + batch_size]
-        for paper, text in zip(batch, _written(batch, writer, generator, style, examples), strict=True):
-            cache.put("tldr", keys[paper.id], text)
-            yield Summary(paper, text, style, cached=False)
+    for paper, text in _written_each(todo, writer, generator, style, examples, batch_size):
+        cache.put("tldr", keys[paper.id], text)
+        yield Summary(paper, text, style, cached=False)
 
 
-def _written(batch: Sequence[Paper], writer: Generator, generator: Generator, style: str,
-             examples: ExampleSelector | None) -> list[str]:
+def _written_each(papers: Sequence[Paper], writer: Generator, generator: Generator, style: str,
+                  examples: ExampleSelector | None, batch_size: int) -> Iterator[tuple[Paper, str]]:
+    """Each paper with its TL;DR, in order. An engine serving several requests at once (llama.cpp's
+    slots) gets one paper a request on all but one slot, so no paper waits for a batch's slowest one
+    and a question asked meanwhile starts at once; others get batches of `batch_size`."""
+    width = getattr(generator, "parallel", 1) - 1
+    if width < 2:
+        for start in range(0, len(papers), batch_size):
+            batch = papers[start : start + batch_size]
+            yield from zip(batch, _written(batch, writer, style, examples), strict=True)
+        return
+    pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="paperbrief-tldr")
+    try:
+        futures = [pool.submit(_written, [paper], writer, style, examples) for paper in papers]
+        for paper, future in zip(papers, futures, strict=True):
+            yield paper, future.result()[0]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # a reader that stops early stops the rest
+
+
+def _written(batch: Sequence[Paper], writer: Generator, style: str, examples: ExampleSelector | None) -> list[str]:
     """The batch's TL;DRs: drafted, chosen, written again without the title where they only restate
     it (the extractive sentence if still), and with the paper's result where it is missing."""
     messages = [render_messages(paper, style, examples) for paper in batch]
@@ -95,7 +113,7 @@ def _written(batch: Sequence[Paper], writer: Generator, generator: Generator, st
             again = choose_summary(candidates, paper, style)
             texts[i] = extractive_fallback(batch[i]) if echoes_title(again, batch[i].title) else again
     texts = [_past_the_problem(text, paper, style) for text, paper in zip(texts, batch, strict=True)]
-    return with_results(texts, [p.abstract for p in batch], generator, keep_sentences=STYLES[style][2] - 1)
+    return with_results(texts, [p.abstract for p in batch], keep_sentences=STYLES[style][2] - 1)
 
 
 def _past_the_problem(text: str, paper: Paper, style: str) -> str:

@@ -252,8 +252,8 @@ def test_cli_digest_without_a_model_writes_the_file(sample_library, tmp_path):
 
 
 class DigestGenerator(LabelGenerator):
-    """Also writes TL;DRs, "TL;DR of <title>: …", for the TL;DR prompts, and nothing for the prompts
-    that restate a result (code states it then); records the titles it was asked about."""
+    """Also writes TL;DRs, "TL;DR of <title>: …", for the TL;DR prompts; records the titles it was
+    asked about."""
 
     def __init__(self, labels: Sequence[str]):
         super().__init__(labels)
@@ -262,8 +262,6 @@ class DigestGenerator(LabelGenerator):
     def generate(self, batch, *, max_new_tokens=256, stop=()) -> list[str]:
         if all("Topic label" in messages[-1]["content"] for messages in batch):
             return super().generate(batch, max_new_tokens=max_new_tokens, stop=stop)
-        if all("<sentence>" in messages[-1]["content"] for messages in batch):
-            return ["" for _ in batch]
         assert all(messages[-1]["content"].rstrip().endswith("TL;DR (one sentence, at most 20 words):")
                    for messages in batch)
         titles = [messages[-1]["content"].rsplit("Title: ", 1)[1].split("\n", 1)[0] for messages in batch]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -55,6 +57,39 @@ def test_tldrs_are_generated_in_batches_then_served_from_the_cache(tmp_path):
     assert generator.batches[-1] == 3
     list(summarise(papers[:3], generator, cache, style="plain"))
     assert generator.batches[-1] == 3, "another style is another cache entry"
+
+
+class SlottedGenerator(ScriptedGenerator):
+    """Serves several requests at once, like llama.cpp's slots; records how many ran together."""
+
+    parallel = 4
+
+    def __init__(self, reply: str):
+        super().__init__(reply)
+        self.running, self.most, self._lock = 0, 0, threading.Lock()
+
+    def generate(self, batch, *, max_new_tokens=256, stop: Sequence[str] = ()):
+        with self._lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.02)  # long enough for the other workers' requests to overlap this one
+        try:
+            return super().generate(batch, max_new_tokens=max_new_tokens, stop=stop)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+def test_an_engine_with_slots_gets_one_paper_a_request_on_all_but_one_slot(tmp_path):
+    generator = SlottedGenerator("We propose a widget method for faster sorting.")
+    papers = [paper(n, "Widgets matter. " * n + f"We propose widget method {n}.") for n in range(9)]
+    written = list(summarise(papers, generator, OutputCache(tmp_path / "out.sqlite"), batch_size=4))
+    assert [s.paper.id for s in written] == [p.id for p in papers], "shortest abstract first, in order"
+    assert generator.batches == [1] * 9 and generator.most == 3, "one slot stays free for a question"
+    reader = summarise([paper(n) for n in range(10, 40)], generator, OutputCache(tmp_path / "more.sqlite"))
+    next(reader)
+    reader.close()  # a reader that stops early: the papers not started are never written
+    assert len(generator.batches) < 9 + 30
 
 
 def test_a_changed_abstract_is_summarised_again(tmp_path):

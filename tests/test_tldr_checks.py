@@ -8,7 +8,6 @@ from index.models import Paper
 from service.cache import OutputCache
 from service.tldr import summarise
 from service.tldr_checks import (
-    checked_result,
     result_clause,
     result_numbers,
     result_sentence,
@@ -24,22 +23,19 @@ SOURCE = ("Our experiments show that WidgetSort matches the accuracy of quicksor
 
 
 class TitleEchoingWriter:
-    """Restates the title when it sees one; from the abstract alone it writes what the paper did.
-    Restates a result sentence with `result_reply`."""
+    """Restates the title when it sees one; from the abstract alone it writes what the paper did."""
 
     name = "echoing"
 
-    def __init__(self, result_reply: str = "WidgetSort cuts runtime by up to 95%."):
-        self.result_reply, self.prompts = result_reply, []
+    def __init__(self):
+        self.prompts = []
 
     def generate(self, batch, *, max_new_tokens=256, stop=()):
         replies = []
         for messages in batch:
             prompt = messages[-1]["content"]
             self.prompts.append(prompt)
-            if "<sentence>" in prompt:
-                replies.append(self.result_reply)
-            elif "Title: WidgetSort" in prompt:
+            if "Title: WidgetSort" in prompt:
                 replies.append("WidgetSort: fast widget sorting of lists.")
             else:
                 replies.append("We propose a widget method that sorts lists as accurately as quicksort.")
@@ -57,25 +53,25 @@ def test_a_tldr_that_restates_the_title_is_written_again_from_the_abstract_with_
     paper = Paper(id="w1", title="WidgetSort: Fast Widget Sorting of Lists", abstract=ABSTRACT, source="jsonl")
     [summary] = summarise([paper], writer, OutputCache(tmp_path / "out.sqlite"))
     assert summary.text == ("We propose a widget method that sorts lists as accurately as quicksort. "
-                            "WidgetSort cuts runtime by up to 95%.")
-    assert sum("<sentence>" in p for p in writer.prompts) == 1 and sum("Title: " in p for p in writer.prompts) == 1
+                            "Result: reducing runtime by up to 95% on every benchmark we tried.")
+    assert len(writer.prompts) == 2 and sum("Title: " in p for p in writer.prompts) == 1  # no model restatement
 
 
-def test_a_restated_result_with_a_number_the_abstract_lacks_is_replaced_by_the_abstracts_clause():
+def test_a_long_result_sentence_is_stated_by_its_result_clause_a_short_one_as_written():
     assert result_sentence(ABSTRACT) == SOURCE
-    assert checked_result("WidgetSort cuts runtime by 97%.", SOURCE, ABSTRACT) == ""  # 97 is nobody's
-    assert checked_result("WidgetSort is as accurate as quicksort.", SOURCE, ABSTRACT) == ""  # no result number
-    assert checked_result("WidgetSort cuts runtime by up to 95%.", SOURCE, ABSTRACT) != ""
     assert result_clause(SOURCE) == "reducing runtime by up to 95% on every benchmark we tried"
-    [fixed] = with_results(["We propose WidgetSort."], [ABSTRACT], TitleEchoingWriter("Runtime drops 97%."))
+    [fixed] = with_results(["We propose WidgetSort."], [ABSTRACT])
     assert fixed == "We propose WidgetSort. Result: reducing runtime by up to 95% on every benchmark we tried."
+    short = "Sorting is slow. We propose WidgetSort. WidgetSort cuts runtime by 95% on lists."
+    assert with_results(["We propose WidgetSort. It sorts."], [short]) == [
+        "We propose WidgetSort. WidgetSort cuts runtime by 95% on lists."]
+    assert with_results(["We propose WidgetSort. It sorts."], [short], keep_sentences=2) == [
+        "We propose WidgetSort. It sorts. WidgetSort cuts runtime by 95% on lists."]
 
 
 def test_tldrs_that_carry_the_result_or_have_none_to_carry_are_left_alone():
-    writer = TitleEchoingWriter()
     texts = ["We propose WidgetSort, 95% faster.", "We propose a widget survey."]
-    assert with_results(texts, [ABSTRACT, "Widgets are surveyed. We list 3 kinds."], writer) == texts
-    assert writer.prompts == []
+    assert with_results(texts, [ABSTRACT, "Widgets are surveyed. We list 3 kinds."]) == texts
 
 
 def test_version_numbers_are_not_results():

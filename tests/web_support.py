@@ -54,8 +54,6 @@ class FakeModel:
             return "[A] and [B] both study encoders. [B] differs from [A] in its data."
         if "Topic label" in prompt:
             return "Encoder Models"
-        if "<sentence>" in prompt:  # restate a result: the sentence as it is
-            return prompt.split("<sentence>", 1)[1].split("</sentence>", 1)[0]
         first = sentences(prompt.rsplit("Abstract: ", 1)[1].split("\n</paper>", 1)[0])
         if "Problem:" in prompt:
             words = [" ".join(s.split()[:12]) for s in (first * 3)[:3]]
