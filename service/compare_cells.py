@@ -24,9 +24,11 @@ _FIELD_SHAPE = {
     "data": re.compile(r"\b(?:data(?:sets?)?|benchmarks?|corp(?:us|ora)|collections?|hours|images|videos|clips|"
                        r"samples|pairs|tokens|questions|sentences|documents|examples|annotations|scans|recordings|"
                        r"point clouds|languages|tasks)\b|(?<![\w-])\d", re.IGNORECASE),
+    # an outcome, not a quality the method is built for: "more efficient", not "is made efficient with CUR"
     "result": re.compile(r"(?<![\w-])\d|\b(?:outperform|achiev|state-of-the-art|improv|surpass|better|faster|speed|"
-                         r"reduc|higher|lower|fewer|less|more|gains?|rivals?|matches|comparable|competitive|robust|"
-                         r"effective|accura|efficien)", re.IGNORECASE),
+                         r"reduc|higher|lower|fewer|less|more|gains?|rivals?|matches|comparable|competitive|superior|"
+                         r"cheaper|(?:more|highly|significantly|greatly)\s+(?:robust|effective|accura|efficien))",
+                         re.IGNORECASE),
 }
 # An aim, not an outcome: "hoping to improve …", "in order to reduce …" (a result cue after it counts for nothing).
 _AIM = re.compile(r"\b(?:hop(?:e|es|ing)|aim(?:s|ed|ing)?|in order|so as|intend(?:s|ed)?|seek(?:s|ing)?)\s+to\s+\w+",
@@ -37,12 +39,20 @@ _AIM = re.compile(r"\b(?:hop(?:e|es|ing)|aim(?:s|ed|ing)?|in order|so as|intend(
 AUTHORED = re.compile(r"\b(?:we|our|this (?:paper|work|study)|(?:the )?proposed)\b"
                       r"|^(?:the|this) (?:model|method|approach|framework|architecture|system)\b", re.IGNORECASE)
 _OWN_WORK_FIELDS = ("data", "result")
+# A sentence about other people's work ("Current approaches … require long optimization"): not this paper's
+# data or result, wherever it stands.
+_OTHERS_WORK = re.compile(r"^(?:however,\s+)?(?:most\s+|many\s+)?(?:current|existing|previous|prior|conventional|"
+                          r"traditional)\s+(?:[\w-]+\s+){0,3}?(?:approaches|methods|works|studies|models|systems|"
+                          r"techniques|solutions|frameworks|efforts)\b", re.IGNORECASE)
 # A phrase that introduces the paper's work instead of stating what it achieved.
 _INTRODUCES = re.compile(r"^(?:we\s+)?(?:launch|present|introduce|propose|develop|build|design)(?:s|d|ed)?\b", re.IGNORECASE)
 # A statement of an outcome: a data cell that says one ("our model achieves the best results on two VQA
 # datasets") holds a result, and only its data span ("two VQA datasets (i.e., VQA and GQA)") is data.
 _OUTCOME = re.compile(r"\b(?:outperform|achiev|improv|surpass|showcas|rival|demonstrat|obtain|lead(?:s|ing)? to|"
                       r"show(?:s|ed|n)? (?:that|the)|is effective|are effective)", re.IGNORECASE)
+# A sentence saying what the work was trained or tested on ("We evaluate JPQ on two … benchmarks").
+_TESTED_ON = re.compile(r"\b(?:evaluat|train|test|experiment|validat|benchmark)\w*\b.{0,60}?\b(?:on|using|across)\b",
+                        re.IGNORECASE)
 _DATA_NOUN = re.compile(r"\b(?:data(?:sets?)?|benchmarks?|corp(?:us|ora))(?:\s+(?:data(?:sets?)?|benchmarks?))*\b",
                         re.IGNORECASE)
 # Where a data span starts (the word before it) and ends (what follows it).
@@ -51,9 +61,13 @@ _SPAN_START = frozenset("on in of from with using across over to by at for that 
 # A clause's leading joiner or discourse word, which a cell read alone doesn't need ("and improve …").
 _LEADING_JOINER = re.compile(r"^(?:(?:and|but|or|while|whereas|notably|moreover|furthermore|additionally|also|"
                              r"specifically|finally|in addition)\b,?\s+)+", re.IGNORECASE)
-_QUANTIFIERS = frozenset("the a an every all each several multiple various many some most other these those".split())
-_SPAN_END = re.compile(r",?\s+(?:while|when|where|which|compared|with|and (?:we|our|it|the (?:model|method))|to|by|"
-                       r"show|shows|showed|demonstrat\w*|outperform\w*|achiev\w*)\b|[.;]|$", re.IGNORECASE)
+# Words that don't say which data: "multiple benchmarks", "quantitative benchmarks" are near-misses.
+_QUANTIFIERS = frozenset("the a an every all each several multiple various many some most other these those "
+                         "quantitative qualitative extensive standard diverse different challenging popular "
+                         "existing common widely-used large-scale real-world".split())
+_SPAN_END = re.compile(r",?\s+(?:while|when|where|which|that|compared|with|without|using|utilizing|for|"
+                       r"and (?:we|our|it|the (?:model|method))|to|by|show|shows|showed|demonstrat\w*|outperform\w*|"
+                       r"achiev\w*)\b|[.;]|$", re.IGNORECASE)
 # Words that may join the names in a data cell made of names only ("Synapse and ACDC", "VQA, GQA").
 _NAME_JOINERS = frozenset("and or the of on including e.g. i.e. both".split())
 UNINFORMATIVE_WORDS = frozenset(_STOP_WORDS.split())  # words that say nothing about what a paper did
@@ -65,7 +79,7 @@ _CUES = {
     "data": re.compile(r"\b(dataset|benchmark|corpus|corpora|evaluated on|experiments on|trained on)"
                        # "On LibriSpeech", "on VQAv2"; not "on CPU"
                        r"|(?-i:\b[Oo]n (?=[A-Z][\w\-]*[a-z])[A-Z][a-z]*[A-Z0-9][\w\-]*)", re.IGNORECASE),
-    "result": re.compile(r"\b(outperform|achiev|state-of-the-art|improv|surpass|rival|results (show|demonstrate)|"
+    "result": re.compile(r"\b(outperform|achiev|state-of-the-art|improv|surpass|superior|rival|results (show|demonstrate)|"
                          r"speed-?up|faster|reduc|prove|show that|find that)|\d+(\.\d+)?\s?(%|x\b|×)", re.IGNORECASE),
 }
 
@@ -136,7 +150,7 @@ def data_span(text: str) -> str | None:
     while start > 0 and len(before) - start < 16 and before[start - 1].lower().strip(",") not in _SPAN_START:
         start -= 1
     after = text[noun.end():]
-    named = re.match(r"\s*\([^)]*\)|,?\s+(?:including|such as|like|e\.g\.,?|i\.e\.,?)\s+", after)
+    named = re.match(r"\s*\([^)]*\)|,?\s+(?:including|such as|like|of|e\.g\.,?|i\.e\.,?)\s+", after)
     if named and named.group(0).lstrip().startswith("("):
         tail = named.group(0)
     elif named:
@@ -149,11 +163,14 @@ def data_span(text: str) -> str | None:
 
 
 def as_data(text: str) -> str | None:
-    """The text as a data cell: as it is when it states no outcome (the column's own check follows); when
-    it states one, only the data it names, or None when it names none."""
-    if not _OUTCOME.search(text):
-        return text
-    return data_span(text)
+    """The text as a data cell: when it states an outcome, only the data it names, or None when it names
+    none; when it says what the work was trained or tested on ("We evaluate JPQ on two … benchmarks"), the
+    data it names if it names some; else the text as it is (the column's own check follows)."""
+    if _OUTCOME.search(text):
+        return data_span(text)
+    if _TESTED_ON.search(text):
+        return data_span(text) or text
+    return text
 
 
 def _names_only(phrase: str) -> bool:
@@ -201,8 +218,10 @@ def background_sentences(found: Sequence[str]) -> int:
 
 def _eligible(field: str, found: Sequence[str]) -> list[str]:
     """The sentences a cell of this field may come from ("" for those it may not)."""
-    skip = background_sentences(found) if field in _OWN_WORK_FIELDS else 0
-    return ["" if i < skip else sentence for i, sentence in enumerate(found)]
+    if field not in _OWN_WORK_FIELDS:
+        return list(found)
+    skip = background_sentences(found)
+    return ["" if i < skip or _OTHERS_WORK.match(sentence) else sentence for i, sentence in enumerate(found)]
 
 
 def _shorten(sentence: str, cue: re.Pattern, searched: str, limit: int = MAX_PHRASE_WORDS) -> str:

@@ -232,3 +232,23 @@ def test_a_cell_read_alone_does_not_open_with_a_joiner():
     assert extractive_cell("result", found).text.startswith("Our model reaches 54%")
     clause = trace_cell("result", "and improves the previous best result by 22%", " ".join(found))
     assert clause.text == "improves the previous best result by 22%"
+
+
+def test_a_data_cell_names_the_data_not_the_sentence_around_it():
+    said = ("Current approaches were not designed to operate on casual videos recorded by standard cameras or "
+            "require a long optimization time. We present WidgetTracks, a feed-forward model. WidgetTracks is "
+            "trained in an unsupervised way on a dataset of casual videos utilizing only 2D point tracks. "
+            "We evaluate WidgetTracks on two publicly available tracking benchmarks.")
+    garbled = trace_cell("data", "casual videos recorded by standard cameras or require a long optimization time", said)
+    assert garbled.origin == "extractive", "other people's work is not this paper's data"
+    assert garbled.text in ("a dataset of casual videos", "two publicly available tracking benchmarks")
+    whole = trace_cell("data", "We evaluate WidgetTracks on two publicly available tracking benchmarks", said)
+    assert whole.text == "two publicly available tracking benchmarks" and whole.origin == "model"
+    vague = ["We propose WidgetCraft.", "It leads to substantial improvements in quantitative benchmarks."]
+    assert extractive_cell("data", vague).text == "not stated", "a generic word doesn't say which data"
+
+
+def test_a_key_result_states_an_outcome_not_what_the_method_is_built_for():
+    assert not of_its_field("result", "retrieval is made efficient with CUR decomposition, a matrix decomposition")
+    assert of_its_field("result", "trade-offs superior to the current widely-used methods")
+    assert of_its_field("result", "more robust and 3 to 4 times faster for inference")
