@@ -19,6 +19,7 @@ from service.guard import injected_sentences
 
 ECHO_SHARE = 0.8
 MAX_RESULT_WORDS = 24
+MAX_STATED_WORDS = 30  # a result clause longer than this is cut (after its first figure)
 # A result number, as written; `result_numbers` reads it (and leaves out versions).
 RESULT_NUMBER = re.compile(
     r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:\\?%|percent\b|x\b|×|times\b|-?fold\b)"
@@ -26,14 +27,15 @@ RESULT_NUMBER = re.compile(
 # Verbs that report an outcome: a sentence with one of them and a result number states the result.
 _RESULT_VERB = re.compile(
     r"\b(?:achiev|improv|reduc|accelerat|outperform|surpass|match|rival|bring|speed|increas|decreas|cut|"
-    r"gain|boost|attain|obtain|reach|yield|lower|exceed|beat|deliver|sav)\w*", re.IGNORECASE)
+    r"gain|boost|attain|obtain|reach|yield|lower|exceed|beat|deliver|sav|observ|compress)\w*|\b(?:le(?:d|ads?) to|see)\b",
+    re.IGNORECASE)
 # "We study the problem of …", "This paper addresses the challenge of …"
 _PROBLEM = re.compile(r"\b(?:stud(?:y|ies|ied)|address(?:es|ed)?|tackles?|consider(?:s|ed)?|investigat\w*|explor\w*|"
                       r"focus(?:es)? on)\b[^.]*\b(?:problems?|challenges?|tasks?|questions?|issues?)\b", re.IGNORECASE)
 # What the authors did or found: a contribution verb or the name of what they built.
 _DONE = re.compile(r"\b(?:propos|present|introduc|develop|devis|design|buil[dt]|show|find|found|achiev|outperform|"
                    r"improv|reduc|accelerat|method|approach|framework|scheme|architecture|algorithm)\w*", re.IGNORECASE)
-_CLAUSE_END = re.compile(r",\s+(?:while|whereas|which|and|but|with|as|when|including)\b|;|\s+while\b|\s+whereas\b")
+_CLAUSE_END = re.compile(r",\s+(?:while|whereas|which|and|but|with|as|when|including|we|our)\b|;|\s+while\b|\s+whereas\b")
 
 
 def unescaped_percent(text: str) -> str:
@@ -133,4 +135,8 @@ def stated_result(source: str) -> str:
     """The result sentence itself when short, else its result clause."""
     if len(source.split()) <= MAX_RESULT_WORDS:
         return unescaped_percent(source)
-    return f"Result: {result_clause(source)}."
+    words = result_clause(source).split()
+    number = next((i for i, word in enumerate(words) if RESULT_NUMBER.search(word)), 0)
+    if len(words) > MAX_STATED_WORDS and number < MAX_STATED_WORDS:  # cut after its first figure, never before
+        return f"Result: {' '.join(words[:MAX_STATED_WORDS]).rstrip(',;:')}…"
+    return f"Result: {' '.join(words)}."

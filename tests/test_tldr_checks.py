@@ -8,9 +8,11 @@ from index.models import Paper
 from service.cache import OutputCache
 from service.tldr import summarise
 from service.tldr_checks import (
+    MAX_STATED_WORDS,
     result_clause,
     result_numbers,
     result_sentence,
+    stated_result,
     states_problem_only,
     with_results,
 )
@@ -93,3 +95,14 @@ def test_a_sentence_that_instructs_the_model_is_never_the_result():
 ])
 def test_a_tldr_that_names_only_the_problem_is_told_apart(tldr, problem_only):
     assert states_problem_only(tldr) is problem_only
+
+
+def test_a_stated_result_starts_at_its_reporting_verb_and_stays_short():
+    led = ("Benchmarking against the state of the art library, our framework, with the server on one machine, "
+           "led to a 25% reduction in time for training ResNet-50 on ImageNet.")
+    assert stated_result(led) == "Result: led to a 25% reduction in time for training ResNet-50 on ImageNet."
+    long = ("In our experiments on the three benchmarks we can see over 13% increase in accuracy in the low-data "
+            "regime experiments in Omniglot (from 69% to 82%), EMNIST (73.9% to 76%) and VGG-Face (4.5% to 12%) "
+            "and in every other regime that we tried as well.")
+    assert stated_result(long).startswith("Result: see over 13% increase") and stated_result(long).endswith("…")
+    assert len(stated_result(long).split()) == 1 + MAX_STATED_WORDS
