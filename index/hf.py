@@ -144,7 +144,9 @@ class _PooledTransformer:
 
     def __init__(self, path: str, device: str, pooling: str):
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # a "Loading weights" bar on every command's stderr
         config = json.loads((Path(path) / "sentence_bert_config.json").read_text()) \
             if (Path(path) / "sentence_bert_config.json").exists() else {}
         self.tokenizer = AutoTokenizer.from_pretrained(path)

@@ -112,7 +112,7 @@ def trace_cell(field: str, phrase: str | None, abstract: str, taken: set[int] = 
     found = sentences(abstract)
     if phrase and field == "data":
         phrase = as_data(phrase)
-    if phrase and not NOT_STATED_REPLY.match(phrase):
+    if phrase and not NOT_STATED_REPLY.match(phrase) and not _from_background(field, phrase, found):
         index, support = best_sentence(phrase, _eligible(field, found))
         # Numbers and names are what a small model invents (or copies from the prompt's example) most:
         # each must appear in the paper.
@@ -123,6 +123,14 @@ def trace_cell(field: str, phrase: str | None, abstract: str, taken: set[int] = 
                 and of_its_field(field, phrase)):
             return Cell(_LEADING_JOINER.sub("", phrase), index, True, "model")
     return extractive_cell(field, found, taken)
+
+
+def _from_background(field: str, phrase: str, found: Sequence[str]) -> bool:
+    """Whether a data or result phrase comes from a sentence it may not come from (the field's background,
+    other people's work): that sentence supports it better than any it may come from."""
+    eligible = _eligible(field, found)
+    index, support = best_sentence(phrase, found)
+    return index is not None and not eligible[index] and support > best_sentence(phrase, eligible)[1]
 
 
 def of_its_field(field: str, phrase: str) -> bool:

@@ -252,3 +252,11 @@ def test_a_key_result_states_an_outcome_not_what_the_method_is_built_for():
     assert not of_its_field("result", "retrieval is made efficient with CUR decomposition, a matrix decomposition")
     assert of_its_field("result", "trade-offs superior to the current widely-used methods")
     assert of_its_field("result", "more robust and 3 to 4 times faster for inference")
+
+
+def test_a_cell_the_background_supports_best_is_not_the_papers():
+    said = ("Segmentation methods downsample images for feature extraction and then upsample them. "
+            "We propose WidgetUp, an upsample approach for image segmentation that upsamples features. "
+            "We evaluate WidgetUp on the Synapse and ACDC datasets.")
+    cell = trace_cell("data", "Segmentation methods downsample images for feature extraction and then upsample", said)
+    assert cell.origin == "extractive" and cell.text == "the Synapse and ACDC datasets"
