@@ -44,6 +44,7 @@ _OWN_WORK_FIELDS = ("data", "result")
 _OTHERS_WORK = re.compile(r"^(?:however,\s+)?(?:most\s+|many\s+)?(?:current|existing|previous|prior|conventional|"
                           r"traditional)\s+(?:[\w-]+\s+){0,3}?(?:approaches|methods|works|studies|models|systems|"
                           r"techniques|solutions|frameworks|efforts)\b", re.IGNORECASE)
+_COMPARATIVE = re.compile(r"^(?:more|less|fewer|rather|other|\w{3,}er)$", re.IGNORECASE)
 # A phrase that introduces the paper's work instead of stating what it achieved.
 _INTRODUCES = re.compile(r"^(?:we\s+)?(?:launch|present|introduce|propose|develop|build|design)(?:s|d|ed)?\b", re.IGNORECASE)
 # A statement of an outcome: a data cell that says one ("our model achieves the best results on two VQA
@@ -80,7 +81,8 @@ _CUES = {
                        # "On LibriSpeech", "on VQAv2"; not "on CPU"
                        r"|(?-i:\b[Oo]n (?=[A-Z][\w\-]*[a-z])[A-Z][a-z]*[A-Z0-9][\w\-]*)", re.IGNORECASE),
     "result": re.compile(r"\b(outperform|achiev|state-of-the-art|improv|surpass|superior|rival|results (show|demonstrate)|"
-                         r"speed-?up|faster|reduc|prove|show that|find that)|\d+(\.\d+)?\s?(%|x\b|×)", re.IGNORECASE),
+                         r"speed-?up|faster|reduc|prove|show that|find that|lead(?:s|ing)? to)|\d+(\.\d+)?\s?(%|x\b|×)",
+                         re.IGNORECASE),
 }
 
 
@@ -140,11 +142,20 @@ def of_its_field(field: str, phrase: str) -> bool:
     encoders, video encoders" as data; a rival's name "ShapeLLM-13B" or an aim, "hoping to improve
     the modeling", as a result) are not kept."""
     shape = _FIELD_SHAPE.get(field)
-    if field == "result" and (_INTRODUCES.match(phrase) or _names_only(phrase)):
-        return False  # what the paper is ("launch EVE, a model that …"), or a bare list ("ShapeLLM-13B, 55.0%")
+    if field == "result" and (_INTRODUCES.match(phrase) or _names_only(phrase) or _dangling_than(phrase)):
+        # what the paper is ("launch EVE, a model that …"), a bare list ("ShapeLLM-13B, 55.0%"), or a garbled
+        # comparison ("reduces computational cost than training …": "than" with nothing comparative before it)
+        return False
     if shape is None or shape.search(_without_aims(phrase) if field == "result" else phrase):
         return True
     return field == "data" and _names_only(phrase)
+
+
+def _dangling_than(phrase: str) -> bool:
+    """A "than" with no comparative ("cheaper", "more", "fewer") in the six words before it."""
+    words = [word.strip(",;:()").lower() for word in phrase.split()]
+    return any(word == "than" and not any(_COMPARATIVE.match(w) for w in words[max(0, i - 6):i])
+               for i, word in enumerate(words))
 
 
 def data_span(text: str) -> str | None:
@@ -241,4 +252,4 @@ def _shorten(sentence: str, cue: re.Pattern, searched: str, limit: int = MAX_PHR
     match = cue.search(searched)
     comma = sentence.rfind(", ", 0, match.start()) if match else -1
     clause = sentence[comma + 2 if comma >= 0 else 0 :].split()
-    return " ".join(clause[:limit]).rstrip(",;:.") + "…"
+    return " ".join(clause[:limit]).rstrip(",;:.") + ("…" if len(clause) > limit else "")

@@ -260,3 +260,14 @@ def test_a_cell_the_background_supports_best_is_not_the_papers():
             "We evaluate WidgetUp on the Synapse and ACDC datasets.")
     cell = trace_cell("data", "Segmentation methods downsample images for feature extraction and then upsample", said)
     assert cell.origin == "extractive" and cell.text == "the Synapse and ACDC datasets"
+
+
+def test_a_garbled_comparison_is_no_key_result_and_an_uncut_clause_has_no_ellipsis():
+    assert not of_its_field("result", "reduces computational cost than training an auxiliary dual-encoder model")
+    assert of_its_field("result", "is computationally cheaper than training an auxiliary dual-encoder model")
+    assert of_its_field("result", "uses fewer parameters than the original")
+    found = ["We propose WidgetCraft, a fine-tuning method for text encoders.",
+             "Our findings reveal that, instead of replacing the text encoder with other large language models, we "
+             "can enhance it through WidgetCraft, leading to substantial improvements in quantitative benchmarks.",
+             "We also demonstrate that WidgetCraft can be combined with other methods to further improve quality."]
+    assert extractive_cell("result", found).text == "leading to substantial improvements in quantitative benchmarks"
