@@ -43,7 +43,7 @@ def release_openmp_workers() -> None:
 
     Why: torch and the llama.cpp wheel share one libgomp, which counts the workers of every thread's
     pool; once they outnumber the cores, every OpenMP barrier sleeps instead of spinning, llama.cpp's
-    included. An encoded batch left torch's pool behind and made a day's TL;DRs 12-20 % slower
+    included. An encoded batch left torch's pool behind and made a day's TL;DRs measurably slower
     (docs/BENCHMARKS.md, session 14)."""
     pause = _openmp_pause()
     if pause is not None:

@@ -1,7 +1,7 @@
-"""TL;DRs: one sentence (`tldr`) or 2–3 plain-language sentences (`plain`), batched and cached.
+"""TL;DRs: one sentence (`tldr`) or 2–3 plain-language sentences (`plain`), cached.
 
-The model only writes the sentence; everything around it is code: prompts per paper, batching by
-length, cleaning the output to the promised shape, a TL;DR that only restates the title written again
+The model only writes the sentence; everything around it is code: prompts per paper, one paper a
+request on an engine with slots (else batches by length), cleaning the output to the promised shape, a TL;DR that only restates the title written again
 from the abstract alone, the paper's result added where the abstract states one and the TL;DR doesn't
 (`service/tldr_checks.py`), and a cache keyed by (paper id, abstract hash, model, prompt versions,
 style) so nothing is computed twice.

@@ -119,7 +119,7 @@ def with_results(tldrs: Sequence[str], abstracts: Sequence[str], keep_sentences:
     """Each TL;DR, with the paper's result added where the abstract states one and the TL;DR doesn't:
     the result sentence as written when short, else its result clause. Stated in code, not restated
     by the model: the model's restatements dropped qualifiers ("less than 0.75%" became "a 0.75% drop")
-    that no number check catches, and cost a sixth of a day's TL;DR time (docs/BENCHMARKS.md,
+    that no number check catches, and took a good part of a day's TL;DR time (docs/BENCHMARKS.md,
     session 14). The TL;DR keeps its first `keep_sentences` sentences before it, so the style's length
     holds."""
     out = list(tldrs)
