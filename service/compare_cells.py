@@ -114,7 +114,8 @@ def trace_cell(field: str, phrase: str | None, abstract: str, taken: set[int] = 
     found = sentences(abstract)
     if phrase and field == "data":
         phrase = as_data(phrase)
-    if phrase and not NOT_STATED_REPLY.match(phrase) and not _from_background(field, phrase, found):
+    if (phrase and not NOT_STATED_REPLY.match(phrase) and not _from_background(field, phrase, found)
+            and not _restates_title(field, phrase, title)):
         index, support = best_sentence(phrase, _eligible(field, found))
         # Numbers and names are what a small model invents (or copies from the prompt's example) most:
         # each must appear in the paper.
@@ -125,6 +126,13 @@ def trace_cell(field: str, phrase: str | None, abstract: str, taken: set[int] = 
                 and of_its_field(field, phrase)):
             return Cell(_LEADING_JOINER.sub("", phrase), index, True, "model")
     return extractive_cell(field, found, taken)
+
+
+def _restates_title(field: str, phrase: str, title: str) -> bool:
+    """A method cell made of the title's words only ("unveiling encoder-free vision-language models")
+    says nothing the row's heading doesn't."""
+    words = content_words(phrase)
+    return field == "method" and bool(title) and bool(words) and words <= content_words(title)
 
 
 def _from_background(field: str, phrase: str, found: Sequence[str]) -> bool:

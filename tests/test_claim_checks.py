@@ -271,3 +271,13 @@ def test_a_garbled_comparison_is_no_key_result_and_an_uncut_clause_has_no_ellips
              "can enhance it through WidgetCraft, leading to substantial improvements in quantitative benchmarks.",
              "We also demonstrate that WidgetCraft can be combined with other methods to further improve quality."]
     assert extractive_cell("result", found).text == "leading to substantial improvements in quantitative benchmarks"
+
+
+def test_a_method_cell_that_only_restates_the_title_gives_way_to_the_abstract():
+    said = ("Vision-language models rely on vision encoders. In this work, we bridge the gap between encoder-based "
+            "and encoder-free models with a simple training recipe. We launch WidgetVLM.")
+    title = "Unveiling Encoder-Free Vision-Language Models"
+    cell = trace_cell("method", "unveiling encoder-free vision-language models", said, title=title)
+    assert cell.origin == "extractive" and "training recipe" in cell.text
+    kept = trace_cell("method", "a simple training recipe for encoder-free models", said, title=title)
+    assert kept.origin == "model"
