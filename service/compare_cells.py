@@ -63,7 +63,7 @@ _SPAN_START = frozenset("on in of from with using across over to by at for that 
 _LEADING_JOINER = re.compile(r"^(?:(?:and|but|or|while|whereas|notably|moreover|furthermore|additionally|also|"
                              r"specifically|finally|in addition)\b,?\s+)+", re.IGNORECASE)
 # Words that don't say which data: "multiple benchmarks", "quantitative benchmarks" are near-misses.
-_QUANTIFIERS = frozenset("the a an every all each several multiple various many some most other these those "
+_UNSPECIFIC = frozenset("the a an every all each several multiple various many some most other these those "
                          "quantitative qualitative extensive standard diverse different challenging popular "
                          "existing common widely-used large-scale real-world".split())
 _SPAN_END = re.compile(r",?\s+(?:while|when|where|which|that|compared|with|without|using|utilizing|for|"
@@ -114,16 +114,16 @@ def trace_cell(field: str, phrase: str | None, abstract: str, taken: set[int] = 
     found = sentences(abstract)
     if phrase and field == "data":
         phrase = as_data(phrase)
-    if (phrase and not NOT_STATED_REPLY.match(phrase) and not _from_background(field, phrase, found)
-            and not _restates_title(field, phrase, title)):
-        index, support = best_sentence(phrase, _eligible(field, found))
+    eligible = _eligible(field, found)
+    if phrase and not NOT_STATED_REPLY.match(phrase) and not _restates_title(field, phrase, title):
+        index, support = best_sentence(phrase, eligible)
         # Numbers and names are what a small model invents (or copies from the prompt's example) most:
         # each must appear in the paper.
         numbers_ok = set(_NUMBER.findall(phrase)) <= set(_NUMBER.findall(abstract))
         names_ok = not missing_in(distinctive_tokens(phrase), f"{title} {abstract}")
         spread = support >= SPREAD_SUPPORT[0] and best_sentence(phrase, [abstract])[1] >= SPREAD_SUPPORT[1]
         if (index is not None and (support >= MIN_SUPPORT or spread) and numbers_ok and names_ok
-                and of_its_field(field, phrase)):
+                and of_its_field(field, phrase) and not _from_background(phrase, found, eligible, support)):
             return Cell(_LEADING_JOINER.sub("", phrase), index, True, "model")
     return extractive_cell(field, found, taken)
 
@@ -135,12 +135,11 @@ def _restates_title(field: str, phrase: str, title: str) -> bool:
     return field == "method" and bool(title) and bool(words) and words <= content_words(title)
 
 
-def _from_background(field: str, phrase: str, found: Sequence[str]) -> bool:
-    """Whether a data or result phrase comes from a sentence it may not come from (the field's background,
-    other people's work): that sentence supports it better than any it may come from."""
-    eligible = _eligible(field, found)
-    index, support = best_sentence(phrase, found)
-    return index is not None and not eligible[index] and support > best_sentence(phrase, eligible)[1]
+def _from_background(phrase: str, found: Sequence[str], eligible: Sequence[str], support: float) -> bool:
+    """Whether a phrase comes from a sentence its field may not come from (the background, other people's
+    work): that sentence supports it better than the best it may come from (`support`)."""
+    index, best = best_sentence(phrase, found)
+    return index is not None and not eligible[index] and best > support
 
 
 def of_its_field(field: str, phrase: str) -> bool:
@@ -185,7 +184,7 @@ def data_span(text: str) -> str | None:
     else:
         tail = ""
     span = " ".join([*before[start:], text[noun.start():noun.end()] + tail]).strip(" ,;:")
-    says_which = tail or [w for w in before[start:] if w.lower() not in _QUANTIFIERS]
+    says_which = tail or [w for w in before[start:] if w.lower() not in _UNSPECIFIC]
     return span if says_which else None
 
 
