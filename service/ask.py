@@ -33,6 +33,7 @@ from service.ask_records import (
     Sources,
     Token,
 )
+from service.asked_measure import unstated_measures
 from service.citations import Passage, SourceSentence, check_answer, strip_markers
 from service.compare import MIN_PAPERS
 from service.compare_answer import compare_answer, named_papers
@@ -54,6 +55,7 @@ NO_RELEVANT_PASSAGES = "no passage is relevant enough"
 MODEL_DECLINED = "the model found no answer in the passages"
 NO_SUPPORT = "no passage supports the model's answer"
 NO_CLOSE_SENTENCE = "no sentence answers the question closely enough"
+MEASURE_NOT_NAMED = "no paper names the measure the question asks for"
 
 
 
@@ -230,6 +232,9 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
     if not retrieval.passages:  # below the calibrated threshold: abstain without calling the model
         yield Answer(replace(abstention(question, retrieval, NO_RELEVANT_PASSAGES), kind=OUT_OF_SCOPE))
         return
+    if unstated := unstated_measures(question, [passage.paper for passage in retrieval.passages]):
+        yield Answer(replace(measure_abstention(question, retrieval, unstated), kind=kind))  # no generation
+        return
     if options.quote == "only":
         yield from _quoted_answer(library, question, retrieval, kind)
         return
@@ -262,7 +267,7 @@ def _quoted_answer(library, question: str, retrieval: Retrieval, kind: str) -> I
     that answers (the bar for a quote standing alone), else an abstention."""
     unanswered = abstention(question, retrieval, NO_CLOSE_SENTENCE)
     quote = answering_sentence(library, question, retrieval.passages)
-    result = with_quote(unanswered, quote) if quote else unanswered
+    result = with_measure_named(with_quote(unanswered, quote)) if quote else unanswered
     if not result.abstained:
         yield Token(result.text)
     yield Answer(replace(result, kind=kind, notes=()))
@@ -284,7 +289,22 @@ def finish(question: str, retrieval: Retrieval, raw: str) -> AskResult:
     checked = check_answer(raw.strip(), retrieval.passages)
     if not checked.citations:  # never present an uncited guess as sourced
         return abstention(question, retrieval, NO_SUPPORT, raw, checked.notes)
-    return AskResult(question, checked.text, checked.citations, False, "", raw, retrieval, checked.notes)
+    result = AskResult(question, checked.text, checked.citations, False, "", raw, retrieval, checked.notes)
+    return with_measure_named(result)
+
+
+def with_measure_named(result: AskResult) -> AskResult:
+    """The answer, or an abstention when the question asks for a measure (a parameter count, an FID
+    score) that none of the papers it cites names: it can only be stating another of their numbers."""
+    cited = {citation.paper_id for citation in result.citations}
+    papers = [passage.paper for passage in result.retrieval.passages if passage.paper.id in cited]
+    unstated = unstated_measures(result.question, papers) if papers else ()
+    return measure_abstention(result.question, result.retrieval, unstated, result.raw_answer) if unstated else result
+
+
+def measure_abstention(question: str, retrieval: Retrieval, measures: Sequence[str], raw: str = "") -> AskResult:
+    named = ", ".join(measure.replace("_", " ") for measure in measures)
+    return abstention(question, retrieval, MEASURE_NOT_NAMED, raw, (f"none of these papers mentions {named}",))
 
 
 def abstention(question: str, retrieval: Retrieval, reason: str, raw: str = "",

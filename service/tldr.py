@@ -83,9 +83,10 @@ def summarise(papers: Sequence[Paper], generator: Generator, cache: OutputCache,
 def _written_each(papers: Sequence[Paper], writer: Generator, generator: Generator, style: str,
                   examples: ExampleSelector | None, batch_size: int) -> Iterator[tuple[Paper, str]]:
     """Each paper with its TL;DR, in order. An engine serving several requests at once (llama.cpp's
-    slots) gets one paper a request on all but one slot, so no paper waits for a batch's slowest one
-    and a question asked meanwhile starts at once; others get batches of `batch_size`."""
-    width = getattr(generator, "parallel", 1) - 1
+    slots, `BatchWidth`) gets one paper a request on the slots it gives batch work, so no paper waits
+    for a batch's slowest one and a question asked meanwhile starts at once; others get batches of
+    `batch_size`."""
+    width = getattr(generator, "batch_width", 1)
     if width < 2:
         for start in range(0, len(papers), batch_size):
             batch = papers[start : start + batch_size]

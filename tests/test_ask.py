@@ -183,7 +183,7 @@ def test_an_answer_streams_then_comes_back_with_checked_citations(sample_library
 
 def test_the_models_decline_phrase_becomes_the_plain_abstention_unseen(sample_library):
     generator = ScriptedGenerator("NOT IN THE PAPERS because the sources say nothing about it at all")
-    events = list(ask_stream(sample_library, generator, "What learning rate was used to pretrain MosaicBERT?"))
+    events = list(ask_stream(sample_library, generator, "Which optimizer was used to pretrain MosaicBERT?"))
     result = events[-1].result
     assert result.abstained and result.reason == MODEL_DECLINED and result.text == ABSTENTION
     assert not any(isinstance(e, Token) for e in events)

@@ -63,6 +63,7 @@ class SlottedGenerator(ScriptedGenerator):
     """Serves several requests at once, like llama.cpp's slots; records how many ran together."""
 
     parallel = 4
+    batch_width = 3  # one slot kept for questions, as the llama.cpp engine does
 
     def __init__(self, reply: str):
         super().__init__(reply)

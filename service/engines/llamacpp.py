@@ -46,6 +46,12 @@ class EngineConfig:
     context_per_slot: int  # tokens of prompt + answer one request may use
     adapters: tuple[Path, ...] = ()  # GGUF LoRA files, loaded at scale 0; requests set their own scales
 
+    @property
+    def batch_width(self) -> int:
+        """Requests batch work (a day's TL;DRs) may run at once: one slot stays free, so a question
+        asked meanwhile starts at once."""
+        return max(1, self.slots - 1)
+
 
 def cpu_runs_wheel() -> bool:
     """Whether this CPU can run the prebuilt x86-64 wheel, which is built for AVX2 (other
@@ -88,8 +94,6 @@ class LlamaServer:
         # per-token-count requests stay out of httpx's request log.
         self._address = address
         self._http = httpx.HTTPTransport()
-        # batch work (a day's TL;DRs) leaves one slot free, so a question asked meanwhile starts at once
-        self._batch_width = max(1, config.slots - 1)
 
     @property
     def listening_address(self) -> str:
@@ -133,7 +137,7 @@ class LlamaServer:
         threads, so a compare's requests queue in llama.cpp beside a TL;DR batch's, not behind all of it."""
         if len(items) <= 1:
             return [function(item) for item in items]
-        with ThreadPoolExecutor(max_workers=min(len(items), self._batch_width),
+        with ThreadPoolExecutor(max_workers=min(len(items), self.config.batch_width),
                                 thread_name_prefix="paperbrief-llama") as pool:
             return list(pool.map(function, items))
 

@@ -35,6 +35,7 @@ class LlamaCppGenerator:
         self._tuned: dict[str, AdaptedLlamaCpp] = {}
         self.engine = "llama.cpp"
         self.parallel = server.config.slots  # requests decoded together
+        self.batch_width = server.config.batch_width  # of those, how many batch work may take (`BatchWidth`)
 
     # --- Generator ----------------------------------------------------------------------------
 

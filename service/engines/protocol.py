@@ -41,6 +41,12 @@ class CandidateWriter(Protocol):
         """Each conversation's answers, best first (one when the generator has no alternatives)."""
 
 
+class BatchWidth(Protocol):
+    """Optional: generators that decode several requests at once (llama.cpp's slots)."""
+
+    batch_width: int  # requests batch work may run at once; the engine keeps the rest for questions
+
+
 class StructuredWriter(Protocol):
     """Optional: generators that decode under a JSON schema (constrained: the reply always parses)."""
 

@@ -1,0 +1,88 @@
+"""What a quantity question asks for, and whether a paper names it at all.
+
+"How many parameters does EVE have?", "What FID score does TextCraftor get on COCO?", "What batch
+size was used to train JPQ?": when no candidate paper ever names the measure asked for (parameters,
+FID, batch size), none can state its value, however close its sentences look. The small model
+answered such questions with another of the paper's numbers ("35M … data" for a parameter count), and
+the citation checks pass that: the number is in the cited paper. So the question is settled in code,
+before the model runs, and again on the papers the answer cites.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from index.models import Paper
+from index.text import STOPWORDS
+
+# "how many GPUs", "how many of the languages"
+_HOW_MANY = re.compile(r"\bhow\s+many\s+(?:of\s+)?(?:the\s+|its\s+|their\s+)?(?P<noun>[^\W\d_][\w-]*)", re.I)
+# "what FID score", "what is the word error rate", "what batch size": the words naming the measure
+_WHAT_MEASURE = re.compile(
+    r"\bwhat(?:\s+(?:is|was|are|were))?(?:\s+(?:the|its|their))?\s+"
+    r"(?P<qualifier>(?:[^\W\d_][\w-]*\s+){0,2})(?P<head>scores?|rates?|sizes?|accuracy|latency|throughput|"
+    r"perplexity|precision|recall|error)\b", re.I)
+# words after "how many" that are not what is counted ("how many times faster", "how many more")
+# or its unit ("how many points above …": a percentage)
+_NOT_COUNTED = STOPWORDS | {"more", "fewer", "less", "times", "other", "different", "such", "did", "were",
+                            "point", "points", "percent", "percentage"}
+# words before a head that don't say which measure ("what overall score", "what top-1 accuracy")
+_GENERIC = frozenset({"overall", "final", "average", "best", "main", "reported", "exact", "typical", "total"})
+# measures named by two words side by side: "learning" alone is in every abstract
+_TERMS = frozenset({"learning rate", "batch size", "error rate", "frame rate", "sampling rate", "dropout rate",
+                    "hidden size", "vocabulary size", "model size", "beam size", "mask rate", "masking rate"})
+# how papers name some measures without the word: a parameter count is "a 7B model"
+_NAMED_ALSO = {"parameter": re.compile(r"\b\d+(?:\.\d+)?\s?[BM]\b[\s-]+(?:[\w-]+[\s-]+)?(?:model|LLM|LMM|network)",
+                                       re.I)}
+
+
+def asked_measures(question: str) -> tuple[str, ...]:
+    """The words naming each quantity the question asks for, lower-cased and singular; () when it
+    asks for none this module can read ("How much faster …" has no noun to look for). A measure is
+    named when all its words are (a fixed term such as "learning rate" as written)."""
+    asked: list[str] = []
+    for match in _HOW_MANY.finditer(question):
+        noun = match["noun"].lower()
+        if noun not in _NOT_COUNTED:
+            asked.append(_singular(noun))
+    for match in _WHAT_MEASURE.finditer(question):
+        words = [w.lower() for w in match["qualifier"].split() if w.lower() not in STOPWORDS | _GENERIC]
+        head = match["head"].lower()
+        if words and f"{words[-1]} {_singular(head)}" in _TERMS:
+            words[-1] = f"{words[-1]}_{_singular(head)}"
+        if words:  # a bare "what accuracy" names nothing to look for: papers give accuracies as bare figures
+            asked.append(" ".join(_singular(w) for w in words))
+    return tuple(dict.fromkeys(asked))
+
+
+def names_measure(paper: Paper, measure: str) -> bool:
+    """Whether the paper's title or abstract names every word of the measure (each as a word start;
+    a fixed term's words side by side)."""
+    text = f"{paper.title} {paper.abstract}"
+    also = _NAMED_ALSO.get(measure)
+    if also is not None and also.search(text):
+        return True
+    return all(re.search(r"\b" + r"[\s-]+".join(re.escape(_start(w)) for w in word.split("_")), text, re.I)
+               for word in measure.split())
+
+
+def unstated_measures(question: str, papers: Iterable[Paper]) -> tuple[str, ...]:
+    """The question's asked measures when none of them is named by any of the papers, else ()."""
+    asked, papers = asked_measures(question), list(papers)
+    if not asked or any(names_measure(paper, measure) for paper in papers for measure in asked):
+        return ()
+    return asked
+
+
+def _start(word: str) -> str:
+    """The part of a word its other forms share: "accuracy" is found in "accuracies"."""
+    return word[:-1] if word.endswith("y") and len(word) > 4 else word
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3]  # "entries" -> "entr", found as the start of "entry"
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word

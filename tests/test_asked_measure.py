@@ -1,0 +1,70 @@
+"""Fast tier for quantity questions whose measure no paper names (`service.asked_measure`): read in
+code from the question, settled before the model runs, and again on the papers an answer cites. The
+real sample library; a scripted generator behind the Generator interface."""
+
+from __future__ import annotations
+
+from index.models import Paper
+from service.ask import MEASURE_NOT_NAMED, Answer, AskOptions, Token, ask, ask_stream
+from service.asked_measure import asked_measures, names_measure, unstated_measures
+from tests.test_ask import ScriptedGenerator
+
+
+def paper(abstract: str, title: str = "A paper") -> Paper:
+    return Paper(id="p1", title=title, abstract=abstract, source="jsonl")
+
+
+def test_the_measure_asked_for_is_read_from_the_question():
+    assert asked_measures("How many parameters does the EVE model have?") == ("parameter",)
+    assert asked_measures("How many GPUs and how many days did pre-training take?") == ("gpu", "day")
+    assert asked_measures("What FID score does TextCraftor achieve on COCO?") == ("fid",)
+    assert asked_measures("What is the word error rate of OWSM-CTC?") == ("word error_rate",)
+    assert asked_measures("What batch size was used to train JPQ?") == ("batch_size",)
+
+
+def test_questions_without_a_nameable_measure_ask_for_none():
+    assert asked_measures("How much faster is Uni-Encoder?") == ()
+    assert asked_measures("How many times faster is inference?") == ()
+    assert asked_measures("How many points above the previous best is it?") == ()
+    assert asked_measures("What accuracy does LXMERT reach on NLVR2?") == (), "papers give accuracies as bare figures"
+    assert asked_measures("What does TracksTo4D take as input?") == ()
+
+
+def test_a_measure_is_named_in_any_form_and_a_fixed_term_only_whole():
+    assert names_measure(paper("It runs on 8 GPUs for two days."), "gpu")
+    assert names_measure(paper("Top-1 accuracies of 88.5% on ImageNet."), "top-1 accuracy")
+    assert names_measure(paper("Our 7B model rivals ShapeLLM-13B."), "parameter"), "a 7B model names its size"
+    assert not names_measure(paper("Utilizing only 35M publicly accessible data."), "parameter")
+    assert not names_measure(paper("A learning-based approach at a high frame rate."), "learning_rate")
+    assert names_measure(paper("We tune the learning rate."), "learning_rate")
+
+
+def test_only_when_no_paper_names_any_asked_measure_is_it_unstated():
+    question = "How many GPUs and how many days did pre-training take?"
+    assert unstated_measures(question, [paper("Pre-trained with only 4M images.")]) == ("gpu", "day")
+    assert unstated_measures(question, [paper("Pre-trained with only 4M images."), paper("It took 3 days.")]) == ()
+    assert unstated_measures("What does it take as input?", [paper("No numbers here.")]) == ()
+
+
+def test_a_measure_no_retrieved_paper_names_abstains_before_the_model_runs(sample_library):
+    generator = ScriptedGenerator("EVE is trained on 35M publicly accessible data [1].")
+    events = list(ask_stream(sample_library, generator, "How many parameters does the EVE model have?"))
+    result = events[-1].result
+    assert isinstance(events[-1], Answer) and result.abstained and result.reason == MEASURE_NOT_NAMED
+    assert generator.calls == [] and not any(isinstance(e, Token) for e in events)
+    assert result.kind == "fact" and any("parameters" in note or "parameter" in note for note in result.notes)
+
+
+def test_an_answer_citing_only_papers_that_never_name_the_measure_abstains(sample_library):
+    # retrieval also finds MosaicBERT, which names its GPUs, so the model runs; its answer cites BridgeTower
+    question = "How many GPUs did BridgeTower and MosaicBERT use for pre-training?"
+    def reply(messages):
+        sources = messages[-1]["content"]
+        number = next(n for n in range(1, 6) if f'<source id="{n}">\nTitle: BridgeTower' in sources)
+        return f"BridgeTower was pre-trained with only 4M images [{number}]."
+
+    generator = ScriptedGenerator(reply)
+    result = ask(sample_library, generator, question, options=AskOptions(quote="none"))
+    assert len(generator.calls) == 1, "a retrieved paper names GPUs: the model runs"
+    assert result.abstained and result.reason == MEASURE_NOT_NAMED and result.citations == ()
+    assert result.raw_answer.startswith("BridgeTower was pre-trained")
