@@ -22,6 +22,7 @@ from langchain_core.runnables import Runnable
 from index.models import Chunk
 from index.text import query_terms, split_sentences
 from service.answer_quote import answering_sentence, with_quote
+from service.answer_scope import measure_abstention, scoped
 from service.ask_records import (
     ABSTENTION,
     DEFAULT_OPTIONS,
@@ -36,7 +37,7 @@ from service.ask_records import (
 from service.asked_measure import unstated_measures
 from service.citations import Passage, SourceSentence, check_answer, strip_markers
 from service.compare import MIN_PAPERS
-from service.compare_answer import compare_answer, named_papers
+from service.compare_answer import compare_answer, named_papers, papers_named_outright
 from service.engines.langchain_bridge import GeneratorChatModel
 from service.engines.protocol import Generator
 from service.guard import injected_sentences, neutralise, source_block
@@ -55,7 +56,6 @@ NO_RELEVANT_PASSAGES = "no passage is relevant enough"
 MODEL_DECLINED = "the model found no answer in the passages"
 NO_SUPPORT = "no passage supports the model's answer"
 NO_CLOSE_SENTENCE = "no sentence answers the question closely enough"
-MEASURE_NOT_NAMED = "no paper names the measure the question asks for"
 
 
 
@@ -236,8 +236,9 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
         yield Answer(replace(measure_abstention(question, retrieval, unstated), kind=kind))  # no generation
         return
     if options.quote == "only":
-        yield from _quoted_answer(library, question, retrieval, kind)
+        yield from _quoted_answer(library, question, retrieval, kind, filters)
         return
+    named = {paper.id for paper in papers_named_outright(library, question, filters)}
     gate = DeclineGate()
     variables = prompt_variables(question, retrieval.passages, conversation.history())
     pieces = answer_chain(generator, options.max_new_tokens).stream(variables)
@@ -251,10 +252,10 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
         pieces.close()
     if tail := gate.flush():
         yield Token(tail)
-    result = finish(question, retrieval, gate.raw)
+    result = scoped(finish(question, retrieval, gate.raw), named)
     if options.quote == "after" and result.reason != MODEL_DECLINED:
         if quote := answering_sentence(library, question, retrieval.passages):
-            quoted = with_quote(result, quote)
+            quoted = scoped(with_quote(result, quote), named)  # the quote may come from another paper
             if quoted.text.startswith(result.text) and not result.abstained and quoted.text != result.text:
                 suffix = quoted.text[len(result.text):]  # the quote streams after the answer
                 yield Token(suffix.lstrip() if gate.raw.endswith((" ", "\n")) else suffix)
@@ -262,12 +263,14 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
     yield Answer(replace(result, kind=kind))
 
 
-def _quoted_answer(library, question: str, retrieval: Retrieval, kind: str) -> Iterator[AskEvent]:
+def _quoted_answer(library, question: str, retrieval: Retrieval, kind: str,
+                   filters: SearchFilter) -> Iterator[AskEvent]:
     """The extractive answer, with no generation: the answering sentence quoted when it scores as one
     that answers (the bar for a quote standing alone), else an abstention."""
     unanswered = abstention(question, retrieval, NO_CLOSE_SENTENCE)
     quote = answering_sentence(library, question, retrieval.passages)
-    result = with_measure_named(with_quote(unanswered, quote)) if quote else unanswered
+    named = {paper.id for paper in papers_named_outright(library, question, filters)}
+    result = scoped(with_quote(unanswered, quote), named) if quote else unanswered
     if not result.abstained:
         yield Token(result.text)
     yield Answer(replace(result, kind=kind, notes=()))
@@ -289,22 +292,7 @@ def finish(question: str, retrieval: Retrieval, raw: str) -> AskResult:
     checked = check_answer(raw.strip(), retrieval.passages)
     if not checked.citations:  # never present an uncited guess as sourced
         return abstention(question, retrieval, NO_SUPPORT, raw, checked.notes)
-    result = AskResult(question, checked.text, checked.citations, False, "", raw, retrieval, checked.notes)
-    return with_measure_named(result)
-
-
-def with_measure_named(result: AskResult) -> AskResult:
-    """The answer, or an abstention when the question asks for a measure (a parameter count, an FID
-    score) that none of the papers it cites names: it can only be stating another of their numbers."""
-    cited = {citation.paper_id for citation in result.citations}
-    papers = [passage.paper for passage in result.retrieval.passages if passage.paper.id in cited]
-    unstated = unstated_measures(result.question, papers) if papers else ()
-    return measure_abstention(result.question, result.retrieval, unstated, result.raw_answer) if unstated else result
-
-
-def measure_abstention(question: str, retrieval: Retrieval, measures: Sequence[str], raw: str = "") -> AskResult:
-    named = ", ".join(measure.replace("_", " ") for measure in measures)
-    return abstention(question, retrieval, MEASURE_NOT_NAMED, raw, (f"none of these papers mentions {named}",))
+    return AskResult(question, checked.text, checked.citations, False, "", raw, retrieval, checked.notes)
 
 
 def abstention(question: str, retrieval: Retrieval, reason: str, raw: str = "",

@@ -44,11 +44,7 @@ def named_papers(library, question: str, filters: SearchFilter = ALL_PAPERS) -> 
     exactly one paper of the scope: its title first, else its abstract; then each remaining part of
     the question by search, when the search's best paper is not already named."""
     scope = default_scope(library, filters)
-    papers = library.papers(scope.days, scope.sources)
-    found: dict[str, tuple[str, Paper]] = {}
-    for name in _names(question):
-        if (paper := _paper_named(name, papers)) and paper.id not in found:
-            found[paper.id] = (name, paper)
+    found = _named_outright(question, library.papers(scope.days, scope.sources))
     named = [name.lower() for name, _ in found.values() if name]
     for part in _parts(question):
         if len(found) >= MIN_PAPERS:  # a part left over names no further paper ("its approach")
@@ -59,6 +55,20 @@ def named_papers(library, question: str, filters: SearchFilter = ALL_PAPERS) -> 
         if fresh:
             found[fresh[0].id] = ("", fresh[0])  # no name given: the table's short name
     return list(found.values())[:MAX_PAPERS]
+
+
+def papers_named_outright(library, question: str, filters: SearchFilter = ALL_PAPERS) -> list[Paper]:
+    """The papers the question names (a method name or words only one paper of the scope has), no search."""
+    scope = default_scope(library, filters)
+    return [paper for _, paper in _named_outright(question, library.papers(scope.days, scope.sources)).values()]
+
+
+def _named_outright(question: str, papers: Sequence[Paper]) -> dict[str, tuple[str, Paper]]:
+    found: dict[str, tuple[str, Paper]] = {}
+    for name in _names(question):
+        if (paper := _paper_named(name, papers)) and paper.id not in found:
+            found[paper.id] = (name, paper)
+    return found
 
 
 def _names(question: str) -> list[str]:

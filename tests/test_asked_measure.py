@@ -1,13 +1,17 @@
-"""Fast tier for quantity questions whose measure no paper names (`service.asked_measure`): read in
-code from the question, settled before the model runs, and again on the papers an answer cites. The
-real sample library; a scripted generator behind the Generator interface."""
+"""Fast tier for answers about something else than the question asked (`service.answer_scope`): a
+quantity whose measure no paper names (`service.asked_measure`), read in code from the question and
+settled before the model runs and again on the papers an answer cites; a paper the question names that
+the answer doesn't cite. The real sample library; a scripted generator behind the Generator interface."""
 
 from __future__ import annotations
 
+import re
+
 from index.models import Paper
-from service.ask import MEASURE_NOT_NAMED, Answer, AskOptions, Token, ask, ask_stream
+from service.answer_scope import MEASURE_NOT_NAMED, NOT_THE_NAMED_PAPER
+from service.ask import Answer, AskOptions, Token, ask, ask_stream
 from service.asked_measure import asked_measures, names_measure, unstated_measures
-from tests.test_ask import ScriptedGenerator
+from tests.test_ask import TRACKS, ScriptedGenerator
 
 
 def paper(abstract: str, title: str = "A paper") -> Paper:
@@ -68,3 +72,30 @@ def test_an_answer_citing_only_papers_that_never_name_the_measure_abstains(sampl
     assert len(generator.calls) == 1, "a retrieved paper names GPUs: the model runs"
     assert result.abstained and result.reason == MEASURE_NOT_NAMED and result.citations == ()
     assert result.raw_answer.startswith("BridgeTower was pre-trained")
+
+
+def test_a_quoted_sentence_never_brings_back_an_answer_the_measure_check_refused(sample_library):
+    question = "How many GPUs did BridgeTower and MosaicBERT use for pre-training?"
+
+    def reply(messages):
+        sources = messages[-1]["content"]
+        number = next(n for n in range(1, 6) if f'<source id="{n}">\nTitle: BridgeTower' in sources)
+        return f"BridgeTower was pre-trained with only 4M images [{number}]."
+
+    result = ask(sample_library, ScriptedGenerator(reply), question)  # the default: the answering sentence quoted
+    assert result.abstained or all("GPU" in sample_library.paper(c.paper_id).abstract for c in result.citations)
+
+
+def test_an_answer_about_another_paper_than_the_one_named_abstains(sample_library):
+    question = "What speed-up does TracksTo4D give over other encoders?"  # retrieves 3 papers
+
+    def reply(messages):  # a sentence copied from the first source that is not TracksTo4D, cited to it
+        sources = re.findall(r'<source id="(\d)">\nTitle: (.*)\n(.*?)(?<=[.!?])\s', messages[-1]["content"])
+        number, _, sentence = next(s for s in sources if not s[1].startswith("Fast Encoder-Based 3D"))
+        return f"{sentence} [{number}]"
+
+    generator = ScriptedGenerator(reply)
+    result = ask(sample_library, generator, question, options=AskOptions(quote="none"))
+    assert result.abstained and result.reason == NOT_THE_NAMED_PAPER and "another paper" in result.notes[0]
+    quoted = ask(sample_library, generator, question)  # the default quotes the named paper's sentence instead
+    assert not quoted.abstained and {c.title for c in quoted.citations} == {TRACKS}
