@@ -44,6 +44,11 @@ _QUOTE = re.compile(r"\"([^\"\n]{3,}?)\"|“([^”\n]{3,}?)”")
 _SEVERAL = re.compile(r"\b(?:both|all (?:of )?(?:the|these|three|four)|similar(?:ly)?|likewise|neither|either|"
                       r"the same|in common|each of)\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W_][\w\-.,+@%]*")
+# Counts written out ("three bridge layers" where the paper says "multiple"): a count is stated when the
+# paper has the word or its figure. "one" is left out: it is mostly not a count ("one of the …").
+_COUNT_WORDS = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+                "nine": "9", "ten": "10", "eleven": "11", "twelve": "12"}
+_COUNT_FIGURES = {figure: word for word, figure in _COUNT_WORDS.items()}
 # Words naming one of two counterpart parts or roles, which a small model swaps ("the decoder layers
 # represent textures" where the paper says the encoder's shallow layers do).
 _COUNTERPARTS = (("encoder", "decoder"), ("deep", "shallow"), ("upper", "lower"), ("student", "teacher"),
@@ -113,12 +118,15 @@ def support(claim: str, passage: Passage) -> float:
 
 
 def distinctive_tokens(text: str) -> set[str]:
-    """Numbers, acronyms and CamelCase names: the words a borrowed or invented fact brings."""
+    """Numbers (counts written out too), acronyms and CamelCase names: the words a borrowed or
+    invented fact brings."""
     found = set()
     for raw in _TOKEN.findall(text):
         token = raw.strip(".,-+@%")
         if any(ch.isdigit() for ch in token) or sum(ch.isupper() for ch in token) >= 2:
             found.add(token)
+        elif token.lower() in _COUNT_WORDS:
+            found.add(token.lower())
     return found
 
 
@@ -136,6 +144,8 @@ def _word_forms(text: str) -> set[str]:
     for word in text.lower().split():
         for part in [word, *re.split(r"[-/]", word)]:
             forms.update({_core(part), _core(part).removesuffix("s")} - {""})
+    counts = {_COUNT_WORDS.get(form) or _COUNT_FIGURES.get(form) for form in forms}  # "3" states "three"
+    forms.update(counts - {None})
     return forms
 
 

@@ -37,6 +37,14 @@ def test_a_fact_of_one_paper_said_of_another_is_removed_with_a_note(both):
     assert any("55.0 is from [2], not from the paper it cites" in note for note in checked.notes)
 
 
+def test_a_count_written_out_must_be_the_papers_in_words_or_figures():
+    bridge = [passage(1, "BridgeTower", "BridgeTower introduces multiple bridge layers. It has two towers.")]
+    checked = check_answer("BridgeTower adds three bridge layers [1]. It has 2 towers [1]. "
+                           "It has two towers [1].", bridge)
+    assert "three" not in checked.text and "It has 2 towers" in checked.text and "It has two towers" in checked.text
+    assert any("no source states three" in note for note in checked.notes)
+
+
 def test_both_with_one_citation_is_removed(both):
     checked = check_answer("EVE is trained with 35M public data [1]. Both models are encoder-free [1].", both)
     assert checked.text == "EVE is trained with 35M public data [1]."
