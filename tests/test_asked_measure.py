@@ -59,30 +59,27 @@ def test_a_measure_no_retrieved_paper_names_abstains_before_the_model_runs(sampl
     assert result.kind == "fact" and any("parameters" in note or "parameter" in note for note in result.notes)
 
 
+GPUS = "How many GPUs did BridgeTower and MosaicBERT use for pre-training?"
+
+
+def bridgetower_data(messages) -> str:
+    """A reply citing BridgeTower's passage for its data, which says nothing of GPUs."""
+    sources = messages[-1]["content"]
+    number = next(n for n in range(1, 6) if f'<source id="{n}">\nTitle: BridgeTower' in sources)
+    return f"BridgeTower was pre-trained with only 4M images [{number}]."
+
+
 def test_an_answer_citing_only_papers_that_never_name_the_measure_abstains(sample_library):
     # retrieval also finds MosaicBERT, which names its GPUs, so the model runs; its answer cites BridgeTower
-    question = "How many GPUs did BridgeTower and MosaicBERT use for pre-training?"
-    def reply(messages):
-        sources = messages[-1]["content"]
-        number = next(n for n in range(1, 6) if f'<source id="{n}">\nTitle: BridgeTower' in sources)
-        return f"BridgeTower was pre-trained with only 4M images [{number}]."
-
-    generator = ScriptedGenerator(reply)
-    result = ask(sample_library, generator, question, options=AskOptions(quote="none"))
+    generator = ScriptedGenerator(bridgetower_data)
+    result = ask(sample_library, generator, GPUS, options=AskOptions(quote="none"))
     assert len(generator.calls) == 1, "a retrieved paper names GPUs: the model runs"
     assert result.abstained and result.reason == MEASURE_NOT_NAMED and result.citations == ()
     assert result.raw_answer.startswith("BridgeTower was pre-trained")
 
 
 def test_a_quoted_sentence_never_brings_back_an_answer_the_measure_check_refused(sample_library):
-    question = "How many GPUs did BridgeTower and MosaicBERT use for pre-training?"
-
-    def reply(messages):
-        sources = messages[-1]["content"]
-        number = next(n for n in range(1, 6) if f'<source id="{n}">\nTitle: BridgeTower' in sources)
-        return f"BridgeTower was pre-trained with only 4M images [{number}]."
-
-    result = ask(sample_library, ScriptedGenerator(reply), question)  # the default: the answering sentence quoted
+    result = ask(sample_library, ScriptedGenerator(bridgetower_data), GPUS)  # the default: the answering sentence quoted
     assert result.abstained or all("GPU" in sample_library.paper(c.paper_id).abstract for c in result.citations)
 
 
