@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from index.models import Paper, ParseResult
+from service.answer_scope import MEASURE_NOT_NAMED
 from service.ask import ABSTENTION, Answer, Token, ask, ask_stream
 from service.engines.factory import shared_generator
 from service.settings import Settings
@@ -42,10 +43,13 @@ def test_a_fact_question_is_streamed_and_cites_the_right_paper(sample_library, g
 
 def test_a_question_the_abstracts_do_not_answer_gets_the_abstention(sample_library, generator):
     # The paper is indexed, its abstract doesn't say: retrieval passes, so the model or the checks must refuse
-    # (the 0.5B model tends to answer anyway, with a number the source lacks: the citation check catches it).
-    result = ask(sample_library, generator, "How many GPUs were used to pre-train LXMERT?")
+    # (the 0.5B model tends to answer anyway, with something the source lacks: the citation checks catch it).
+    result = ask(sample_library, generator, "Which reinforcement learning algorithm does BridgeTower use for training?")
     assert result.abstained and result.text == ABSTENTION, result
     assert result.raw_answer  # the model was asked (an off-topic question would stop before it)
+    # a measure no retrieved paper names (GPUs for LXMERT) is settled before the model runs
+    counted = ask(sample_library, generator, "How many GPUs were used to pre-train LXMERT?")
+    assert counted.abstained and counted.reason == MEASURE_NOT_NAMED and not counted.raw_answer, counted
 
 
 def test_a_poisoned_abstract_does_not_change_the_answer(library, generator):
