@@ -56,6 +56,7 @@ NO_RELEVANT_PASSAGES = "no passage is relevant enough"
 MODEL_DECLINED = "the model found no answer in the passages"
 NO_SUPPORT = "no passage supports the model's answer"
 NO_CLOSE_SENTENCE = "no sentence answers the question closely enough"
+NOT_NAMED_PAPER_RETRIEVED = "no relevant passage comes from the paper the question names"
 
 
 
@@ -118,6 +119,16 @@ def make_passage(number: int, hit: SearchHit, chunk: Chunk, relevance: float,
         ranked = sorted(sentences, key=lambda s: -coverage(weights or {}, s.text))[:keep]
         sentences = tuple(s for s in sentences if s in ranked)
     return Passage(number, hit.paper, chunk.id, sentences, round(relevance, 4))
+
+
+def of_named_papers(passages: Sequence[Passage], named: Sequence[str]) -> tuple[Passage, ...]:
+    """Only the passages of the papers the question names, renumbered; all of them when it names none.
+    An answer citing none of the named papers abstains anyway (`answer_scope.scoped`), so the others'
+    sentences are prompt tokens that can only mislead; none left means no generation at all."""
+    if not named:
+        return tuple(passages)
+    kept = [passage for passage in passages if passage.paper.id in named]
+    return tuple(replace(passage, number=number) for number, passage in enumerate(kept, start=1))
 
 
 def within_budget(passages: Sequence[Passage], count_tokens: Callable[[str], int], budget: int) -> tuple[Passage, ...]:
@@ -224,21 +235,19 @@ def _answer_events(library, generator: Generator, question: str, kind: str, filt
 def fact_answer(library, generator: Generator, question: str, filters: SearchFilter, conversation: Conversation,
                 options: AskOptions, kind: str = FACT) -> Iterator[AskEvent]:
     """Retrieved passages, the model's answer over them, checked: a fact (or a follow-up) question."""
+    named = tuple(paper.id for paper in papers_named_outright(library, question, filters))
     retrieval = retrieve(library, conversation.standalone_query(question), filters, options,
-                         conversation.preferred_papers(question))
-    retrieval = replace(retrieval, passages=within_budget(retrieval.passages, generator.count_tokens,
-                                                          options.source_tokens))
+                         conversation.preferred_papers(question) or named)
+    relevant = bool(retrieval.passages)
+    retrieval = replace(retrieval, passages=within_budget(of_named_papers(retrieval.passages, named),
+                                                          generator.count_tokens, options.source_tokens))
     yield Sources(retrieval)
-    if not retrieval.passages:  # below the calibrated threshold: abstain without calling the model
-        yield Answer(replace(abstention(question, retrieval, NO_RELEVANT_PASSAGES), kind=OUT_OF_SCOPE))
-        return
-    if unstated := unstated_measures(question, [passage.paper for passage in retrieval.passages]):
-        yield Answer(replace(measure_abstention(question, retrieval, unstated), kind=kind))  # no generation
+    if settled := settled_without_model(question, retrieval, relevant, kind):
+        yield Answer(settled)
         return
     if options.quote == "only":
-        yield from _quoted_answer(library, question, retrieval, kind, filters)
+        yield from _quoted_answer(library, question, retrieval, kind)
         return
-    named = {paper.id for paper in papers_named_outright(library, question, filters)}
     gate = DeclineGate()
     variables = prompt_variables(question, retrieval.passages, conversation.history())
     pieces = answer_chain(generator, options.max_new_tokens).stream(variables)
@@ -252,10 +261,10 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
         pieces.close()
     if tail := gate.flush():
         yield Token(tail)
-    result = scoped(finish(question, retrieval, gate.raw), named)
+    result = scoped(finish(question, retrieval, gate.raw))
     if options.quote == "after" and result.reason != MODEL_DECLINED:
         if quote := answering_sentence(library, question, retrieval.passages):
-            quoted = scoped(with_quote(result, quote), named)  # the quote may come from another paper
+            quoted = scoped(with_quote(result, quote))  # the quote may come from another cited paper
             if quoted.text.startswith(result.text) and not result.abstained and quoted.text != result.text:
                 suffix = quoted.text[len(result.text):]  # the quote streams after the answer
                 yield Token(suffix.lstrip() if gate.raw.endswith((" ", "\n")) else suffix)
@@ -263,14 +272,24 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
     yield Answer(replace(result, kind=kind))
 
 
-def _quoted_answer(library, question: str, retrieval: Retrieval, kind: str,
-                   filters: SearchFilter) -> Iterator[AskEvent]:
+def settled_without_model(question: str, retrieval: Retrieval, any_relevant: bool, kind: str) -> AskResult | None:
+    """The abstention decided before any generation, if there is one: no passage relevant enough (out of
+    scope), none from the paper the question names, or a measure asked for that no candidate names."""
+    if not retrieval.passages:
+        if any_relevant:
+            return replace(abstention(question, retrieval, NOT_NAMED_PAPER_RETRIEVED), kind=kind)
+        return replace(abstention(question, retrieval, NO_RELEVANT_PASSAGES), kind=OUT_OF_SCOPE)
+    if unstated := unstated_measures(question, [passage.paper for passage in retrieval.passages]):
+        return replace(measure_abstention(question, retrieval, unstated), kind=kind)
+    return None
+
+
+def _quoted_answer(library, question: str, retrieval: Retrieval, kind: str) -> Iterator[AskEvent]:
     """The extractive answer, with no generation: the answering sentence quoted when it scores as one
     that answers (the bar for a quote standing alone), else an abstention."""
     unanswered = abstention(question, retrieval, NO_CLOSE_SENTENCE)
     quote = answering_sentence(library, question, retrieval.passages)
-    named = {paper.id for paper in papers_named_outright(library, question, filters)}
-    result = scoped(with_quote(unanswered, quote), named) if quote else unanswered
+    result = scoped(with_quote(unanswered, quote)) if quote else unanswered
     if not result.abstained:
         yield Token(result.text)
     yield Answer(replace(result, kind=kind, notes=()))

@@ -1,16 +1,28 @@
 """Fast tier for answers about something else than the question asked (`service.answer_scope`): a
 quantity whose measure no paper names (`service.asked_measure`), read in code from the question and
-settled before the model runs and again on the papers an answer cites; a paper the question names that
-the answer doesn't cite. The real sample library; a scripted generator behind the Generator interface."""
+settled before the model runs and again on the papers an answer cites; a question that names a paper
+reads only that paper's passages. The real sample library; a scripted generator behind the Generator interface."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from index.models import Paper
-from service.answer_scope import MEASURE_NOT_NAMED, NOT_THE_NAMED_PAPER
-from service.ask import Answer, AskOptions, Token, ask, ask_stream
+from service.answer_scope import MEASURE_NOT_NAMED
+from service.ask import (
+    NOT_NAMED_PAPER_RETRIEVED,
+    Answer,
+    AskOptions,
+    Token,
+    ask,
+    ask_stream,
+    of_named_papers,
+    retrieve,
+    settled_without_model,
+)
 from service.asked_measure import asked_measures, names_measure, unstated_measures
+from service.question_kinds import FACT, OUT_OF_SCOPE
 from tests.test_ask import TRACKS, ScriptedGenerator
 
 
@@ -83,16 +95,22 @@ def test_a_quoted_sentence_never_brings_back_an_answer_the_measure_check_refused
     assert result.abstained or all("GPU" in sample_library.paper(c.paper_id).abstract for c in result.citations)
 
 
-def test_an_answer_about_another_paper_than_the_one_named_abstains(sample_library):
+def test_a_question_naming_a_paper_reads_only_that_papers_passages(sample_library):
     question = "What speed-up does TracksTo4D give over other encoders?"  # retrieves 3 papers
-
-    def reply(messages):  # a sentence copied from the first source that is not TracksTo4D, cited to it
-        sources = re.findall(r'<source id="(\d)">\nTitle: (.*)\n(.*?)(?<=[.!?])\s', messages[-1]["content"])
-        number, _, sentence = next(s for s in sources if not s[1].startswith("Fast Encoder-Based 3D"))
-        return f"{sentence} [{number}]"
-
-    generator = ScriptedGenerator(reply)
+    assert len(retrieve(sample_library, question).passages) > 1
+    generator = ScriptedGenerator(lambda messages: "It reduces runtime by up to 95% [1]")
     result = ask(sample_library, generator, question, options=AskOptions(quote="none"))
-    assert result.abstained and result.reason == NOT_THE_NAMED_PAPER and "another paper" in result.notes[0]
-    quoted = ask(sample_library, generator, question)  # the default quotes the named paper's sentence instead
-    assert not quoted.abstained and {c.title for c in quoted.citations} == {TRACKS}
+    titles = re.findall(r"Title: (.*)", generator.calls[0][-1]["content"])
+    assert titles == [TRACKS] and [p.paper.title for p in result.retrieval.passages] == [TRACKS]
+    assert not result.abstained and {c.title for c in result.citations} == {TRACKS}
+
+
+def test_no_passage_of_the_named_paper_means_an_abstention_without_the_model(sample_library):
+    retrieval = retrieve(sample_library, "What speed-up does TracksTo4D give over other encoders?")
+    others = [p for p in retrieval.passages if p.paper.title != TRACKS]
+    named = tuple(p.paper.id for p in retrieval.passages if p.paper.title == TRACKS)
+    assert [p.number for p in of_named_papers(retrieval.passages, named)] == [1]
+    assert of_named_papers(others, named) == () and of_named_papers(others, ()) == tuple(others)
+    settled = settled_without_model("Q?", replace(retrieval, passages=()), True, FACT)
+    assert settled.abstained and settled.reason == NOT_NAMED_PAPER_RETRIEVED and settled.kind == FACT
+    assert settled_without_model("Q?", replace(retrieval, passages=()), False, FACT).kind == OUT_OF_SCOPE
