@@ -15,7 +15,8 @@ fills gaps from other passages), so every claim is checked:
 - a sentence is removed, with a note, when it speaks of several papers ("both", "similar") but
   cites one, or states a number or name that the paper it cites never states (a fact of another
   source said of this one, or made up), or states one with no citation at all, or states a figure
-  the paper gives for something else (the paper's sentence on what the claim says gives another),
+  the paper gives for something else (the paper's sentence on what the claim says gives another) or in
+  another role (a gain stated as a score: `service.figure_roles`),
   or gives a part to the wrong one of two counterparts ("the decoder layers" where the paper speaks
   of the encoder's layers and never of the decoder's).
 """
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 
 from index.models import Paper
 from index.text import content_stems, sentences, split_sentences
+from service.figure_roles import figure_in_another_role
 from service.tldr_checks import RESULT_NUMBER, result_numbers
 
 # Share of a claim's content words its source must contain. Answers the 0.5B model copies from a
@@ -240,8 +242,8 @@ def unfit_claim(claim: str, cited: Sequence[Passage], passages: Sequence[Passage
         return f"it speaks of several papers but cites {'one' if papers else 'none'}"
     missing = missing_from(sorted(distinctive_tokens(claim)), papers)
     if not missing:
-        return next(filter(None, (_figure_for_something_else(claim, paper) for paper in papers)), None) \
-            or _swapped_counterpart(claim, papers)
+        return next(filter(None, (_figure_for_something_else(claim, paper) or figure_in_another_role(claim, paper)
+                                  for paper in papers)), None) or _swapped_counterpart(claim, papers)
     said = ", ".join(missing)
     elsewhere = [p for p in passages if p.paper not in papers and not missing_from(missing, [p.paper])]
     if not papers:  # uncited: flagged as such unless it states what no source does

@@ -1,5 +1,6 @@
 """Claim checks beyond the citation markers, on crafted model outputs: a sentence that states another
-paper's fact, one that says "both" with one citation, one with a number its paper never states."""
+paper's fact, one that says "both" with one citation, one with a number its paper never states, a gain
+stated as a score."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from service.ask_records import Retrieval
 from service.citations import Passage, SourceSentence, check_answer
 from service.compare import FIELDS, ComparisonTable, Row, check_summary
 from service.compare_cells import Cell, extractive_cell, of_its_field, trace_cell
+from service.figure_roles import CHANGE, LEVEL, figure_in_another_role, percent_roles
 
 EVE = ("EVE", "We launch EVE, an encoder-free vision-language model. EVE is trained with only 35M publicly "
               "accessible data. EVE rivals encoder-based VLMs of similar capacity.")
@@ -289,3 +291,23 @@ def test_a_method_cell_that_only_restates_the_title_gives_way_to_the_abstract():
     assert cell.origin == "extractive" and "training recipe" in cell.text
     kept = trace_cell("method", "a simple training recipe for encoder-free models", said, title=title)
     assert kept.origin == "model"
+
+
+def test_a_gain_stated_as_a_score_is_removed_and_a_gain_stated_as_a_gain_kept():
+    lxmert = passage(1, "LXMERT", "We adapt our model to NLVR2 and improve the previous best result by 22% absolute "
+                                  "(54% to 76%). It reaches 72.5% on VQA.")
+    wrong = check_answer("LXMERT reaches 22% absolute accuracy on NLVR2 [1]. It reaches 72.5% on VQA [1].", [lxmert])
+    assert wrong.text == "It reaches 72.5% on VQA [1]."
+    assert any("22% as a level, where the paper gives it as a change" in note for note in wrong.notes)
+    right = "LXMERT improves the best NLVR2 result by 22% absolute, from 54% to 76% [1]."
+    assert check_answer(right, [lxmert]).text == right
+    assert "76% as a change" in " ".join(check_answer("LXMERT improves NLVR2 by 76% [1].", [lxmert]).notes)
+
+
+def test_how_a_percentage_is_stated_is_read_from_the_words_around_it():
+    assert percent_roles("improves R10@1 by up to 2.9% and gets 88.50% top-1") == {"2.9": {CHANGE}, "88.5": {LEVEL}}
+    assert percent_roles("a 41% speed-up, 3% higher, an improvement of 5%") == {"41": {CHANGE}, "3": {CHANGE},
+                                                                              "5": {CHANGE}}
+    assert percent_roles("an absolute R10@1 score of 2.9%, 30% masking ratio") == {"2.9": {LEVEL}, "30": {LEVEL}}
+    assert figure_in_another_role("No percentage here [1].", Paper(id="p", title="T", abstract="By 5%.",
+                                                                   source="jsonl")) is None
