@@ -2,6 +2,7 @@
 
     retrieve: hybrid search → one chunk per paper → its dense cosine and rare-word coverage
     abstain early (no model call) when no candidate reaches MIN_RELEVANCE or MIN_COVERAGE
+    a question that names papers keeps only their passages (none left: abstain, no model call)
     numbered `source_block`s within a token budget → prompts/answer.txt
     → LangChain Runnable (prompt | GeneratorChatModel), streamed
     → citations checked in code (service.citations); the model's "NOT IN THE PAPERS" → abstain
@@ -123,8 +124,8 @@ def make_passage(number: int, hit: SearchHit, chunk: Chunk, relevance: float,
 
 def of_named_papers(passages: Sequence[Passage], named: Sequence[str]) -> tuple[Passage, ...]:
     """Only the passages of the papers the question names, renumbered; all of them when it names none.
-    An answer citing none of the named papers abstains anyway (`answer_scope.scoped`), so the others'
-    sentences are prompt tokens that can only mislead; none left means no generation at all."""
+    An answer from another paper doesn't answer what was asked (the small model gives one readily), so
+    the others' sentences are prompt tokens that can only mislead; none left means no generation at all."""
     if not named:
         return tuple(passages)
     kept = [passage for passage in passages if passage.paper.id in named]
