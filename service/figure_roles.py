@@ -11,6 +11,7 @@ import re
 
 from index.models import Paper
 from index.text import sentences
+from service.tldr_checks import without_trailing_zeros
 
 PERCENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:\\?%|percent\b)", re.IGNORECASE)
 # "by 22%", "by up to 95%", "improvement of 2%": the figure is a change
@@ -33,8 +34,7 @@ def percent_roles(text: str) -> dict[str, set[str]]:
     """Each percentage the text states ("55.0" as "55") with how it is stated: a change or a level."""
     roles: dict[str, set[str]] = {}
     for match in PERCENT.finditer(text):
-        number = match.group(1)
-        number = number.rstrip("0").rstrip(".") if "." in number else number
+        number = without_trailing_zeros(match.group(1))
         before, after = text[max(0, match.start() - 60) : match.start()], text[match.end() : match.end() + 40]
         changed = _CHANGE_BEFORE.search(before) or _CHANGE_AFTER.search(after)
         roles.setdefault(number, set()).add(CHANGE if changed else LEVEL)

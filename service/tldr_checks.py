@@ -68,8 +68,13 @@ def result_numbers(text: str) -> set[str]:
         number = match.group(1) or match.group(2)
         if match.group(2) and _is_version(number, text[:match.start()]):
             continue
-        found.add(number.rstrip("0").rstrip(".") if "." in number else number)
+        found.add(without_trailing_zeros(number))
     return found
+
+
+def without_trailing_zeros(number: str) -> str:
+    """A figure as compared across texts: "55.0" and "55" are the same result."""
+    return number.rstrip("0").rstrip(".") if "." in number else number
 
 
 def _is_version(number: str, before: str) -> bool:
