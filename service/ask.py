@@ -3,9 +3,9 @@
     retrieve: hybrid search → one chunk per paper → its dense cosine and rare-word coverage
     abstain early (no model call) when no candidate reaches MIN_RELEVANCE or MIN_COVERAGE
     a question that names papers keeps only their passages (none left: abstain, no model call)
-    numbered `source_block`s within a token budget → prompts/answer.txt
-    → LangChain Runnable (prompt | GeneratorChatModel), streamed
-    → citations checked in code (service.citations); the model's "NOT IN THE PAPERS" → abstain
+    numbered `source_block`s within a token budget → the model's answer (service.fact_generation),
+    streamed, its citations checked in code; the model's "NOT IN THE PAPERS" → abstain
+    a fact question naming two or more papers: answered paper by paper (service.paper_by_paper)
 
 `ask_stream` yields events (Sources, Token…, Answer) for the CLI and the web app; `ask` returns the
 final `AskResult`. A `Conversation` carries follow-up questions.
@@ -18,14 +18,10 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
-from langchain_core.runnables import Runnable
-
 from index.models import Chunk
 from index.text import query_terms, split_sentences
-from service.answer_quote import answering_sentence, with_quote
-from service.answer_scope import measure_abstention, scoped
+from service.answer_scope import measure_abstention
 from service.ask_records import (
-    ABSTENTION,
     DEFAULT_OPTIONS,
     Answer,
     AskEvent,
@@ -36,27 +32,20 @@ from service.ask_records import (
     Token,
 )
 from service.asked_measure import unstated_measures
-from service.citations import Passage, SourceSentence, check_answer, strip_markers
+from service.citations import Passage, SourceSentence, strip_markers
 from service.compare import MIN_PAPERS
 from service.compare_answer import compare_answer, named_papers, papers_named_outright
-from service.engines.langchain_bridge import GeneratorChatModel
 from service.engines.protocol import Generator
-from service.guard import injected_sentences, neutralise, source_block
+from service.fact_generation import abstention, generated_answer, quoted_answer, render_source
+from service.guard import injected_sentences, neutralise
 from service.listing import list_answer
-from service.prompts import load_prompt
+from service.paper_by_paper import NamedPart, paper_by_paper, question_about
 from service.question_kinds import COMPARE, FACT, LIST, OUT_OF_SCOPE, OVERVIEW, RECOMMEND, classify
 from service.search import ALL_PAPERS, SearchFilter, SearchHit, coverage, term_weights
 
 log = logging.getLogger(__name__)
 
-DECLINE = "NOT IN THE PAPERS"  # the exact phrase prompts/answer.txt asks for when the sources don't answer
-PROMPT = "answer"
-STOP = ("\n\n", "<source", "Question:")
-
 NO_RELEVANT_PASSAGES = "no passage is relevant enough"
-MODEL_DECLINED = "the model found no answer in the passages"
-NO_SUPPORT = "no passage supports the model's answer"
-NO_CLOSE_SENTENCE = "no sentence answers the question closely enough"
 NOT_NAMED_PAPER_RETRIEVED = "no relevant passage comes from the paper the question names"
 
 
@@ -132,6 +121,12 @@ def of_named_papers(passages: Sequence[Passage], named: Sequence[str]) -> tuple[
     return tuple(replace(passage, number=number) for number, passage in enumerate(kept, start=1))
 
 
+def own_passage(library, question: str, paper_id: str, filters: SearchFilter, options: AskOptions) -> Passage | None:
+    """The paper's passage for the question, when that paper is retrieved and relevant to it."""
+    found = retrieve(library, question, filters, options, (paper_id,))
+    return next((passage for passage in found.passages if passage.paper.id == paper_id), None)
+
+
 def within_budget(passages: Sequence[Passage], count_tokens: Callable[[str], int], budget: int) -> tuple[Passage, ...]:
     """The leading passages whose source blocks fit the token budget (the first always does)."""
     kept: list[Passage] = []
@@ -142,65 +137,6 @@ def within_budget(passages: Sequence[Passage], count_tokens: Callable[[str], int
             break
         kept.append(passage)
     return tuple(kept)
-
-
-# --- prompt and generation -----------------------------------------------------------------
-
-
-def render_source(passage: Passage) -> str:
-    return source_block(passage.number, passage.paper.title, passage.text, where=passage.paper.id)
-
-
-def prompt_variables(question: str, passages: Sequence[Passage], history: str = "") -> dict[str, str]:
-    return {
-        "history": history,
-        "sources": "\n\n".join(render_source(passage) for passage in passages),
-        "question": neutralise(" ".join(question.split())),
-    }
-
-
-def build_messages(question: str, passages: Sequence[Passage], history: str = "") -> list[dict[str, str]]:
-    """The chat messages the model gets (what `answer_chain` renders), for tests and debugging."""
-    return load_prompt(PROMPT).render(**prompt_variables(question, passages, history))
-
-
-def answer_chain(generator: Generator, max_new_tokens: int = 120) -> Runnable:
-    """prompt | model: any Generator (local, OpenAI-compatible, fake) streams message chunks through it.
-
-    No StrOutputParser at the end: on close it drains the model's stream (LangChain consumes a step's
-    remaining input for tracing), which would run the generation to its end after the reader left.
-    """
-    model = GeneratorChatModel(generator=generator, max_new_tokens=max_new_tokens).bind(stop=list(STOP))
-    return load_prompt(PROMPT).template | model
-
-
-class DeclineGate:
-    """Holds the stream back while it may still be the decline phrase, so users never see it."""
-
-    def __init__(self) -> None:
-        self.raw = ""
-        self.shown = 0
-        self.declined = False
-
-    def feed(self, piece: str) -> str:
-        self.raw += piece
-        head = self.raw.lstrip().upper()
-        if head.startswith(DECLINE):
-            self.declined = True
-        if self.declined or (self.shown == 0 and DECLINE.startswith(head)):
-            return ""
-        new, self.shown = self.raw[self.shown :], len(self.raw)
-        return new
-
-    def flush(self) -> str:
-        if self.declined:
-            return ""
-        new, self.shown = self.raw[self.shown :], len(self.raw)
-        return new
-
-
-def declined(raw: str) -> bool:
-    return DECLINE in raw.upper() or not raw.strip()
 
 
 # --- answering ----------------------------------------------------------------------------
@@ -236,11 +172,17 @@ def _answer_events(library, generator: Generator, question: str, kind: str, filt
 def fact_answer(library, generator: Generator, question: str, filters: SearchFilter, conversation: Conversation,
                 options: AskOptions, kind: str = FACT) -> Iterator[AskEvent]:
     """Retrieved passages, the model's answer over them, checked: a fact (or a follow-up) question."""
-    named = tuple(paper.id for paper in papers_named_outright(library, question, filters))
+    named = papers_named_outright(library, question, filters)
+    ids = tuple(paper.id for _, paper in named)
     retrieval = retrieve(library, conversation.standalone_query(question), filters, options,
-                         conversation.preferred_papers(question) or named)
+                         conversation.preferred_papers(question) or ids)
     relevant = bool(retrieval.passages)
-    retrieval = replace(retrieval, passages=within_budget(of_named_papers(retrieval.passages, named),
+    if kind == FACT and relevant and MIN_PAPERS <= len(named) <= options.passages:
+        parts = [NamedPart(name, paper, focused := question_about(question, name, [n for n, _ in named]),
+                           own_passage(library, focused, paper.id, filters, options)) for name, paper in named]
+        yield from paper_by_paper(library, generator, question, retrieval, parts, options)
+        return
+    retrieval = replace(retrieval, passages=within_budget(of_named_papers(retrieval.passages, ids),
                                                           generator.count_tokens, options.source_tokens))
     yield Sources(retrieval)
     if settled := settled_without_model(question, retrieval, relevant, kind):
@@ -249,27 +191,7 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
     if options.quote == "only":
         yield from _quoted_answer(library, question, retrieval, kind)
         return
-    gate = DeclineGate()
-    variables = prompt_variables(question, retrieval.passages, conversation.history())
-    pieces = answer_chain(generator, options.max_new_tokens).stream(variables)
-    try:
-        for chunk in pieces:
-            if shown := gate.feed(chunk.text):
-                yield Token(shown)
-            if gate.declined:
-                break  # closing the stream stops the generation
-    finally:
-        pieces.close()
-    if tail := gate.flush():
-        yield Token(tail)
-    result = scoped(finish(question, retrieval, gate.raw))
-    if options.quote == "after" and result.reason != MODEL_DECLINED:
-        if quote := answering_sentence(library, question, retrieval.passages):
-            quoted = scoped(with_quote(result, quote))  # the quote may come from another cited paper
-            if quoted.text.startswith(result.text) and not result.abstained and quoted.text != result.text:
-                suffix = quoted.text[len(result.text):]  # the quote streams after the answer
-                yield Token(suffix.lstrip() if gate.raw.endswith((" ", "\n")) else suffix)
-            result = quoted
+    result = yield from generated_answer(library, generator, question, retrieval, conversation.history(), options)
     yield Answer(replace(result, kind=kind))
 
 
@@ -286,14 +208,10 @@ def settled_without_model(question: str, retrieval: Retrieval, any_relevant: boo
 
 
 def _quoted_answer(library, question: str, retrieval: Retrieval, kind: str) -> Iterator[AskEvent]:
-    """The extractive answer, with no generation: the answering sentence quoted when it scores as one
-    that answers (the bar for a quote standing alone), else an abstention."""
-    unanswered = abstention(question, retrieval, NO_CLOSE_SENTENCE)
-    quote = answering_sentence(library, question, retrieval.passages)
-    result = scoped(with_quote(unanswered, quote)) if quote else unanswered
+    result = quoted_answer(library, question, retrieval)
     if not result.abstained:
         yield Token(result.text)
-    yield Answer(replace(result, kind=kind, notes=()))
+    yield Answer(replace(result, kind=kind))
 
 
 def ask(library, generator: Generator, question: str, filters: SearchFilter = ALL_PAPERS,
@@ -303,21 +221,6 @@ def ask(library, generator: Generator, question: str, filters: SearchFilter = AL
         if isinstance(event, Answer):
             return event.result
     raise AssertionError("ask_stream ended without an Answer")  # pragma: no cover
-
-
-def finish(question: str, retrieval: Retrieval, raw: str) -> AskResult:
-    """The model's raw answer checked against the passages: an answer with citations or an abstention."""
-    if declined(raw):
-        return abstention(question, retrieval, MODEL_DECLINED, raw)
-    checked = check_answer(raw.strip(), retrieval.passages)
-    if not checked.citations:  # never present an uncited guess as sourced
-        return abstention(question, retrieval, NO_SUPPORT, raw, checked.notes)
-    return AskResult(question, checked.text, checked.citations, False, "", raw, retrieval, checked.notes)
-
-
-def abstention(question: str, retrieval: Retrieval, reason: str, raw: str = "",
-               notes: tuple[str, ...] = ()) -> AskResult:
-    return AskResult(question, ABSTENTION, (), True, reason, raw, retrieval, notes)
 
 
 # --- follow-ups ---------------------------------------------------------------------------

@@ -63,7 +63,7 @@ def names_measure(paper: Paper, measure: str) -> bool:
     also = _NAMED_ALSO.get(measure)
     if also is not None and also.search(text):
         return True
-    return all(re.search(r"\b" + r"[\s-]+".join(re.escape(_start(w)) for w in word.split("_")), text, re.I)
+    return all(re.search(r"\b" + r"\w*[\s-]+".join(re.escape(_start(w)) for w in word.split("_")), text, re.I)
                for word in measure.split())
 
 

@@ -57,10 +57,11 @@ def named_papers(library, question: str, filters: SearchFilter = ALL_PAPERS) -> 
     return list(found.values())[:MAX_PAPERS]
 
 
-def papers_named_outright(library, question: str, filters: SearchFilter = ALL_PAPERS) -> list[Paper]:
-    """The papers the question names (a method name or words only one paper of the scope has), no search."""
+def papers_named_outright(library, question: str, filters: SearchFilter = ALL_PAPERS) -> list[tuple[str, Paper]]:
+    """(the name used, the paper) for the papers the question names (a method name or words only one
+    paper of the scope has), in question order, no search."""
     scope = default_scope(library, filters)
-    return [paper for _, paper in _named_outright(question, library.papers(scope.days, scope.sources)).values()]
+    return list(_named_outright(question, library.papers(scope.days, scope.sources)).values())
 
 
 def _named_outright(question: str, papers: Sequence[Paper]) -> dict[str, tuple[str, Paper]]:

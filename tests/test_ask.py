@@ -14,26 +14,22 @@ from click.testing import CliRunner
 from index.models import Paper, ParseResult
 from index.text import sentences
 from service.ask import (
-    ABSTENTION,
-    MODEL_DECLINED,
     NO_RELEVANT_PASSAGES,
-    NO_SUPPORT,
     Answer,
     AskOptions,
     Conversation,
-    DeclineGate,
     Sources,
     Token,
     ask,
     ask_stream,
-    build_messages,
     retrieve,
     within_budget,
 )
-from service.ask_records import MIN_RELEVANCE
+from service.ask_records import ABSTENTION, MIN_RELEVANCE
 from service.citations import Passage, SourceSentence, check_answer, split_claims
 from service.cli.ask import ask as ask_command
 from service.cli.ask import chat as chat_command
+from service.fact_generation import MODEL_DECLINED, NO_SUPPORT, DeclineGate, build_messages
 from service.prompts import load_prompt
 from service.search import SearchFilter
 
@@ -287,7 +283,8 @@ def _turn(question: str, answer: str):
 
 
 def _abstained_result():
-    from service.ask import Retrieval, abstention
+    from service.ask import Retrieval
+    from service.fact_generation import abstention
 
     return abstention("Who won?", Retrieval("Who won?", (), 0.0), NO_RELEVANT_PASSAGES)
 

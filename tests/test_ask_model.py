@@ -13,7 +13,8 @@ import pytest
 
 from index.models import Paper, ParseResult
 from service.answer_scope import MEASURE_NOT_NAMED
-from service.ask import ABSTENTION, Answer, Token, ask, ask_stream
+from service.ask import Answer, Token, ask, ask_stream
+from service.ask_records import ABSTENTION
 from service.engines.factory import shared_generator
 from service.settings import Settings
 

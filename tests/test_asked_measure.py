@@ -53,6 +53,7 @@ def test_a_measure_is_named_in_any_form_and_a_fixed_term_only_whole():
     assert not names_measure(paper("Utilizing only 35M publicly accessible data."), "parameter")
     assert not names_measure(paper("A learning-based approach at a high frame rate."), "learning_rate")
     assert names_measure(paper("We tune the learning rate."), "learning_rate")
+    assert names_measure(paper("A vocabulary size optimized for GPU throughput."), "vocabulary_size")
 
 
 def test_only_when_no_paper_names_any_asked_measure_is_it_unstated():
@@ -71,28 +72,28 @@ def test_a_measure_no_retrieved_paper_names_abstains_before_the_model_runs(sampl
     assert result.kind == "fact" and any("parameters" in note or "parameter" in note for note in result.notes)
 
 
-GPUS = "How many GPUs did BridgeTower and MosaicBERT use for pre-training?"
+VOCABULARY = "What vocabulary size is used when pre-training the vision-language encoders?"
 
 
 def bridgetower_data(messages) -> str:
-    """A reply citing BridgeTower's passage for its data, which says nothing of GPUs."""
+    """A reply citing BridgeTower's passage for its data, which says nothing of a vocabulary size."""
     sources = messages[-1]["content"]
     number = next(n for n in range(1, 6) if f'<source id="{n}">\nTitle: BridgeTower' in sources)
     return f"BridgeTower was pre-trained with only 4M images [{number}]."
 
 
 def test_an_answer_citing_only_papers_that_never_name_the_measure_abstains(sample_library):
-    # retrieval also finds MosaicBERT, which names its GPUs, so the model runs; its answer cites BridgeTower
+    # retrieval also finds MosaicBERT, which names its vocabulary size, so the model runs; the answer cites BridgeTower
     generator = ScriptedGenerator(bridgetower_data)
-    result = ask(sample_library, generator, GPUS, options=AskOptions(quote="none"))
-    assert len(generator.calls) == 1, "a retrieved paper names GPUs: the model runs"
+    result = ask(sample_library, generator, VOCABULARY, options=AskOptions(quote="none"))
+    assert len(generator.calls) == 1, "a retrieved paper names the measure: the model runs"
     assert result.abstained and result.reason == MEASURE_NOT_NAMED and result.citations == ()
     assert result.raw_answer.startswith("BridgeTower was pre-trained")
 
 
 def test_a_quoted_sentence_never_brings_back_an_answer_the_measure_check_refused(sample_library):
-    result = ask(sample_library, ScriptedGenerator(bridgetower_data), GPUS)  # the default: the answering sentence quoted
-    assert result.abstained or all("GPU" in sample_library.paper(c.paper_id).abstract for c in result.citations)
+    result = ask(sample_library, ScriptedGenerator(bridgetower_data), VOCABULARY)  # the default: the answering sentence quoted
+    assert result.abstained or all("vocabulary size" in sample_library.paper(c.paper_id).abstract for c in result.citations)
 
 
 def test_a_question_naming_a_paper_reads_only_that_papers_passages(sample_library):

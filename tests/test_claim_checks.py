@@ -9,11 +9,12 @@ import pytest
 from index.models import Paper
 from index.text import sentences
 from service.answer_quote import Quote, answering_sentence, with_quote
-from service.ask import AskOptions, Token, ask_stream, finish, retrieve
+from service.ask import AskOptions, Token, ask_stream, retrieve
 from service.ask_records import Retrieval
 from service.citations import Passage, SourceSentence, check_answer
 from service.compare import FIELDS, ComparisonTable, Row, check_summary
 from service.compare_cells import Cell, extractive_cell, of_its_field, trace_cell
+from service.fact_generation import finish
 from service.figure_roles import CHANGE, LEVEL, figure_in_another_role, percent_roles
 
 EVE = ("EVE", "We launch EVE, an encoder-free vision-language model. EVE is trained with only 35M publicly "

@@ -1,0 +1,144 @@
+"""A fact question that names two or more papers ("Which datasets do neU-Net and WAU report results
+on?") is answered one paper at a time. Over the papers' passages together the 0.5B model gives one
+paper's fact to the other, or says "both" of a fact only one states; over one paper's passage it
+extracts well. So each named paper gets its own call on its own passage, checked as any fact answer,
+and the parts are put together in code: one line per paper, under the name the question used, citing
+that paper only. A paper whose abstract doesn't answer says so in its line; the other lines stand.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator as Steps
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+
+from index.models import Paper
+from service.answer_scope import measure_abstention
+from service.ask_records import ABSTENTION, Answer, AskEvent, AskOptions, AskResult, Retrieval, Sources, Token
+from service.asked_measure import unstated_measures
+from service.citations import Passage
+from service.engines.protocol import Generator
+from service.fact_generation import abstention, generated_answer, quoted_answer, renumbered
+from service.question_kinds import FACT
+
+NOT_ANSWERED = "its abstract doesn't answer this."
+NOT_RETRIEVED = "no passage of this paper is relevant to the question"
+_OPEN_MARKER = re.compile(r"\[[\d\s,;]*$")  # a marker the stream has begun but not closed
+# ", and how much does …": a conjunction starting a new question about something else
+_CLAUSE_BREAK = re.compile(r"[,;]?\s+(?:and|while)\s+(?=(?:how|what|which|when|where|who|why|does|do|did|is|are|was)\b)"
+                           r"|[;?]\s+(?=\w)", re.IGNORECASE)
+_SEVERAL = re.compile(r"\b(?:both|each of|all of)\s+(?=\w)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class NamedPart:
+    name: str  # as the question names the paper
+    paper: Paper
+    question: str  # the question about this paper alone (`question_about`)
+    passage: Passage | None  # its passage for that question; None when none is relevant
+
+
+def question_about(question: str, name: str, names: Sequence[str]) -> str:
+    """The question asked of one named paper. Asked with the other names in it, the model answers of
+    them too, and such sentences are removed as unsupported. A question of one clause per paper keeps
+    this paper's clause ("How long does MosaicBERT take to pretrain, and how much does …?"); otherwise
+    the other names become this one, repeats and "both" go ("Which datasets do both neU-Net and WAU
+    use?" → "Which datasets do WAU use?")."""
+    if own := _own_clause(question, name, names):
+        return own
+    for other in names:
+        if other and other != name:
+            question = re.sub(rf"(?<![\w-]){re.escape(other)}(?![\w-])", name, question)
+    own = re.escape(name)
+    question = re.sub(rf"{own}(?:(?:\s*,\s*(?:and\s+)?|\s+(?:and|or|&|vs\.?|versus)\s+){own})+", name, question)
+    return _SEVERAL.sub("", question)
+
+
+def _own_clause(question: str, name: str, names: Sequence[str]) -> str:
+    """This paper's clause, when each clause of the question names exactly one paper ("" otherwise)."""
+    clauses = [c.strip(" ,;?") for c in _CLAUSE_BREAK.split(question) if c.strip(" ,;?")]
+    named_in = [[n for n in names if n and n in clause] for clause in clauses]
+    if len(clauses) < 2 or any(len(found) != 1 for found in named_in):
+        return ""
+    own = [clause for clause, found in zip(clauses, named_in, strict=True) if found == [name]]
+    return " and ".join(own)[:1].upper() + " and ".join(own)[1:] + "?" if own else ""
+
+
+def paper_by_paper(library, generator: Generator, question: str, retrieval: Retrieval, parts: Sequence[NamedPart],
+                   options: AskOptions) -> Iterator[AskEvent]:
+    """Sources (the named papers' passages, in the question's order), then each paper's line as it is
+    written, then the assembled Answer."""
+    found = [part.passage for part in parts if part.passage]
+    numbers = {passage.paper.id: number for number, passage in enumerate(found, start=1)}
+    retrieval = replace(retrieval, passages=tuple(replace(p, number=numbers[p.paper.id]) for p in found))
+    yield Sources(retrieval)
+    lines: list[tuple[str, AskResult]] = []
+    for position, part in enumerate(parts):
+        label = f"{part.name or part.paper.title}: "
+        yield Token(("\n" if position else "") + label)
+        if part.passage:
+            alone = replace(retrieval, passages=(replace(part.passage, number=1),))
+            result = yield from _one_paper(library, generator, part.question, alone, numbers[part.paper.id], options)
+        else:
+            result = abstention(part.question, retrieval, NOT_RETRIEVED)
+        if result.abstained:
+            yield Token(NOT_ANSWERED)
+        lines.append((label, result))
+    yield Answer(assembled(question, retrieval, lines))
+
+
+def _one_paper(library, generator: Generator, question: str, alone: Retrieval, number: int,
+               options: AskOptions) -> Steps[Token, None, AskResult]:
+    """The checked answer over one paper's passage (numbered 1 for the model), renumbered to `number`."""
+    if unstated := unstated_measures(question, [alone.passages[0].paper]):
+        return measure_abstention(question, alone, unstated)
+    if options.quote == "only":
+        result = quoted_answer(library, question, alone)
+        if not result.abstained:
+            yield Token(renumbered(result, number).text)
+    else:
+        result = yield from _shifted(generated_answer(library, generator, question, alone, "", options), number)
+    return renumbered(result, number)
+
+
+def _shifted(steps: Steps[Token, None, AskResult], number: int) -> Steps[Token, None, AskResult]:
+    """The steps' tokens with the marker [1] shown as [number]; returns what the steps return."""
+    held = ""
+    while True:
+        try:
+            token = next(steps)
+        except StopIteration as stop:
+            if held:
+                yield Token(_marker_moved(held, number))
+            return stop.value
+        held += token.text
+        if opened := _OPEN_MARKER.search(held):  # wait for the marker's end before showing it
+            shown, held = held[: opened.start()], held[opened.start():]
+        else:
+            shown, held = held, ""
+        if shown:
+            yield Token(_marker_moved(shown, number))
+
+
+def _marker_moved(text: str, number: int) -> str:
+    return text.replace("[1]", f"[{number}]")
+
+
+def assembled(question: str, retrieval: Retrieval, parts: Sequence[tuple[str, AskResult]]) -> AskResult:
+    """One line per paper; an abstention only when no paper's part answered."""
+    notes = tuple(f"{label}{note}" for label, part in parts for note in _part_notes(part))
+    if all(part.abstained for _, part in parts):
+        reasons = "; ".join(dict.fromkeys(part.reason for _, part in parts))
+        return AskResult(question, ABSTENTION, (), True, reasons, _raw(parts), retrieval, notes, FACT)
+    text = "\n".join(label + (NOT_ANSWERED if part.abstained else part.text) for label, part in parts)
+    citations = tuple(citation for _, part in parts for citation in part.citations)
+    return AskResult(question, text, citations, False, "", _raw(parts), retrieval, notes, FACT)
+
+
+def _part_notes(part: AskResult) -> tuple[str, ...]:
+    return (*part.notes, part.reason) if part.abstained and part.reason else part.notes
+
+
+def _raw(parts: Sequence[tuple[str, AskResult]]) -> str:
+    return "\n".join(label + part.raw_answer for label, part in parts if part.raw_answer)

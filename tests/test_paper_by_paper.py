@@ -1,0 +1,117 @@
+"""Fact questions naming two or more papers: one call per paper on its own passage, the lines assembled in
+code. Real sample library (MiniLM + Chroma + FTS5), scripted model replies."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from service.ask import Answer, AskOptions, Sources, Token, ask, ask_stream
+from service.ask_records import ABSTENTION
+from service.paper_by_paper import NOT_ANSWERED, question_about
+from tests.test_ask import ScriptedGenerator
+
+DATASETS = "Which datasets do both neU-Net and WAU report results on?"
+NEU_NET = "More complex encoder is not all you need"
+WAU = "More than Encoder: Introducing Transformer Decoder to Upsample"
+REPLIES = {
+    NEU_NET: "neU-Net surpasses other methods on the Synapse and ACDC datasets [1].",
+    WAU: "WAU is evaluated on Synapse, MSD Brain and ACDC [1].",
+}
+
+
+def titles_read(messages) -> list[str]:
+    return re.findall(r"Title: (.*)", messages[-1]["content"])
+
+
+def by_title(replies: dict[str, str]):
+    """A reply chosen by the one paper the prompt shows (a fragment of its title is enough)."""
+    def reply(messages) -> str:
+        [title] = titles_read(messages)
+        return next(text for start, text in replies.items() if title.startswith(start))
+    return reply
+
+
+class CharGenerator(ScriptedGenerator):
+    """Streams its reply a character at a time, so markers arrive split: "[", "1", "]"."""
+
+    def stream(self, messages, *, max_new_tokens=256, stop=()) -> Iterator[str]:
+        self.calls.append(messages)
+        yield from self.reply(messages)
+
+
+def test_each_named_paper_is_answered_from_its_own_passage_and_cites_only_itself(sample_library):
+    generator = ScriptedGenerator(by_title(REPLIES))
+    result = ask(sample_library, generator, DATASETS, options=AskOptions(quote="none"))
+    assert [titles_read(call) for call in generator.calls] == [[NEU_NET], [WAU]]
+    assert result.text.splitlines() == [
+        "neU-Net: neU-Net surpasses other methods on the Synapse and ACDC datasets [1].",
+        "WAU: WAU is evaluated on Synapse, MSD Brain and ACDC [2].",
+    ]
+    assert [(c.number, c.title) for c in result.citations] == [(1, NEU_NET), (2, WAU)]
+    assert [p.paper.title for p in result.retrieval.passages] == [NEU_NET, WAU]
+    assert not result.abstained and result.kind == "fact"
+
+
+def test_the_stream_shows_the_markers_the_answer_ends_with(sample_library):
+    events = list(ask_stream(sample_library, CharGenerator(by_title(REPLIES)), DATASETS,
+                             options=AskOptions(quote="none")))
+    assert isinstance(events[0], Sources) and isinstance(events[-1], Answer)
+    streamed = "".join(event.text for event in events if isinstance(event, Token))
+    assert streamed == events[-1].result.text and "[2]" in streamed
+
+
+def test_a_part_stating_another_papers_fact_says_its_abstract_doesnt_answer(sample_library):
+    borrowed = {NEU_NET: REPLIES[NEU_NET], WAU: "WAU uses a Sub-pixel Convolution for upsampling [1]."}
+    result = ask(sample_library, ScriptedGenerator(by_title(borrowed)), DATASETS, options=AskOptions(quote="none"))
+    assert result.text.splitlines() == [f"neU-Net: {REPLIES[NEU_NET]}", f"WAU: {NOT_ANSWERED}"]
+    assert [c.title for c in result.citations] == [NEU_NET]
+    assert any(note.startswith("WAU: ") and "Sub-pixel" in note for note in result.notes)
+
+
+def test_a_both_sentence_is_not_left_standing_on_one_papers_citation(sample_library):
+    both = {NEU_NET: "Both neU-Net and WAU report results on Synapse and ACDC [1].", WAU: REPLIES[WAU]}
+    result = ask(sample_library, ScriptedGenerator(by_title(both)), DATASETS, options=AskOptions(quote="none"))
+    assert result.text.splitlines()[0] == f"neU-Net: {NOT_ANSWERED}"
+    assert [c.title for c in result.citations] == [WAU]
+
+
+def test_no_part_answered_is_one_abstention(sample_library):
+    result = ask(sample_library, ScriptedGenerator("NOT IN THE PAPERS"), DATASETS, options=AskOptions(quote="none"))
+    assert result.abstained and result.text == ABSTENTION and result.citations == ()
+
+
+def test_the_default_quotes_each_papers_answering_sentence_under_its_own_line(sample_library):
+    result = ask(sample_library, ScriptedGenerator(by_title(REPLIES)), DATASETS)
+    first, second = result.text.splitlines()
+    assert first.startswith("neU-Net: ") and "[2]" not in first
+    assert second.startswith("WAU: ") and "[1]" not in second
+    assert {c.number: c.title for c in result.citations} == {1: NEU_NET, 2: WAU}
+
+
+def test_quote_only_answers_each_paper_without_the_model(sample_library):
+    generator = ScriptedGenerator("unused")
+    result = ask(sample_library, generator, "How much faster at inference are OWSM-CTC and Uni-Encoder?",
+                 options=AskOptions(quote="only"))
+    assert generator.calls == [] and not result.abstained
+    owsm, uni = result.text.splitlines()
+    assert owsm.startswith("OWSM-CTC: From the paper: “") and "3 to 4 times faster" in owsm and owsm.endswith("[1]")
+    assert uni.startswith("Uni-Encoder: ") and uni.endswith(("[2]", NOT_ANSWERED))
+
+
+def test_a_question_naming_one_paper_is_answered_in_one_call(sample_library):
+    generator = ScriptedGenerator(by_title(REPLIES))
+    result = ask(sample_library, generator, "Which datasets does neU-Net report results on?",
+                 options=AskOptions(quote="none"))
+    assert len(generator.calls) == 1 and result.text == REPLIES[NEU_NET]
+
+
+def test_each_paper_is_asked_the_question_about_itself_alone():
+    names = ["neU-Net", "WAU"]
+    assert question_about(DATASETS, "WAU", names) == "Which datasets do WAU report results on?"
+    assert question_about(DATASETS, "neU-Net", names) == "Which datasets do neU-Net report results on?"
+    two = "How long does MosaicBERT take to pretrain, and how much does the latency adjustable encoder speed up BERTbase?"
+    assert question_about(two, "MosaicBERT", ["MosaicBERT", "BERTbase"]) == "How long does MosaicBERT take to pretrain?"
+    assert question_about(two, "BERTbase", ["MosaicBERT", "BERTbase"]) == (
+        "How much does the latency adjustable encoder speed up BERTbase?")
+    assert question_about("Compare EVE, ENEL and JPQ on data", "ENEL", ["EVE", "ENEL", "JPQ"]) == "Compare ENEL on data"
