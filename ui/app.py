@@ -29,6 +29,7 @@ CSS = """
 .pb-question { font-weight: 600; margin-bottom: .3em; }
 .pb-question::before { content: "Q: "; }
 .pb-answer { padding: .5em .8em; border-radius: 6px; background: var(--background-fill-secondary); }
+.pb-lines { white-space: pre-line; }  /* one line per paper: compare and paper-by-paper answers */
 .pb-abstained { border-left: 4px solid #d97706; background: #fffbeb; color: #78350f; }
 .pb-streaming .pb-cursor { animation: pb-blink 1s steps(2) infinite; }
 @keyframes pb-blink { 50% { opacity: 0; } }

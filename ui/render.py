@@ -119,7 +119,7 @@ def turn_html(turn: int, question: str, result: AskResult | None, partial: str =
     kind = f' data-kind="{esc(result.kind)}"' if result is not None else ""
     head = f'<div class="pb-turn" data-turn="{turn}"{kind}><div class="pb-question">{esc(question)}</div>'
     if result is None:
-        body = f'<div class="pb-answer pb-streaming">{esc(partial)}<span class="pb-cursor">▍</span></div>'
+        body = f'<div class="pb-answer pb-streaming pb-lines">{esc(partial)}<span class="pb-cursor">▍</span></div>'
         return head + body + "</div>"
     if result.abstained:
         body = (f'<div class="pb-answer pb-abstained"><strong>Not in the indexed papers.</strong> '
@@ -131,7 +131,7 @@ def turn_html(turn: int, question: str, result: AskResult | None, partial: str =
         return head + paper_list_html(result, turn) + notes + "</div>"
     sources = "".join(citation_html(c, result, turn) for c in result.citations)
     table = comparison_html(result.comparison) if result.comparison is not None else ""
-    return (head + f'<div class="pb-answer pb-answered">{answer_text(result.text, turn)}</div>{table}'
+    return (head + f'<div class="pb-answer pb-answered pb-lines">{answer_text(result.text, turn)}</div>{table}'
             f'<ol class="pb-sources">{sources}</ol>{notes}</div>')
 
 
