@@ -18,6 +18,7 @@ from service.answer_scope import measure_abstention
 from service.ask_records import ABSTENTION, Answer, AskEvent, AskOptions, AskResult, Retrieval, Sources, Token
 from service.asked_measure import unstated_measures
 from service.citations import Passage
+from service.compare import short_names
 from service.engines.protocol import Generator
 from service.fact_generation import abstention, generated_answer, quoted_answer, renumbered
 from service.question_kinds import FACT
@@ -28,6 +29,9 @@ _OPEN_MARKER = re.compile(r"\[[\d\s,;]*$")  # a marker the stream has begun but 
 # ", and how much does …": a conjunction starting a new question about something else
 _CLAUSE_BREAK = re.compile(r"[,;]?\s+(?:and|while)\s+(?=(?:how|what|which|when|where|who|why|does|do|did|is|are|was)\b)"
                            r"|[;?]\s+(?=\w)", re.IGNORECASE)
+_INTRODUCES = r"\b(?:introduce|propose|present|call|called|name|named|dub|dubbed|term|termed)\b"
+_LIST_BREAK = re.compile(r",\s+(?:and\s+)?")
+_QUESTION_WORD = re.compile(r"(?:how|what|which|when|where|who|why|does|do|did|is|are|was|were|can)\b", re.IGNORECASE)
 _SEVERAL = re.compile(r"\b(?:both|each of|all of)\s+(?=\w)", re.IGNORECASE)
 
 
@@ -51,18 +55,42 @@ def question_about(question: str, name: str, names: Sequence[str]) -> str:
         if other and other != name:
             question = re.sub(rf"(?<![\w-]){re.escape(other)}(?![\w-])", name, question)
     own = re.escape(name)
-    question = re.sub(rf"{own}(?:(?:\s*,\s*(?:and\s+)?|\s+(?:and|or|&|vs\.?|versus)\s+){own})+", name, question)
+    question = re.sub(rf"{own}(?:(?:\s*,\s*(?:and\s+)?|\s+(?:and|or|&|vs\.?|versus)\s+){own})+(?:\s+each\b)?",
+                      name, question)
     return _SEVERAL.sub("", question)
 
 
 def _own_clause(question: str, name: str, names: Sequence[str]) -> str:
-    """This paper's clause, when each clause of the question names exactly one paper ("" otherwise)."""
-    clauses = [c.strip(" ,;?") for c in _CLAUSE_BREAK.split(question) if c.strip(" ,;?")]
+    """This paper's clause, when each clause of the question names exactly one paper ("" otherwise); a
+    clause that continues a list ("…, M2-Encoder report in training speed") gets the first one's head."""
+    clauses = _clauses(question, _CLAUSE_BREAK)
+    if len(clauses) < 2:  # "A does X, B does Y, and C does Z": a list of clauses, not of names
+        listed = _clauses(question, _LIST_BREAK)
+        clauses = listed if all(len(clause.split()) >= 4 for clause in listed) else clauses
     named_in = [[n for n in names if n and n in clause] for clause in clauses]
     if len(clauses) < 2 or any(len(found) != 1 for found in named_in):
         return ""
-    own = [clause for clause, found in zip(clauses, named_in, strict=True) if found == [name]]
+    head = clauses[0][: clauses[0].index(named_in[0][0])]
+    own = [clause if _QUESTION_WORD.match(clause) else head + clause
+           for clause, found in zip(clauses, named_in, strict=True) if found == [name]]
     return " and ".join(own)[:1].upper() + " and ".join(own)[1:] + "?" if own else ""
+
+
+def _clauses(question: str, breaks: re.Pattern) -> list[str]:
+    return [clause.strip(" ,;?") for clause in breaks.split(question) if clause.strip(" ,;?")]
+
+
+def label_for(name: str, paper: Paper) -> str:
+    """What a line is headed with: the question's name when the paper uses it as a name (more than
+    once, or where it introduces it), else the title's short name ("MosaicBERT: …" gives MosaicBERT,
+    else its first words). A word that merely occurs in one paper ("CPU" in JPQ's abstract) identifies
+    it but doesn't name it."""
+    if name:
+        word = rf"(?<![\w-]){re.escape(name)}(?![\w-])"
+        text = f"{paper.title} {paper.abstract}"
+        if re.search(rf"{_INTRODUCES}[^.]{{0,60}}?{word}", text, re.IGNORECASE) or len(re.findall(word, text)) >= 2:
+            return name
+    return short_names([paper.title])[0]
 
 
 def paper_by_paper(library, generator: Generator, question: str, retrieval: Retrieval, parts: Sequence[NamedPart],
@@ -75,7 +103,7 @@ def paper_by_paper(library, generator: Generator, question: str, retrieval: Retr
     yield Sources(retrieval)
     lines: list[tuple[str, AskResult]] = []
     for position, part in enumerate(parts):
-        label = f"{part.name or part.paper.title}: "
+        label = f"{label_for(part.name, part.paper)}: "
         yield Token(("\n" if position else "") + label)
         if part.passage:
             alone = replace(retrieval, passages=(replace(part.passage, number=1),))

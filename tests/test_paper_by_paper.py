@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from service.ask import Answer, AskOptions, Sources, Token, ask, ask_stream
 from service.ask_records import ABSTENTION
-from service.paper_by_paper import NOT_ANSWERED, question_about
+from service.paper_by_paper import NOT_ANSWERED, label_for, question_about
 from tests.test_ask import ScriptedGenerator
 
 DATASETS = "Which datasets do both neU-Net and WAU report results on?"
@@ -115,3 +115,19 @@ def test_each_paper_is_asked_the_question_about_itself_alone():
     assert question_about(two, "BERTbase", ["MosaicBERT", "BERTbase"]) == (
         "How much does the latency adjustable encoder speed up BERTbase?")
     assert question_about("Compare EVE, ENEL and JPQ on data", "ENEL", ["EVE", "ENEL", "JPQ"]) == "Compare ENEL on data"
+    listed = ("What speed gains do Faster Diffusion report for DeepFloyd-IF sampling, M2-Encoder report in training "
+              "speed from grouped aggregation, and TracksTo4D report in runtime reduction?")
+    names = ["Faster Diffusion", "M2-Encoder", "TracksTo4D"]
+    assert question_about(listed, "M2-Encoder", names) == (
+        "What speed gains do M2-Encoder report in training speed from grouped aggregation?")
+    assert question_about("How many datasets are Uni-Encoder and JPQ each evaluated on?", "JPQ",
+                          ["Uni-Encoder", "JPQ"]) == "How many datasets are JPQ evaluated on?"
+
+
+def test_a_line_is_headed_by_the_papers_name_not_by_any_word_that_identified_it(sample_library):
+    papers = {paper.title.split(":")[0]: paper for paper in sample_library.papers()}
+    assert label_for("MosaicBERT", papers["MosaicBERT"]) == "MosaicBERT"
+    assert label_for("WAU", papers["More than Encoder"]) == "WAU"  # the title's head is no name
+    jpq = next(p for p in sample_library.papers() if p.title.startswith("Jointly Optimizing Query Encoder"))
+    assert label_for("JPQ", jpq) == "JPQ"
+    assert label_for("CPU", jpq) == "Jointly Optimizing Query Encoder…"
