@@ -34,12 +34,12 @@ from service.ask_records import (
 from service.asked_measure import unstated_measures
 from service.citations import Passage, SourceSentence, strip_markers
 from service.compare import MIN_PAPERS
-from service.compare_answer import compare_answer, named_papers, papers_named_outright
+from service.compare_answer import compare_answer, named_papers, names_outright, papers_named_outright
 from service.engines.protocol import Generator
 from service.fact_generation import abstention, generated_answer, quoted_answer, render_source
 from service.guard import injected_sentences, neutralise
 from service.listing import list_answer
-from service.paper_by_paper import NamedPart, paper_by_paper, question_about
+from service.paper_by_paper import NamedPart, is_named_by, paper_by_paper, primary_names, question_about
 from service.question_kinds import COMPARE, FACT, LIST, OUT_OF_SCOPE, OVERVIEW, RECOMMEND, classify
 from service.search import ALL_PAPERS, SearchFilter, SearchHit, coverage, term_weights
 
@@ -121,6 +121,14 @@ def of_named_papers(passages: Sequence[Passage], named: Sequence[str]) -> tuple[
     return tuple(replace(passage, number=number) for number, passage in enumerate(kept, start=1))
 
 
+def named_parts(library, question: str, filters: SearchFilter, options: AskOptions) -> list[NamedPart]:
+    """Each named paper under its name, the question asked of it alone, and its passage for that."""
+    named = primary_names(names_outright(library, question, filters))
+    names = [name for name, paper in named if is_named_by(name, paper)]  # "CPU" stays as written
+    return [NamedPart(name, paper, focused := question_about(question, name, names),
+                      own_passage(library, focused, paper.id, filters, options)) for name, paper in named]
+
+
 def own_passage(library, question: str, paper_id: str, filters: SearchFilter, options: AskOptions) -> Passage | None:
     """The paper's passage for the question, when that paper is retrieved and relevant to it."""
     found = retrieve(library, question, filters, options, (paper_id,))
@@ -178,9 +186,8 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
                          conversation.preferred_papers(question) or ids)
     relevant = bool(retrieval.passages)
     if kind == FACT and relevant and MIN_PAPERS <= len(named) <= options.passages:
-        parts = [NamedPart(name, paper, focused := question_about(question, name, [n for n, _ in named]),
-                           own_passage(library, focused, paper.id, filters, options)) for name, paper in named]
-        yield from paper_by_paper(library, generator, question, retrieval, parts, options)
+        yield from paper_by_paper(library, generator, question, retrieval,
+                                  named_parts(library, question, filters, options), options)
         return
     retrieval = replace(retrieval, passages=within_budget(of_named_papers(retrieval.passages, ids),
                                                           generator.count_tokens, options.source_tokens))

@@ -64,6 +64,14 @@ def papers_named_outright(library, question: str, filters: SearchFilter = ALL_PA
     return list(_named_outright(question, library.papers(scope.days, scope.sources)).values())
 
 
+def names_outright(library, question: str, filters: SearchFilter = ALL_PAPERS) -> list[tuple[str, Paper]]:
+    """Every (name, paper) of `papers_named_outright`, a paper named twice ("M2-Encoder", "ImageNet")
+    included once per name."""
+    scope = default_scope(library, filters)
+    papers = library.papers(scope.days, scope.sources)
+    return [(name, paper) for name in _names(question) if (paper := _paper_named(name, papers))]
+
+
 def _named_outright(question: str, papers: Sequence[Paper]) -> dict[str, tuple[str, Paper]]:
     found: dict[str, tuple[str, Paper]] = {}
     for name in _names(question):

@@ -80,17 +80,29 @@ def _clauses(question: str, breaks: re.Pattern) -> list[str]:
     return [clause.strip(" ,;?") for clause in breaks.split(question) if clause.strip(" ,;?")]
 
 
+def primary_names(names: Sequence[tuple[str, Paper]]) -> list[tuple[str, Paper]]:
+    """One (name, paper) per paper, in question order: the first of its names that the paper uses as a
+    name (`is_named_by`), else its first; "ImageNet" identifies M2-Encoder's paper, but isn't its name."""
+    chosen: dict[str, tuple[str, Paper]] = {}
+    for name, paper in names:
+        if paper.id not in chosen or (is_named_by(name, paper) and not is_named_by(*chosen[paper.id])):
+            chosen[paper.id] = (name, paper)
+    return list(chosen.values())
+
+
+def is_named_by(name: str, paper: Paper) -> bool:
+    """Whether the paper uses `name` as its name: in its title, where it introduces it, or more than once."""
+    word = rf"(?<![\w-]){re.escape(name)}(?![\w-])"
+    text = f"{paper.title} {paper.abstract}"
+    return bool(re.search(word, paper.title) or re.search(rf"{_INTRODUCES}[^.]{{0,60}}?{word}", text, re.IGNORECASE)
+                or len(re.findall(word, text)) >= 2)
+
+
 def label_for(name: str, paper: Paper) -> str:
-    """What a line is headed with: the question's name when the paper uses it as a name (more than
-    once, or where it introduces it), else the title's short name ("MosaicBERT: …" gives MosaicBERT,
-    else its first words). A word that merely occurs in one paper ("CPU" in JPQ's abstract) identifies
-    it but doesn't name it."""
-    if name:
-        word = rf"(?<![\w-]){re.escape(name)}(?![\w-])"
-        text = f"{paper.title} {paper.abstract}"
-        if re.search(rf"{_INTRODUCES}[^.]{{0,60}}?{word}", text, re.IGNORECASE) or len(re.findall(word, text)) >= 2:
-            return name
-    return short_names([paper.title])[0]
+    """What a line is headed with: the question's name when the paper uses it as a name, else the
+    title's short name ("MosaicBERT: …" gives MosaicBERT, else its first words). A word that merely
+    occurs in one paper ("CPU" in JPQ's abstract) identifies it but doesn't name it."""
+    return name if name and is_named_by(name, paper) else short_names([paper.title])[0]
 
 
 def paper_by_paper(library, generator: Generator, question: str, retrieval: Retrieval, parts: Sequence[NamedPart],

@@ -131,3 +131,12 @@ def test_a_line_is_headed_by_the_papers_name_not_by_any_word_that_identified_it(
     jpq = next(p for p in sample_library.papers() if p.title.startswith("Jointly Optimizing Query Encoder"))
     assert label_for("JPQ", jpq) == "JPQ"
     assert label_for("CPU", jpq) == "Jointly Optimizing Query Encoder…"
+
+
+def test_a_paper_named_twice_is_asked_about_under_its_own_name(sample_library):
+    generator = ScriptedGenerator(lambda messages: "NOT IN THE PAPERS")
+    ask(sample_library, generator, "What zero-shot top-1 ImageNet accuracy do M2-Encoder and EVE report?",
+        options=AskOptions(quote="none"))
+    asked = [re.search(r"Question: (.*)", call[-1]["content"]).group(1) for call in generator.calls]
+    assert asked == ["What zero-shot top-1 ImageNet accuracy do M2-Encoder report?",
+                     "What zero-shot top-1 ImageNet accuracy do EVE report?"]
