@@ -31,7 +31,9 @@ _CLAUSE_BREAK = re.compile(r"[,;]?\s+(?:and|while)\s+(?=(?:how|what|which|when|w
                            r"|[;?]\s+(?=\w)", re.IGNORECASE)
 _INTRODUCES = r"\b(?:introduce|propose|present|call|called|name|named|dub|dubbed|term|termed)\b"
 _LIST_BREAK = re.compile(r",\s+(?:and\s+)?")
-_QUESTION_WORD = re.compile(r"(?:how|what|which|when|where|who|why|does|do|did|is|are|was|were|can)\b", re.IGNORECASE)
+# a clause asking its own question, perhaps after a preposition ("on which benchmarks …")
+_QUESTION_WORD = re.compile(r"(?:\w+\s+)?(?:how|what|which|when|where|who|why|does|do|did|is|are|was|were|can)\b",
+                            re.IGNORECASE)
 _SEVERAL = re.compile(r"\b(?:both|each of|all of)\s+(?=\w)", re.IGNORECASE)
 
 
@@ -53,7 +55,8 @@ def question_about(question: str, name: str, names: Sequence[str]) -> str:
         return own
     for other in names:
         if other and other != name:
-            question = re.sub(rf"(?<![\w-]){re.escape(other)}(?![\w-])", name, question)
+            # its spelled-out form goes with it: "WAU (Window Attention Upsample)"
+            question = re.sub(rf"(?<![\w-]){re.escape(other)}(?![\w-])(?:\s*\([^)]*\))?", name, question)
     own = re.escape(name)
     question = re.sub(rf"{own}(?:(?:\s*,\s*(?:and\s+)?|\s+(?:and|or|&|vs\.?|versus)\s+){own})+(?:\s+each\b)?",
                       name, question)
@@ -71,8 +74,8 @@ def _own_clause(question: str, name: str, names: Sequence[str]) -> str:
     if len(clauses) < 2 or any(len(found) != 1 for found in named_in):
         return ""
     head = clauses[0][: clauses[0].index(named_in[0][0])]
-    own = [clause if _QUESTION_WORD.match(clause) else head + clause
-           for clause, found in zip(clauses, named_in, strict=True) if found == [name]]
+    own = [clause if index == 0 or _QUESTION_WORD.match(clause) else head + clause
+           for index, (clause, found) in enumerate(zip(clauses, named_in, strict=True)) if found == [name]]
     return " and ".join(own)[:1].upper() + " and ".join(own)[1:] + "?" if own else ""
 
 

@@ -120,6 +120,15 @@ def test_each_paper_is_asked_the_question_about_itself_alone():
     names = ["Faster Diffusion", "M2-Encoder", "TracksTo4D"]
     assert question_about(listed, "M2-Encoder", names) == (
         "What speed gains do M2-Encoder report in training speed from grouped aggregation?")
+    crowd = ("On how many crowd counting datasets are M-SFANet and M-SegNet evaluated, and on which benchmarks does "
+             "MEDUSA obtain state-of-the-art performance?")
+    assert question_about(crowd, "M-SFANet", ["M-SFANet", "MEDUSA"]) == (
+        "On how many crowd counting datasets are M-SFANet and M-SegNet evaluated?")
+    assert question_about(crowd, "MEDUSA", ["M-SFANet", "MEDUSA"]) == (
+        "On which benchmarks does MEDUSA obtain state-of-the-art performance?")
+    spelled = "Which datasets are neU-Net, WAU (Window Attention Upsample), and ParaTransCNN evaluated on?"
+    assert question_about(spelled, "ParaTransCNN", ["neU-Net", "WAU", "ParaTransCNN"]) == (
+        "Which datasets are ParaTransCNN evaluated on?")
     assert question_about("How many datasets are Uni-Encoder and JPQ each evaluated on?", "JPQ",
                           ["Uni-Encoder", "JPQ"]) == "How many datasets are JPQ evaluated on?"
 
