@@ -2,8 +2,10 @@
 on?") is answered one paper at a time. Over the papers' passages together the 0.5B model gives one
 paper's fact to the other, or says "both" of a fact only one states; over one paper's passage it
 extracts well. So each named paper gets its own call on its own passage, checked as any fact answer,
-and the parts are put together in code: one line per paper, under the name the question used, citing
-that paper only. A paper whose abstract doesn't answer says so in its line; the other lines stand.
+and the parts are put together in code: one line per paper, under the paper's name (`label_for`),
+citing that paper only. A paper whose abstract doesn't answer says so in its line; the other lines
+stand. Each paper is asked the question about itself alone (`question_about`): with the other names in
+it, the model answers of them too.
 """
 
 from __future__ import annotations
