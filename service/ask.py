@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
-from index.models import Chunk
+from index.models import Chunk, Paper
 from index.text import query_terms, split_sentences
 from service.answer_scope import measure_abstention
 from service.ask_records import (
@@ -121,10 +121,17 @@ def of_named_papers(passages: Sequence[Passage], named: Sequence[str]) -> tuple[
     return tuple(replace(passage, number=number) for number, passage in enumerate(kept, start=1))
 
 
-def named_parts(library, question: str, filters: SearchFilter, options: AskOptions) -> list[NamedPart]:
+def named_by_name(library, question: str, filters: SearchFilter) -> list[tuple[str, Paper]]:
+    """The papers the question calls by a name they go by (`is_named_by`), one (name, paper) each. A
+    word that only one abstract holds ("GPUs": MosaicBERT's) points at that paper but doesn't ask about it."""
+    return [(name, paper) for name, paper in primary_names(names_outright(library, question, filters))
+            if is_named_by(name, paper)]
+
+
+def named_parts(library, question: str, named: Sequence[tuple[str, Paper]], filters: SearchFilter,
+                options: AskOptions) -> list[NamedPart]:
     """Each named paper under its name, the question asked of it alone, and its passage for that."""
-    named = primary_names(names_outright(library, question, filters))
-    names = [name for name, paper in named if is_named_by(name, paper)]  # "CPU" stays as written
+    names = [name for name, _ in named]
     return [NamedPart(name, paper, focused := question_about(question, name, names),
                       own_passage(library, focused, paper.id, filters, options)) for name, paper in named]
 
@@ -185,9 +192,10 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
     retrieval = retrieve(library, conversation.standalone_query(question), filters, options,
                          conversation.preferred_papers(question) or ids)
     relevant = bool(retrieval.passages)
-    if kind == FACT and relevant and MIN_PAPERS <= len(named) <= options.passages:
+    by_name = named_by_name(library, question, filters) if kind == FACT and relevant else []
+    if MIN_PAPERS <= len(by_name) <= options.passages:
         yield from paper_by_paper(library, generator, question, retrieval,
-                                  named_parts(library, question, filters, options), options)
+                                  named_parts(library, question, by_name, filters, options), options)
         return
     retrieval = replace(retrieval, passages=within_budget(of_named_papers(retrieval.passages, ids),
                                                           generator.count_tokens, options.source_tokens))

@@ -149,3 +149,10 @@ def test_a_paper_named_twice_is_asked_about_under_its_own_name(sample_library):
     asked = [re.search(r"Question: (.*)", call[-1]["content"]).group(1) for call in generator.calls]
     assert asked == ["What zero-shot top-1 ImageNet accuracy do M2-Encoder report?",
                      "What zero-shot top-1 ImageNet accuracy do EVE report?"]
+
+
+def test_a_word_only_one_abstract_holds_is_no_second_named_paper(sample_library):
+    # "GPUs" is in MosaicBERT's abstract alone, but the question is about LXMERT only
+    generator = ScriptedGenerator(by_title(REPLIES))
+    result = ask(sample_library, generator, "How many GPUs were used to pre-train LXMERT?")
+    assert generator.calls == [] and result.abstained and "\n" not in result.text
