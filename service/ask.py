@@ -34,7 +34,7 @@ from service.ask_records import (
 from service.asked_measure import unstated_measures
 from service.citations import Passage, SourceSentence, strip_markers
 from service.compare import MIN_PAPERS
-from service.compare_answer import compare_answer, named_papers, names_outright, papers_named_outright
+from service.compare_answer import compare_answer, named_papers, names_outright
 from service.engines.protocol import Generator
 from service.fact_generation import abstention, generated_answer, quoted_answer, render_source
 from service.guard import injected_sentences, neutralise
@@ -121,11 +121,11 @@ def of_named_papers(passages: Sequence[Passage], named: Sequence[str]) -> tuple[
     return tuple(replace(passage, number=number) for number, passage in enumerate(kept, start=1))
 
 
-def named_by_name(library, question: str, filters: SearchFilter) -> list[tuple[str, Paper]]:
-    """The papers the question calls by a name they go by (`is_named_by`), one (name, paper) each. A
-    word that only one abstract holds ("GPUs": MosaicBERT's) points at that paper but doesn't ask about it."""
-    return [(name, paper) for name, paper in primary_names(names_outright(library, question, filters))
-            if is_named_by(name, paper)]
+def named_by_name(names: Sequence[tuple[str, Paper]]) -> list[tuple[str, Paper]]:
+    """Of the question's (name, paper) pairs (`names_outright`), the papers it calls by a name they go by
+    (`is_named_by`), one each. A word that only one abstract holds ("GPUs": MosaicBERT's) points at that
+    paper but doesn't ask about it."""
+    return [(name, paper) for name, paper in primary_names(names) if is_named_by(name, paper)]
 
 
 def named_parts(library, question: str, named: Sequence[tuple[str, Paper]], filters: SearchFilter,
@@ -187,12 +187,12 @@ def _answer_events(library, generator: Generator, question: str, kind: str, filt
 def fact_answer(library, generator: Generator, question: str, filters: SearchFilter, conversation: Conversation,
                 options: AskOptions, kind: str = FACT) -> Iterator[AskEvent]:
     """Retrieved passages, the model's answer over them, checked: a fact (or a follow-up) question."""
-    named = papers_named_outright(library, question, filters)
-    ids = tuple(paper.id for _, paper in named)
+    names = names_outright(library, question, filters)
+    ids = tuple(dict.fromkeys(paper.id for _, paper in names))
     retrieval = retrieve(library, conversation.standalone_query(question), filters, options,
                          conversation.preferred_papers(question) or ids)
     relevant = bool(retrieval.passages)
-    by_name = named_by_name(library, question, filters) if kind == FACT and relevant else []
+    by_name = named_by_name(names) if kind == FACT and relevant else []
     if MIN_PAPERS <= len(by_name) <= options.passages:
         yield from paper_by_paper(library, generator, question, retrieval,
                                   named_parts(library, question, by_name, filters, options), options)

@@ -57,16 +57,10 @@ def named_papers(library, question: str, filters: SearchFilter = ALL_PAPERS) -> 
     return list(found.values())[:MAX_PAPERS]
 
 
-def papers_named_outright(library, question: str, filters: SearchFilter = ALL_PAPERS) -> list[tuple[str, Paper]]:
-    """(the name used, the paper) for the papers the question names (a method name or words only one
-    paper of the scope has), in question order, no search."""
-    scope = default_scope(library, filters)
-    return list(_named_outright(question, library.papers(scope.days, scope.sources)).values())
-
-
 def names_outright(library, question: str, filters: SearchFilter = ALL_PAPERS) -> list[tuple[str, Paper]]:
-    """Every (name, paper) of `papers_named_outright`, a paper named twice ("M2-Encoder", "ImageNet")
-    included once per name."""
+    """(the name used, the paper) for each name in the question that points at one paper of the scope
+    (a method name or words only one paper has), in question order, no search; a paper named twice
+    ("M2-Encoder", "ImageNet") comes once per name."""
     scope = default_scope(library, filters)
     papers = library.papers(scope.days, scope.sources)
     return [(name, paper) for name in _names(question) if (paper := _paper_named(name, papers))]
