@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from index.models import Paper
 from index.text import content_stems, sentences, split_sentences
+from service.figure_binding import COUNT_WORDS, count_for_another_thing, figure_bound_elsewhere
 from service.figure_roles import figure_in_another_role
 from service.tldr_checks import RESULT_NUMBER, result_numbers
 
@@ -46,11 +47,7 @@ _QUOTE = re.compile(r"\"([^\"\n]{3,}?)\"|“([^”\n]{3,}?)”")
 _SEVERAL = re.compile(r"\b(?:both|all (?:of )?(?:the|these|three|four)|similar(?:ly)?|likewise|neither|either|"
                       r"the same|in common|each of)\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W_][\w\-.,+@%]*")
-# Counts written out ("three bridge layers" where the paper says "multiple"): a count is stated when the
-# paper has the word or its figure. "one" is left out: it is mostly not a count ("one of the …").
-_COUNT_WORDS = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
-                "nine": "9", "ten": "10", "eleven": "11", "twelve": "12"}
-_COUNT_FIGURES = {figure: word for word, figure in _COUNT_WORDS.items()}
+_COUNT_FIGURES = {figure: word for word, figure in COUNT_WORDS.items()}
 # Words naming one of two counterpart parts or roles, which a small model swaps ("the decoder layers
 # represent textures" where the paper says the encoder's shallow layers do).
 _COUNTERPARTS = (("encoder", "decoder"), ("deep", "shallow"), ("upper", "lower"), ("student", "teacher"),
@@ -127,7 +124,7 @@ def distinctive_tokens(text: str) -> set[str]:
         token = raw.strip(".,-+@%")
         if any(ch.isdigit() for ch in token) or sum(ch.isupper() for ch in token) >= 2:
             found.add(token)
-        elif token.lower() in _COUNT_WORDS:
+        elif token.lower() in COUNT_WORDS:
             found.add(token.lower())
     return found
 
@@ -146,7 +143,7 @@ def _word_forms(text: str) -> set[str]:
     for word in text.lower().split():
         for part in [word, *re.split(r"[-/]", word)]:
             forms.update({_core(part), _core(part).removesuffix("s")} - {""})
-    counts = {_COUNT_WORDS.get(form) or _COUNT_FIGURES.get(form) for form in forms}  # "3" states "three"
+    counts = {COUNT_WORDS.get(form) or _COUNT_FIGURES.get(form) for form in forms}  # "3" states "three"
     forms.update(counts - {None})
     return forms
 
@@ -242,8 +239,8 @@ def unfit_claim(claim: str, cited: Sequence[Passage], passages: Sequence[Passage
         return f"it speaks of several papers but cites {'one' if papers else 'none'}"
     missing = missing_from(sorted(distinctive_tokens(claim)), papers)
     if not missing:
-        return next(filter(None, (_figure_for_something_else(claim, paper) or figure_in_another_role(claim, paper)
-                                  for paper in papers)), None) or _swapped_counterpart(claim, papers)
+        return next(filter(None, (figures_unfit(claim, paper) for paper in papers)), None) \
+            or _swapped_counterpart(claim, papers)
     said = ", ".join(missing)
     elsewhere = [p for p in passages if p.paper not in papers and not missing_from(missing, [p.paper])]
     if not papers:  # uncited: flagged as such unless it states what no source does
@@ -252,6 +249,13 @@ def unfit_claim(claim: str, cited: Sequence[Passage], passages: Sequence[Passage
     if elsewhere:
         return f"{said} is from {', '.join(f'[{p.number}]' for p in elsewhere)}, not from the paper it cites"
     return f"no source states {said}"
+
+
+def figures_unfit(claim: str, paper: Paper) -> str | None:
+    """Why the claim's figures or counts are not what the paper says of what the claim says, or None:
+    a figure the paper gives for something else or in another role, or a count of another thing."""
+    return (_figure_for_something_else(claim, paper) or figure_in_another_role(claim, paper)
+            or figure_bound_elsewhere(claim, paper) or count_for_another_thing(claim, paper))
 
 
 def _figure_for_something_else(claim: str, paper: Paper) -> str | None:

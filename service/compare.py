@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, T
 from index.models import Paper
 from index.text import query_terms, sentences, stem
 from service.cache import OutputCache, cache_key
-from service.citations import distinctive_tokens, missing_from
+from service.citations import distinctive_tokens, figures_unfit, missing_from
 from service.compare_cells import (
     MAX_PHRASE_WORDS,
     UNINFORMATIVE_WORDS,
@@ -327,13 +327,15 @@ def check_summary(text: str, table: ComparisonTable) -> str:
 
 def _attributed_right(sentence: str, table: ComparisonTable) -> bool:
     """Every number and name of each clause occurs in every paper that clause is about ("[A] and [B]
-    both use WAU" fails when only [A]'s abstract has WAU; "[A] uses X, while [B] uses Y" is two clauses)."""
+    both use WAU" fails when only [A]'s abstract has WAU; "[A] uses X, while [B] uses Y" is two clauses),
+    and its figures and counts are what that paper gives for what the clause says."""
     rows = {row.letter: row for row in table.rows}
     refs = set(_LETTER_REF.findall(sentence))
     for clause in _CLAUSE_BREAK.split(sentence):
         about = [rows[letter].paper for letter in set(_LETTER_REF.findall(clause)) or refs if letter in rows]
-        tokens = sorted(distinctive_tokens(_LETTER_REF.sub(" ", clause)))
-        if any(missing_from(tokens, [paper]) for paper in about):
+        plain = _LETTER_REF.sub(" ", clause)
+        tokens = sorted(distinctive_tokens(plain))
+        if any(missing_from(tokens, [paper]) or figures_unfit(plain, paper) for paper in about):
             return False
     return True
 

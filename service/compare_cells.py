@@ -8,8 +8,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from index.models import Paper
 from index.text import points_at_code, query_terms, sentences, stem
-from service.citations import distinctive_tokens, missing_in
+from service.citations import distinctive_tokens, figures_unfit, missing_in
 from service.tldr_checks import states_result
 
 NOT_STATED = "not stated"
@@ -121,8 +122,9 @@ def trace_cell(field: str, phrase: str | None, abstract: str, taken: set[int] = 
         # each must appear in the paper.
         numbers_ok = set(_NUMBER.findall(phrase)) <= set(_NUMBER.findall(abstract))
         names_ok = not missing_in(distinctive_tokens(phrase), f"{title} {abstract}")
+        figures_ok = not figures_unfit(phrase, Paper(id="", title=title, abstract=abstract, source=""))
         spread = support >= SPREAD_SUPPORT[0] and best_sentence(phrase, [abstract])[1] >= SPREAD_SUPPORT[1]
-        if (index is not None and (support >= MIN_SUPPORT or spread) and numbers_ok and names_ok
+        if (index is not None and (support >= MIN_SUPPORT or spread) and numbers_ok and names_ok and figures_ok
                 and of_its_field(field, phrase) and not _from_background(phrase, found, eligible, support)):
             return Cell(_LEADING_JOINER.sub("", phrase), index, True, "model")
     return extractive_cell(field, found, taken)

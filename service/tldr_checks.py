@@ -63,12 +63,17 @@ def states_problem_only(tldr: str) -> bool:
 
 def result_numbers(text: str) -> set[str]:
     """The result numbers a text states, as written without trailing zeros ("55.0" -> "55")."""
-    found = set()
+    return {number for _, _, number in result_figures(text)}
+
+
+def result_figures(text: str) -> list[tuple[int, int, str]]:
+    """Each result number the text states, in order: its span and its value without trailing zeros."""
+    found = []
     for match in RESULT_NUMBER.finditer(text):
         number = match.group(1) or match.group(2)
         if match.group(2) and _is_version(number, text[:match.start()]):
             continue
-        found.add(without_trailing_zeros(number))
+        found.append((match.start(), match.end(), without_trailing_zeros(number)))
     return found
 
 

@@ -1,0 +1,92 @@
+"""Which figure goes with which thing inside one sentence of the paper, on crafted model outputs: a figure
+read with the measure beside another figure, one read against a "respectively" list, a count of the
+wrong thing. Each wrong sentence is removed with a note, a wrong compare cell gives way to the
+paper's sentence and a wrong summary sentence is dropped; each right one is kept."""
+
+from __future__ import annotations
+
+from index.models import Paper
+from index.text import sentences
+from service.citations import Passage, SourceSentence, check_answer
+from service.compare import FIELDS, ComparisonTable, Row, check_summary
+from service.compare_cells import Cell, trace_cell
+from service.figure_binding import count_for_another_thing, figure_bound_elsewhere
+
+UNI = ("Uni-Encoder: A Fast and Accurate Response Selection Paradigm",
+       "We propose Uni-Encoder. For instance, it improves R10@1 by 2.9% with an approximately 4X faster inference "
+       "speed on the Ubuntu V2 dataset.")
+FASTER = ("Faster Diffusion: Rethinking the Role of UNet Encoder in Diffusion Models",
+          "Our approach accelerates both the Stable Diffusion (SD) and the DeepFloyd-IF models sampling by 41% and 24% "
+          "respectively, while maintaining high-quality generation performance.")
+ENEL = ("Exploring the Potential of Encoder-free Architectures in 3D LMMs",
+        "Our 7B model achieves 55.0%, 50.92%, and 42.7% on the classification, captioning, and VQA tasks, "
+        "respectively.")
+LXMERT = ("LXMERT: Learning Cross-Modality Encoder Representations from Transformers",
+          "It has three encoders. We pre-train it via five diverse representative pre-training tasks. We use a "
+          "two-stage schedule.")
+
+
+def paper(title: str, abstract: str) -> Paper:
+    return Paper(id="p1", title=title, abstract=abstract, source="jsonl")
+
+
+def passage(title: str, abstract: str) -> Passage:
+    return Passage(1, paper(title, abstract), "p1#0",
+                   tuple(SourceSentence(i, text) for i, text in enumerate(sentences(abstract))), 0.5)
+
+
+def test_a_figure_read_with_the_measure_beside_another_figure_is_removed():
+    checked = check_answer("Uni-Encoder improves inference speed on Ubuntu V2 by 2.9% [1]. "
+                           "Uni-Encoder improves R10@1 by 2.9% on the Ubuntu V2 dataset [1].", [passage(*UNI)])
+    assert checked.text == "Uni-Encoder improves R10@1 by 2.9% on the Ubuntu V2 dataset [1]."
+    assert any("it gives 2.9 to “inference speed Ubuntu”, for which the paper gives 4" in n for n in checked.notes)
+    assert figure_bound_elsewhere("It gives an approximately 4X faster inference speed.", paper(*UNI)) is None
+    assert figure_bound_elsewhere("It improves R10@1 by 4X.", paper(*UNI)) is not None
+
+
+def test_a_figure_of_a_respectively_list_goes_with_the_thing_in_its_place():
+    checked = check_answer("Faster Diffusion speeds up DeepFloyd-IF sampling by 41% [1]. "
+                           "It speeds up Stable Diffusion sampling by 41% [1].", [passage(*FASTER)])
+    assert checked.text == "It speeds up Stable Diffusion sampling by 41% [1]."
+    assert any("for which the paper gives 24" in note for note in checked.notes)
+    assert figure_bound_elsewhere("It accelerates DeepFloyd-IF by 24%.", paper(*FASTER)) is None
+    assert figure_bound_elsewhere("It accelerates SD by 24%.", paper(*FASTER)) is not None
+    enel = paper(*ENEL)
+    assert figure_bound_elsewhere("ENEL achieves 42.7% on VQA.", enel) is None
+    assert "the paper gives 42.7" in figure_bound_elsewhere("ENEL achieves 55.0% on the VQA task.", enel)
+    assert "the paper gives 50.92" in figure_bound_elsewhere("ENEL achieves 55% on captioning.", enel)
+    # naming two of the list's things settles nothing
+    assert figure_bound_elsewhere("ENEL achieves 55% on classification and captioning.", enel) is None
+
+
+def test_a_figure_in_a_sentence_that_settles_nothing_passes():
+    single = paper("T", "Our method is fast. It reaches 88.5% on ImageNet.")
+    assert figure_bound_elsewhere("It reaches 88.5% top-1 accuracy.", single) is None
+    assert figure_bound_elsewhere("It has no figure.", single) is None
+
+
+def test_a_count_of_what_the_paper_counts_otherwise_is_removed():
+    checked = check_answer("LXMERT uses two pre-training tasks [1]. LXMERT has three encoders [1].", [passage(*LXMERT)])
+    assert checked.text == "LXMERT has three encoders [1]."
+    assert any("it counts 2 of “task”, where the paper counts 5" in note for note in checked.notes)
+    lxmert = paper(*LXMERT)
+    assert count_for_another_thing("LXMERT uses five pre-training tasks.", lxmert) is None
+    assert count_for_another_thing("It trains on two datasets.", lxmert) is None  # the paper counts no datasets
+    assert count_for_another_thing("It has a two-stage schedule.", lxmert) is None
+    assert count_for_another_thing("It has a three-stage schedule.", lxmert) is not None
+
+
+def test_compare_cells_and_summaries_pair_figures_as_the_paper_does():
+    enel = paper(*ENEL)
+    wrong = trace_cell("result", "55.0% on the VQA task", enel.abstract, title=enel.title)
+    assert wrong.origin == "extractive" and "42.7%" in wrong.text
+    right = trace_cell("result", "42.7% on the VQA task", enel.abstract, title=enel.title)
+    assert right.origin == "model" and right.text == "42.7% on the VQA task"
+    rows = []
+    for letter, (title, abstract) in zip("AB", (ENEL, UNI), strict=True):
+        cells = tuple(Cell(abstract, 0, True, "model") for _ in FIELDS)
+        rows.append(Row(Paper(id=letter, title=title, abstract=abstract, source="jsonl"), letter, title[:8], cells))
+    table = ComparisonTable(tuple(rows))
+    kept = "[A] reaches 42.7% on VQA. [B] improves R10@1 by 2.9%."
+    assert check_summary(kept, table) == kept
+    assert check_summary("[A] reaches 55.0% on VQA. [B] improves R10@1 by 2.9%.", table) == ""
