@@ -137,8 +137,11 @@ def named_parts(library, question: str, named: Sequence[tuple[str, Paper]], filt
 
 
 def own_passage(library, question: str, paper_id: str, filters: SearchFilter, options: AskOptions) -> Passage | None:
-    """The paper's passage for the question, when that paper is retrieved and relevant to it."""
-    found = retrieve(library, question, filters, options, (paper_id,))
+    """The paper's passage for the question, when that paper is retrieved for it. The question calls the
+    paper by its name, so no relevance bar applies: a question about ENEL's model sizes embeds far from
+    ENEL's abstract, and the claim checks stand between its passage and an answer it doesn't hold."""
+    anything = replace(options, min_relevance=-1.0)
+    found = retrieve(library, question, filters, anything, (paper_id,))
     return next((passage for passage in found.passages if passage.paper.id == paper_id), None)
 
 

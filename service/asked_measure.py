@@ -32,9 +32,9 @@ _GENERIC = frozenset({"overall", "final", "average", "best", "main", "reported",
 # measures named by two words side by side: "learning" alone is in every abstract
 _TERMS = frozenset({"learning rate", "batch size", "error rate", "frame rate", "sampling rate", "dropout rate",
                     "hidden size", "vocabulary size", "model size", "beam size", "mask rate", "masking rate"})
-# how papers name some measures without the word: a parameter count is "a 7B model"
-_NAMED_ALSO = {"parameter": re.compile(r"\b\d+(?:\.\d+)?\s?[BM]\b[\s-]+(?:[\w-]+[\s-]+)?(?:model|LLM|LMM|network)",
-                                       re.I)}
+# how papers name some measures without the word: a parameter count or a model size is "a 7B model"
+_SIZED_MODEL = re.compile(r"\b\d+(?:\.\d+)?\s?[BM]\b[\s-]+(?:[\w-]+[\s-]+)?(?:model|LLM|LMM|network)", re.I)
+_NAMED_ALSO = {"parameter": _SIZED_MODEL, "model_size": _SIZED_MODEL}
 
 
 def asked_measures(question: str) -> tuple[str, ...]:

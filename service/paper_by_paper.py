@@ -33,8 +33,9 @@ _CLAUSE_BREAK = re.compile(r"[,;]?\s+(?:and|while)\s+(?=(?:how|what|which|when|w
                            r"|[;?]\s+(?=\w)", re.IGNORECASE)
 _INTRODUCES = r"\b(?:introduce|propose|present|call|called|name|named|dub|dubbed|term|termed)\b"
 _LIST_BREAK = re.compile(r",\s+(?:and\s+)?")
+_CONJUNCT_BREAK = re.compile(r",?\s+(?:and|or)\s+(?=(?:of|for|in|on|by|with|from|at|to|about)\s)")
 # a clause asking its own question, perhaps after a preposition ("on which benchmarks …")
-_QUESTION_WORD = re.compile(r"(?:\w+\s+)?(?:how|what|which|when|where|who|why|does|do|did|is|are|was|were|can)\b",
+_QUESTION_WORD = re.compile(r"(?:\w+\s+){0,3}(?:how|what|which|when|where|who|why|does|do|did|is|are|was|were|can)\b",
                             re.IGNORECASE)
 _SEVERAL = re.compile(r"\b(?:both|each of|all of)\s+(?=\w)", re.IGNORECASE)
 
@@ -53,15 +54,15 @@ def question_about(question: str, name: str, names: Sequence[str]) -> str:
     this paper's clause ("How long does MosaicBERT take to pretrain, and how much does …?"); otherwise
     the other names become this one, repeats and "both" go ("Which datasets do both neU-Net and WAU
     use?" → "Which datasets do WAU use?")."""
-    if own := _own_clause(question, name, names):
+    if own := _own_clause(question, name, names) or _own_conjunct(question, name, names):
         return own
     for other in names:
-        if other and other != name:
+        if other:
             # its spelled-out form goes with it: "WAU (Window Attention Upsample)"
             question = re.sub(rf"(?<![\w-]){re.escape(other)}(?![\w-])(?:\s*\([^)]*\))?", name, question)
-    own = re.escape(name)
+    own = rf"(?:(?:the|an?)\s+)?{re.escape(name)}"
     question = re.sub(rf"{own}(?:(?:\s*,\s*(?:and\s+)?|\s+(?:and|or|&|vs\.?|versus)\s+){own})+(?:\s+each\b)?",
-                      name, question)
+                      lambda match: match.group(0)[: match.group(0).index(name) + len(name)], question)
     return _SEVERAL.sub("", question)
 
 
@@ -79,6 +80,24 @@ def _own_clause(question: str, name: str, names: Sequence[str]) -> str:
     own = [clause if index == 0 or _QUESTION_WORD.match(clause) else head + clause
            for index, (clause, found) in enumerate(zip(clauses, named_in, strict=True)) if found == [name]]
     return " and ".join(own)[:1].upper() + " and ".join(own)[1:] + "?" if own else ""
+
+
+def _own_conjunct(question: str, name: str, names: Sequence[str]) -> str:
+    """This paper's phrase, when the question joins one prepositional phrase per paper ("… of the ENEL
+    model and of the largest M2-Encoder model?", "… take for MosaicBERT and for LXMERT?"), the head
+    kept up to where the first phrase starts ("" otherwise)."""
+    parts = _clauses(question, _CONJUNCT_BREAK)
+    named_in = [[n for n in names if n and n in part] for part in parts]
+    if len(parts) < 2 or any(len(found) != 1 for found in named_in) or [name] not in named_in:
+        return ""
+    index = named_in.index([name])
+    if index > 0:
+        opening = parts[index].split()[0]
+        head_end = parts[0].rfind(f" {opening} ", 0, parts[0].index(named_in[0][0]))
+        if head_end < 0:
+            return ""
+        parts[index] = parts[0][: head_end + 1] + parts[index]
+    return parts[index] + "?"
 
 
 def _clauses(question: str, breaks: re.Pattern) -> list[str]:

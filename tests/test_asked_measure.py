@@ -51,6 +51,9 @@ def test_a_measure_is_named_in_any_form_and_a_fixed_term_only_whole():
     assert names_measure(paper("Top-1 accuracies of 88.5% on ImageNet."), "top-1 accuracy")
     assert names_measure(paper("Our 7B model rivals ShapeLLM-13B."), "parameter"), "a 7B model names its size"
     assert not names_measure(paper("Utilizing only 35M publicly accessible data."), "parameter")
+    assert asked_measures("What are the model sizes of the ENEL model?") == ("model_size",)
+    assert names_measure(paper("Our largest M2-Encoder-10B model leads."), "model_size"), "a 10B model is a size"
+    assert not names_measure(paper("Utilizing only 35M publicly accessible data."), "model_size")
     assert not names_measure(paper("A learning-based approach at a high frame rate."), "learning_rate")
     assert names_measure(paper("We tune the learning rate."), "learning_rate")
     assert names_measure(paper("A vocabulary size optimized for GPU throughput."), "vocabulary_size")

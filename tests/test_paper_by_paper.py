@@ -131,6 +131,19 @@ def test_each_paper_is_asked_the_question_about_itself_alone():
         "Which datasets are ParaTransCNN evaluated on?")
     assert question_about("How many datasets are Uni-Encoder and JPQ each evaluated on?", "JPQ",
                           ["Uni-Encoder", "JPQ"]) == "How many datasets are JPQ evaluated on?"
+    sizes = "What are the model sizes of the ENEL model and of the largest M2-Encoder model?"
+    assert question_about(sizes, "ENEL", ["ENEL", "M2-Encoder"]) == "What are the model sizes of the ENEL model?"
+    assert question_about(sizes, "M2-Encoder", ["ENEL", "M2-Encoder"]) == (
+        "What are the model sizes of the largest M2-Encoder model?")
+    took = "How long does pretraining take for MosaicBERT and for LXMERT?"
+    assert question_about(took, "LXMERT", ["MosaicBERT", "LXMERT"]) == "How long does pretraining take for LXMERT?"
+    hedged = "How much faster is Uni-Encoder, and by up to how much does the Latency Adjustable Transformer Encoder cut it?"
+    assert question_about(hedged, "Latency Adjustable Transformer Encoder", ["Uni-Encoder", "Latency Adjustable "
+                          "Transformer Encoder"]) == "By up to how much does the Latency Adjustable Transformer Encoder cut it?"
+    assert question_about("What accuracy drop do the EVE and the JPQ report?", "JPQ", ["EVE", "JPQ"]) == (
+        "What accuracy drop do the JPQ report?")
+    spelled_own = "Which datasets are neU-Net, WAU (Window Attention Upsample), and ParaTransCNN evaluated on?"
+    assert question_about(spelled_own, "WAU", ["neU-Net", "WAU", "ParaTransCNN"]) == "Which datasets are WAU evaluated on?"
 
 
 def test_a_line_is_headed_by_the_papers_name_not_by_any_word_that_identified_it(sample_library):
@@ -156,3 +169,11 @@ def test_a_word_only_one_abstract_holds_is_no_second_named_paper(sample_library)
     generator = ScriptedGenerator(by_title(REPLIES))
     result = ask(sample_library, generator, "How many GPUs were used to pre-train LXMERT?")
     assert generator.calls == [] and result.abstained and "\n" not in result.text
+
+
+def test_a_named_paper_gets_its_passage_however_far_the_question_embeds_from_it(sample_library):
+    sizes = "What are the model sizes of the ENEL model and of the largest M2-Encoder model?"
+    generator = ScriptedGenerator("NOT IN THE PAPERS")
+    ask(sample_library, generator, sizes, options=AskOptions(quote="none"))
+    read = [title for call in generator.calls for title in titles_read(call)]
+    assert [title.split(":")[0][:24] for title in read] == ["Exploring the Potential ", "M2-Encoder"]
