@@ -18,8 +18,10 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from index.models import Chunk, Paper
-from index.text import query_terms, split_sentences
+from index.text import content_stems, points_at_code, query_terms, split_sentences
 from service.answer_scope import measure_abstention
 from service.ask_records import (
     DEFAULT_OPTIONS,
@@ -133,16 +135,40 @@ def named_parts(library, question: str, named: Sequence[tuple[str, Paper]], filt
     """Each named paper under its name, the question asked of it alone, and its passage for that."""
     names = [name for name, _ in named]
     return [NamedPart(name, paper, focused := question_about(question, name, names),
-                      own_passage(library, focused, paper.id, filters, options)) for name, paper in named]
+                      own_passage(library, focused, paper.id, filters, options, name)) for name, paper in named]
 
 
-def own_passage(library, question: str, paper_id: str, filters: SearchFilter, options: AskOptions) -> Passage | None:
+def own_passage(library, question: str, paper_id: str, filters: SearchFilter, options: AskOptions,
+                name: str = "") -> Passage | None:
     """The paper's passage for the question, when that paper is retrieved for it. The question calls the
     paper by its name, so no relevance bar applies: a question about ENEL's model sizes embeds far from
     ENEL's abstract, and the claim checks stand between its passage and an answer it doesn't hold."""
     anything = replace(options, min_relevance=-1.0)
     found = retrieve(library, question, filters, anything, (paper_id,))
-    return next((passage for passage in found.passages if passage.paper.id == paper_id), None)
+    passage = next((passage for passage in found.passages if passage.paper.id == paper_id), None)
+    return with_best_sentences(library, question, passage, options.sentences, name) \
+        if passage and options.sentences else passage
+
+
+def with_best_sentences(library, question: str, passage: Passage, keep: int, name: str = "") -> Passage:
+    """The passage holding the `keep` sentences of the paper's whole abstract closest to the question (its
+    dense cosine plus its share of the question's weighted rare words, the paper's name and title words
+    left out), in abstract order, never a code link unless asked: the one chunk retrieval picked may lack
+    the sentence that answers ("five … pre-training tasks" is in another chunk of LXMERT's abstract).
+    The first sentence giving the paper's name is kept too when the title doesn't give it."""
+    paper = passage.paper
+    kept = library.sentence_vectors.of([paper])[paper.id]
+    vector = np.asarray(library.searcher.query_vector(question), dtype=np.float32)
+    own = content_stems(f"{name} {paper.title}")
+    weights = {term: weight for term, weight in term_weights(library, question).items() if term not in own}
+    links = points_at_code(question)
+    usable = [i for i, text in enumerate(kept.sentences)
+              if (links or not points_at_code(text)) and not injected_sentences(text)]
+    score = {i: float(kept.vectors[i] @ vector) + coverage(weights, kept.sentences[i]) for i in usable}
+    chosen = set(sorted(usable, key=lambda i: -score[i])[:keep])
+    if name and name not in paper.title:  # where the paper names itself: the model and the checks need it
+        chosen |= set(next(([i] for i in usable if name in kept.sentences[i]), []))
+    return replace(passage, sentences=tuple(SourceSentence(i, kept.sentences[i]) for i in sorted(chosen)))
 
 
 def within_budget(passages: Sequence[Passage], count_tokens: Callable[[str], int], budget: int) -> tuple[Passage, ...]:

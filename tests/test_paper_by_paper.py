@@ -177,3 +177,15 @@ def test_a_named_paper_gets_its_passage_however_far_the_question_embeds_from_it(
     ask(sample_library, generator, sizes, options=AskOptions(quote="none"))
     read = [title for call in generator.calls for title in titles_read(call)]
     assert [title.split(":")[0][:24] for title in read] == ["Exploring the Potential ", "M2-Encoder"]
+
+
+def test_a_named_papers_passage_holds_its_best_sentences_from_the_whole_abstract(sample_library):
+    generator = ScriptedGenerator("NOT IN THE PAPERS")
+    ask(sample_library, generator, "How many pre-training tasks does LXMERT use, and how many pre/post-nets does "
+                                   "SpeechT5 have?", options=AskOptions(quote="none"))
+    lxmert = next(call[-1]["content"] for call in generator.calls if "Title: LXMERT" in call[-1]["content"])
+    assert "five diverse representative pre-training tasks" in lxmert  # not in the chunk most like the question
+    assert "github" not in lxmert.lower()
+    neu_net = ScriptedGenerator("NOT IN THE PAPERS")
+    ask(sample_library, neu_net, DATASETS, options=AskOptions(quote="none"))
+    assert "introduce neU-Net" in neu_net.calls[0][-1]["content"]  # where it names itself; the title doesn't
