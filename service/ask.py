@@ -2,7 +2,8 @@
 
     retrieve: hybrid search → one chunk per paper → its dense cosine and rare-word coverage
     abstain early (no model call) when no candidate reaches MIN_RELEVANCE or MIN_COVERAGE
-    a question that names papers keeps only their passages (none left: abstain, no model call)
+    a question that names papers keeps only their passages (none left: abstain, no model call), each
+    holding the paper's sentences closest to the question from its whole abstract (`with_best_sentences`)
     numbered `source_block`s within a token budget → the model's answer (service.fact_generation),
     streamed, its citations checked in code; the model's "NOT IN THE PAPERS" → abstain
     a fact question naming two or more papers: answered paper by paper (service.paper_by_paper)
@@ -218,16 +219,19 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
     """Retrieved passages, the model's answer over them, checked: a fact (or a follow-up) question."""
     names = names_outright(library, question, filters)
     ids = tuple(dict.fromkeys(paper.id for _, paper in names))
-    retrieval = retrieve(library, conversation.standalone_query(question), filters, options,
-                         conversation.preferred_papers(question) or ids)
+    query = conversation.standalone_query(question)
+    retrieval = retrieve(library, query, filters, options, conversation.preferred_papers(question) or ids)
     relevant = bool(retrieval.passages)
     by_name = named_by_name(names) if kind == FACT and relevant else []
     if MIN_PAPERS <= len(by_name) <= options.passages:
         yield from paper_by_paper(library, generator, question, retrieval,
                                   named_parts(library, question, by_name, filters, options), options)
         return
-    retrieval = replace(retrieval, passages=within_budget(of_named_papers(retrieval.passages, ids),
-                                                          generator.count_tokens, options.source_tokens))
+    named = of_named_papers(retrieval.passages, ids)
+    if ids and options.sentences:  # the named paper is known: its best sentences, wherever in its abstract
+        called = {paper.id: name if is_named_by(name, paper) else "" for name, paper in primary_names(names)}
+        named = tuple(with_best_sentences(library, query, p, options.sentences, called[p.paper.id]) for p in named)
+    retrieval = replace(retrieval, passages=within_budget(named, generator.count_tokens, options.source_tokens))
     yield Sources(retrieval)
     if settled := settled_without_model(question, retrieval, relevant, kind):
         yield Answer(settled)

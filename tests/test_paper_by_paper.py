@@ -186,6 +186,9 @@ def test_a_named_papers_passage_holds_its_best_sentences_from_the_whole_abstract
     lxmert = next(call[-1]["content"] for call in generator.calls if "Title: LXMERT" in call[-1]["content"])
     assert "five diverse representative pre-training tasks" in lxmert  # not in the chunk most like the question
     assert "github" not in lxmert.lower()
+    alone = ScriptedGenerator("NOT IN THE PAPERS")
+    ask(sample_library, alone, "How many pre-training tasks does LXMERT use?", options=AskOptions(quote="none"))
+    assert "five diverse representative pre-training tasks" in alone.calls[0][-1]["content"]  # one paper named too
     neu_net = ScriptedGenerator("NOT IN THE PAPERS")
     ask(sample_library, neu_net, DATASETS, options=AskOptions(quote="none"))
     assert "introduce neU-Net" in neu_net.calls[0][-1]["content"]  # where it names itself; the title doesn't
