@@ -244,7 +244,7 @@ def _counted(text: str) -> list[tuple[str, str]]:
     pieces = _pieces(text)
     for i, piece in enumerate(pieces):
         word, _, rest = piece.text.lower().partition("-")
-        count = COUNT_WORDS.get(word) or (word if word.isdigit() and 2 <= int(word) <= 12 and not rest else None)
+        count = COUNT_WORDS.get(word) or (word if word.isdecimal() and 2 <= int(word) <= 12 and not rest else None)
         if piece.kind != "word" or count is None:
             continue
         phrase = ([rest] if _LETTERS.search(rest) else []) + _following_words(pieces[i + 1 :])
