@@ -1,7 +1,8 @@
 """The answering sentence, quoted: for a small model an extractive answer often beats a generated one
 (it restates the question, or takes a number from the wrong sentence). The sentence of the retrieved
 passages closest to the question in meaning, with the question's rare words and the kind of thing it
-asks for (a number for "how much", a name for "which model") as bonuses, is quoted and cited.
+asks for (a number for "how much", a name for "which model") as bonuses, is quoted and cited. Over one
+paper's passages, the words of its title don't count: they name the paper, not the answer.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ _ASKS_NUMBER = re.compile(r"\b(how (?:much|many|fast|large|big|long|often)|what 
                           re.IGNORECASE)
 _ASKS_NAME = re.compile(r"^\s*(?:which|what) (?:\w+ ){0,2}(?:model|method|approach|dataset|benchmark|loss|metric|"
                         r"paradigm|architecture|framework|technique|baseline|tasks?)\b", re.IGNORECASE)
-_NUMBER = re.compile(r"\d")
+# a quantity, not a digit inside a name ("3D", "R10@1", "Llama-2"): "4,354", "55.0%", "4X", "7B", "20x"
+_NUMBER = re.compile(r"(?<![A-Za-z\d@-])\d+(?:[.,]\d+)*(?:\s?(?:%|x\b|×|times\b|-?fold\b|[KMB]\b))?(?![A-Za-z\d])",
+                     re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Za-z]*[A-Z][a-z]*[A-Z0-9][\w\-]*")
 LEXICAL_WEIGHT = 0.5  # the question's words found in the sentence, as a share, against its dense cosine
 SHAPE_BONUS = 0.15  # the sentence holds what the question asks for (a number, a name it doesn't already say)
@@ -45,11 +48,22 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
         return None
     vectors = np.asarray(library.embedder.embed_batch([s.text for _, s in candidates]))
     question_vector = np.asarray(library.searcher.query_vector(question))
-    wanted = content_stems(question)
+    wanted = content_stems(question) - _identifying(passages)
     scored = [Quote(p, s, float(v @ question_vector) + LEXICAL_WEIGHT * _share(wanted, s.text)
                     + SHAPE_BONUS * _has_shape(question, s.text))
               for (p, s), v in zip(candidates, vectors, strict=True)]
     return max(scored, key=lambda quote: quote.score)
+
+
+def _identifying(passages: Sequence[Passage]) -> set[str]:
+    """The words that tell which paper, when all passages are one paper's: its title's. They pick out the
+    paper, not the sentence that answers ("the encoder-free 3D LMM" favours "we present the first
+    Encoder-free 3D LMM, ENEL" over its sentence with the VQA score)."""
+    papers = {passage.paper.id: passage.paper for passage in passages}
+    if len(papers) != 1:
+        return set()
+    title = content_stems(next(iter(papers.values())).title)
+    return title | {word.removesuffix("s") for word in title}  # "LMMs" names what "LMM" does
 
 
 def _share(wanted: set[str], text: str) -> float:

@@ -312,3 +312,13 @@ def test_how_a_percentage_is_stated_is_read_from_the_words_around_it():
     assert percent_roles("an absolute R10@1 score of 2.9%, 30% masking ratio") == {"2.9": {LEVEL}, "30": {LEVEL}}
     assert figure_in_another_role("No percentage here [1].", Paper(id="p", title="T", abstract="By 5%.",
                                                                    source="jsonl")) is None
+
+
+def test_over_one_papers_passage_its_title_words_and_digits_in_names_dont_pick_the_quote(sample_library):
+    title = "Exploring the Potential of Encoder-free Architectures in 3D LMMs"
+    enel = passage(1, title, "To the end, we present the first Encoder-free 3D LMM, ENEL. Our 7B model rivals "
+                             "ShapeLLM-13B, achieving 55.0%, 50.92%, and 42.7% on the classification, captioning, and "
+                             "VQA tasks, respectively.")
+    question = "What score does the encoder-free 3D LMM report on the 3D VQA task?"
+    quote = answering_sentence(sample_library, question, [enel])
+    assert quote is not None and "42.7%" in quote.sentence.text
