@@ -22,8 +22,9 @@ _ASKS_NUMBER = re.compile(r"\b(how (?:much|many|fast|large|big|long|often)|what 
                           re.IGNORECASE)
 _ASKS_NAME = re.compile(r"^\s*(?:which|what) (?:\w+ ){0,2}(?:model|method|approach|dataset|benchmark|loss|metric|"
                         r"paradigm|architecture|framework|technique|baseline|tasks?)\b", re.IGNORECASE)
-# a quantity, not a digit inside a name ("3D", "R10@1", "Llama-2"): "4,354", "55.0%", "4X", "7B", "20x"
-_NUMBER = re.compile(r"(?<![A-Za-z\d@-])\d+(?:[.,]\d+)*(?:\s?(?:%|x\b|×|times\b|-?fold\b|[KMB]\b))?(?![A-Za-z\d])",
+# a quantity, not a digit inside a name ("3D", "R10@1", "Llama-2", "M^2"): "4,354", "55.0%", "4X", "7B", "20x", "-10B"
+_NUMBER = re.compile(r"(?<![A-Za-z\d@^])\d+(?:[.,]\d+)*\s?[KMB]\b"  # a size, also in a name: "M2-Encoder-10B"
+                     r"|(?<![A-Za-z\d@^-])\d+(?:[.,]\d+)*(?:\s?(?:%|x\b|×|times\b|-?fold\b))?(?![A-Za-z\d])",
                      re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Za-z]*[A-Z][a-z]*[A-Z0-9][\w\-]*")
 LEXICAL_WEIGHT = 0.5  # the question's words found in the sentence, as a share, against its dense cosine
