@@ -3,8 +3,9 @@
 
     python -m bench.paired_facts BEFORE.json AFTER.json --data samples/questions-hf-daily-multi.jsonl
 
-Per question: `any` (an answer_any string, not abstained), `all` (every answer_all string), `share` (the
-share of answer_all strings), `abstained`. Prints both rates, the mean paired difference with its
+Per question: `right` (an expected fact in the answer, or an abstention where none is expected), `any`
+(an answer_any string, not abstained), `all` (every answer_all string), `share` (the share of answer_all
+strings), `abstained`. Prints both rates, the mean paired difference with its
 standard error, and in how many questions it went up or down; questions marked "partial" separately.
 """
 
@@ -16,14 +17,16 @@ import math
 import statistics
 from pathlib import Path
 
-MEASURES = ("any", "all", "share", "abstained")
+MEASURES = ("right", "any", "all", "share", "abstained")
 
 
 def scores(row: dict, question: dict) -> dict[str, float]:
     facts = question.get("answer_all") or []
     text = row["answer"].lower()
     present = [] if row["abstained"] else [fact for fact in facts if fact.lower() in text]
-    return {"any": float(row["contains"]), "all": float(bool(facts) and len(present) == len(facts)),
+    right = (row["contains"] and not row["abstained"]) if row["answerable"] else row["abstained"]
+    return {"right": float(right), "any": float(row["contains"]),
+            "all": float(bool(facts) and len(present) == len(facts)),
             "share": len(present) / len(facts) if facts else 0.0, "abstained": float(row["abstained"])}
 
 
