@@ -5,6 +5,8 @@ paper's sentence and a wrong summary sentence is dropped; each right one is kept
 
 from __future__ import annotations
 
+import pytest
+
 from index.models import Paper
 from index.text import sentences
 from service.citations import Passage, SourceSentence, check_answer
@@ -35,20 +37,22 @@ def passage(title: str, abstract: str) -> Passage:
                    tuple(SourceSentence(i, text) for i, text in enumerate(sentences(abstract))), 0.5)
 
 
-def test_a_figure_read_with_the_measure_beside_another_figure_is_removed():
-    checked = check_answer("Uni-Encoder improves inference speed on Ubuntu V2 by 2.9% [1]. "
-                           "Uni-Encoder improves R10@1 by 2.9% on the Ubuntu V2 dataset [1].", [passage(*UNI)])
-    assert checked.text == "Uni-Encoder improves R10@1 by 2.9% on the Ubuntu V2 dataset [1]."
-    assert any("it gives 2.9 to “inference speed Ubuntu”, for which the paper gives 4" in n for n in checked.notes)
+@pytest.mark.parametrize(("source", "wrong", "right", "said"), [
+    (UNI, "Uni-Encoder improves inference speed on Ubuntu V2 by 2.9%",  # the measure beside another figure
+     "Uni-Encoder improves R10@1 by 2.9% on the Ubuntu V2 dataset",
+     "it gives 2.9 to “inference speed Ubuntu”, for which the paper gives 4"),
+    (FASTER, "Faster Diffusion speeds up DeepFloyd-IF sampling by 41%",  # another place in a respectively list
+     "It speeds up Stable Diffusion sampling by 41%", "for which the paper gives 24"),
+])
+def test_a_figure_given_to_what_the_paper_pairs_with_another_is_removed(source, wrong, right, said):
+    checked = check_answer(f"{wrong} [1]. {right} [1].", [passage(*source)])
+    assert checked.text == f"{right} [1]."
+    assert any(said in note for note in checked.notes)
+
+
+def test_each_figure_goes_with_the_words_beside_it_or_its_place_in_the_list():
     assert figure_bound_elsewhere("It gives an approximately 4X faster inference speed.", paper(*UNI)) is None
     assert figure_bound_elsewhere("It improves R10@1 by 4X.", paper(*UNI)) is not None
-
-
-def test_a_figure_of_a_respectively_list_goes_with_the_thing_in_its_place():
-    checked = check_answer("Faster Diffusion speeds up DeepFloyd-IF sampling by 41% [1]. "
-                           "It speeds up Stable Diffusion sampling by 41% [1].", [passage(*FASTER)])
-    assert checked.text == "It speeds up Stable Diffusion sampling by 41% [1]."
-    assert any("for which the paper gives 24" in note for note in checked.notes)
     assert figure_bound_elsewhere("It accelerates DeepFloyd-IF by 24%.", paper(*FASTER)) is None
     assert figure_bound_elsewhere("It accelerates SD by 24%.", paper(*FASTER)) is not None
     enel = paper(*ENEL)
