@@ -229,8 +229,9 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
         return
     named = of_named_papers(retrieval.passages, ids)
     if ids and options.sentences:  # the named paper is known: its best sentences, wherever in its abstract
-        called = {paper.id: name if is_named_by(name, paper) else "" for name, paper in primary_names(names)}
-        named = tuple(with_best_sentences(library, query, p, options.sentences, called[p.paper.id]) for p in named)
+        called = {paper.id: name for name, paper in named_by_name(names)}
+        named = tuple(with_best_sentences(library, query, p, options.sentences, called.get(p.paper.id, ""))
+                      for p in named)
     retrieval = replace(retrieval, passages=within_budget(named, generator.count_tokens, options.source_tokens))
     yield Sources(retrieval)
     if settled := settled_without_model(question, retrieval, relevant, kind):

@@ -63,11 +63,12 @@ def figure_bound_elsewhere(claim: str, paper: Paper) -> str | None:
     or None: every sentence of the paper stating the figure pairs it, or the claim's thing, otherwise."""
     title = content_stems(paper.title)
     claimed = _pieces(claim)
+    said = [(result_numbers(sentence), _pieces(sentence)) for sentence in sentences(paper.abstract)]
     for at, piece in enumerate(claimed):
         if piece.kind != "figure":
             continue
-        holders = [s for s in sentences(paper.abstract) if piece.text in result_numbers(s)]
-        verdicts = [_verdict(claimed, at, _pieces(sentence), title) for sentence in holders]
+        holders = [pieces for figures, pieces in said if piece.text in figures]
+        verdicts = [_verdict(claimed, at, pieces, title) for pieces in holders]
         wrong = [v for v in verdicts if v is not None and not v.right]
         if holders and len(wrong) == len(holders):
             return (f"it gives {piece.text} to “{wrong[0].about}”, "
