@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -24,6 +24,7 @@ from service.compare_cells import (
     MAX_PHRASE_WORDS,
     UNINFORMATIVE_WORDS,
     Cell,
+    borrowed_words,
     content_words,
     trace_cell,
 )
@@ -61,6 +62,9 @@ _LETTER_REF = re.compile(r"\[([A-Z])\]")
 _CLAUSE_BREAK = re.compile(r"\b(?:while|whereas|but|although|unlike)\b|;|, and (?=\[[A-Z]\])", re.IGNORECASE)
 _ALL_PAPERS = re.compile(r"\b(all|each of the|every one of the) (two |three |four |five |six |seven |eight )?papers\b"
                          r"|\b(each|every) paper\b", re.IGNORECASE)
+# Words saying a clause holds for several papers ("Both methods aim to …"; not "both speed and accuracy").
+_JOINT = re.compile(r"^\W*both\b|\b(?:both (?:of them|papers|methods|models|approaches|works|studies|frameworks)|"
+                    r"(?:they|these|which) both|similar(?:ly)?|likewise|in common|alike)\b", re.IGNORECASE)
 _PAPER_LETTER = re.compile(r"\b[Pp]aper ([A-Z])\b")
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
 _ORDINAL = re.compile(rf"\b(?:the )?({'|'.join(ORDINALS)}) paper\b", re.IGNORECASE)
@@ -326,18 +330,28 @@ def check_summary(text: str, table: ComparisonTable) -> str:
 
 
 def _attributed_right(sentence: str, table: ComparisonTable) -> bool:
-    """Every number and name of each clause occurs in every paper that clause is about ("[A] and [B]
-    both use WAU" fails when only [A]'s abstract has WAU; "[A] uses X, while [B] uses Y" is two clauses),
-    and its figures and counts are what that paper gives for what the clause says."""
+    """Each clause says of each paper it is about only what that paper says: every number and name occurs
+    in it ("[A] and [B] both use WAU" fails when only [A]'s abstract has WAU; "[A] uses X, while [B] uses
+    Y" is two clauses), no word comes from another paper's cells instead, a clause on several papers
+    ("Both methods …") names several, and its figures and counts are what that paper gives for what the
+    clause says."""
     rows = {row.letter: row for row in table.rows}
     refs = set(_LETTER_REF.findall(sentence))
     for clause in _CLAUSE_BREAK.split(sentence):
-        about = [rows[letter].paper for letter in set(_LETTER_REF.findall(clause)) or refs if letter in rows]
+        about = [rows[letter] for letter in set(_LETTER_REF.findall(clause)) or refs if letter in rows]
         plain = _LETTER_REF.sub(" ", clause)
+        if _JOINT.search(plain) and len(about) < 2:
+            return False
         tokens = sorted(distinctive_tokens(plain))
-        if any(missing_from(tokens, [paper]) or figures_unfit(plain, paper) for paper in about):
+        if any(missing_from(tokens, [row.paper]) or figures_unfit(plain, row.paper)
+               or borrowed_words(plain, row.paper, _cells_text(r for r in table.rows if r is not row))
+               for row in about):
             return False
     return True
+
+
+def _cells_text(rows: Iterable[Row]) -> str:
+    return " ".join(f"{row.name} {' '.join(cell.text for cell in row.cells if cell.origin != 'none')}" for row in rows)
 
 
 def normalise_references(text: str) -> str:

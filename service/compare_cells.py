@@ -73,6 +73,8 @@ _SPAN_END = re.compile(r",?\s+(?:while|when|where|which|that|compared|with|witho
 # Words that may join the names in a data cell made of names only ("Synapse and ACDC", "VQA, GQA").
 _NAME_JOINERS = frozenset("and or the of on including e.g. i.e. both".split())
 UNINFORMATIVE_WORDS = frozenset(_STOP_WORDS.split())  # words that say nothing about what a paper did
+# Words a summary joins or contrasts papers with: no fact of either.
+_JOINT_WORDS = frozenset("both they differ instead also no not more less most than".split())
 _CUES = {
     "problem": re.compile(r"\b(challeng|problem|remain|limit|lack|difficult|suffer|issue|bottleneck|however|"
                           r"costly|expensive|struggl|fail|open question)", re.IGNORECASE),
@@ -97,6 +99,20 @@ class Cell:
 
 def content_words(text: str) -> set[str]:
     return {stem(word) for word in query_terms(text) if word not in UNINFORMATIVE_WORDS}
+
+
+def borrowed_words(claim: str, paper: Paper, elsewhere: str) -> list[str]:
+    """Content words of the claim that the paper's title and abstract never use, not even as a word of the
+    same stem's first six letters ("reconstruction" ~ "reconstructing"), but `elsewhere` (the other
+    compared papers' cells, which the summary was written from) does: another paper's fact said of this
+    one ("[A] and [B] both fine-tune … in Turkish" where only [A] is about Turkish)."""
+    own = _prefixes(f"{paper.title} {paper.abstract}")
+    there = _prefixes(elsewhere)
+    return sorted({word for word in content_words(claim) - _JOINT_WORDS - UNINFORMATIVE_WORDS if word[:6] not in own and word[:6] in there})
+
+
+def _prefixes(text: str) -> set[str]:
+    return {word[:6] for word in content_words(text)}
 
 
 def best_sentence(phrase: str, sentences: Sequence[str]) -> tuple[int | None, float]:

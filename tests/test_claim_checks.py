@@ -91,6 +91,25 @@ def test_a_comparison_sentence_gives_each_paper_only_its_own_facts():
     assert check_summary(right, table) == right
 
 
+TURKISH = ("Turkish BERT", "We fine-tune a Transformer-based encoder for named-entity recognition and question "
+           "answering in Turkish.")
+LATENCY = ("LAT", "We propose a latency adjustable Transformer encoder that removes tokens at inference time.")
+
+
+@pytest.mark.parametrize("summary", [
+    # the sample day's model wrote these; each gives one paper a fact of the other, in plain words
+    "[A] and [B] both fine-tune a Transformer-based encoder for question answering in Turkish.",
+    "[A] uses a latency adjustable Transformer encoder, while [B] studies question answering.",
+    "Both methods fine-tune an encoder for named-entity recognition, but [A] works in Turkish.",  # "both", one paper
+])
+def test_a_comparison_sentence_stating_the_other_papers_fact_in_plain_words_is_removed(summary):
+    table = table_of(TURKISH, LATENCY)
+    right = "[A] fine-tunes an encoder for Turkish, while [B] removes tokens at inference time."
+    assert check_summary(f"{summary} {right}", table) == ""  # only one sentence left: too little
+    assert check_summary(f"{right} [A] improves both recognition and answering.", table) == \
+        f"{right} [A] improves both recognition and answering."
+
+
 def test_a_cell_that_is_not_of_its_field_is_not_kept():
     assert not of_its_field("data", "the convolutional neural network and Transformer architectures")
     assert of_its_field("data", "BraTS and KiTS benchmarks") and of_its_field("data", "ImageNet")
