@@ -17,17 +17,17 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, TypeAdapter, ValidationError
 
 from index.models import Paper
-from index.text import query_terms, sentences, stem
+from index.text import sentences
 from service.cache import OutputCache, cache_key
 from service.citations import distinctive_tokens, figures_unfit, missing_from
 from service.compare_cells import (
     MAX_PHRASE_WORDS,
-    UNINFORMATIVE_WORDS,
     Cell,
     borrowed_words,
     content_words,
     trace_cell,
 )
+from service.compare_overlap import code_summary, join_names
 from service.engines.protocol import Generator
 from service.guard import neutralise, paper_block, strip_injections
 from service.prompts import load_prompt
@@ -293,7 +293,7 @@ def summarise_table(table: ComparisonTable, generator: Generator, cache: OutputC
     key = cache_key(rows_text, generator.name, prompt.key)
     raw = None if refresh else cache.get("compare_summary", key)
     if raw is None:
-        letters = _join([f"[{row.letter}]" for row in table.rows])
+        letters = join_names([f"[{row.letter}]" for row in table.rows])
         raw = generator.generate([prompt.render(papers=rows_text, letters=letters)], max_new_tokens=SUMMARY_TOKENS,
                                  stop=["\n\n", "<paper>"])[0]
         cache.put("compare_summary", key, raw)
@@ -362,34 +362,3 @@ def normalise_references(text: str) -> str:
 
 def _names_row(sentence: str, row: Row) -> bool:
     return row.letter in _LETTER_REF.findall(sentence) or row.name.rstrip("…").lower() in sentence.lower()
-
-
-def code_summary(table: ComparisonTable) -> str:
-    """A plain, always-true summary: the key words papers share, then how their methods differ."""
-    shared = [f"“{word}” ({_join(letters)})" for word, letters in _shared_words(table)[:3]]
-    opening = f"Shared key words: {'; '.join(shared)}." if shared else "The papers share no key words."
-    methods = "; ".join(f"[{row.letter}] {_first_words(row.cell('method').text)}" for row in table.rows)
-    return f"{opening} Their methods differ: {methods}."
-
-
-def _shared_words(table: ComparisonTable) -> list[tuple[str, list[str]]]:
-    """Content words of the cells that at least two papers use, most widely shared first."""
-    owners: dict[str, list[str]] = {}
-    surface: dict[str, str] = {}
-    for row in table.rows:
-        words = [w for c in row.cells if c.origin != "none" for w in query_terms(c.text) if w not in UNINFORMATIVE_WORDS]
-        for word in (w for w in words if len(w) > 2):
-            if f"[{row.letter}]" not in owners.setdefault(stem(word), []):
-                owners[stem(word)].append(f"[{row.letter}]")
-                surface.setdefault(stem(word), word)
-    shared = [(surface[stem], letters) for stem, letters in owners.items() if len(letters) >= 2]
-    return sorted(shared, key=lambda item: -len(item[1]))
-
-
-def _join(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _first_words(text: str, count: int = 8) -> str:
-    words = text.rstrip(".…").split()
-    return " ".join(words[:count]) + ("…" if len(words) > count else "")

@@ -11,10 +11,22 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from index.models import Paper
 from index.text import sentences
 from service.cache import OutputCache
 from service.cli.summaries import compare
-from service.compare import FIELDS, build_table, check_summary, code_summary, compare_papers, find_papers
+from service.compare import (
+    FIELDS,
+    ComparisonTable,
+    Row,
+    build_table,
+    check_summary,
+    code_summary,
+    compare_papers,
+    find_papers,
+)
+from service.compare_cells import NOT_STATED, Cell
+from service.compare_overlap import shared_phrases
 from service.presentation import comparison_csv, comparison_json, comparison_markdown
 from service.search import SearchFilter
 from tests.compare_support import GOOD_SUMMARY, PROOF, SEGMENT, SPEECH, ScriptedGenerator, good
@@ -184,3 +196,15 @@ def test_cli_compare_query_as_markdown_and_csv(sample_library, tmp_path):
 def test_cli_compare_rejects_bad_requests(sample_library, tmp_path, args, message):
     result = run(sample_library, tmp_path, *args)
     assert result.exit_code == 2 and message in result.output
+
+
+def test_shared_phrases_are_the_longest_runs_two_papers_use_and_say_something():
+    def row(letter: str, title: str, method: str) -> Row:
+        paper = Paper(id=f"id-{letter}", title=title, abstract=method + ".", source="jsonl")
+        cells = tuple(Cell(method if field == "method" else NOT_STATED, 0 if field == "method" else None,
+                           field == "method", "model" if field == "method" else "none") for field in FIELDS)
+        return Row(paper, letter, title, cells)
+    table = ComparisonTable((row("A", "Faster Medical Image Segmentation", "state-of-the-art methods with windows"),
+                             row("B", "Medical image segmentation of the heart", "methods of the state-of-the-art"),
+                             row("C", "Speech recognition", "windows of attention")))
+    assert shared_phrases(table) == [("Medical Image Segmentation", ["[A]", "[B]"]), ("windows", ["[A]", "[C]"])]
