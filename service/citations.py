@@ -18,7 +18,10 @@ fills gaps from other passages), so every claim is checked:
   the paper gives for something else (the paper's sentence on what the claim says gives another) or in
   another role (a gain stated as a score: `service.figure_roles`),
   or gives a part to the wrong one of two counterparts ("the decoder layers" where the paper speaks
-  of the encoder's layers and never of the decoder's).
+  of the encoder's layers and never of the decoder's);
+- a sentence that gives the paper's system what the paper says another system does ("Uni-Encoder cuts …"
+  where the paper says Poly-Encoder does) gets the rightful subject back, with a note
+  (`service.subject_binding`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from index.models import Paper
 from index.text import content_stems, sentences, split_sentences
 from service.figure_binding import COUNT_WORDS, count_for_another_thing, figure_bound_elsewhere
 from service.figure_roles import figure_in_another_role
+from service.subject_binding import with_rightful_subject
 from service.tldr_checks import RESULT_NUMBER, result_numbers
 
 # Share of a claim's content words its source must contain. Answers the 0.5B model copies from a
@@ -216,6 +220,10 @@ def check_answer(answer: str, passages: Sequence[Passage]) -> CheckedAnswer:
     for claim in split_claims(answer):
         numbers, added, claim_notes = _sources_for(claim, passages, by_number)
         judged_by = numbers or [n for n in dict.fromkeys(claim.numbers) if n in by_number]  # else the model's own
+        text, rewritten = with_rightful_subject(claim.text, list({by_number[n].paper for n in judged_by}))
+        if rewritten:
+            claim = _Claim(text, claim.numbers)
+            notes.append(rewritten)
         if reason := unfit_claim(claim.text, [by_number[n] for n in judged_by], passages):
             notes.append(f"removed the sentence {_short(claim.text)}: {reason}")
             continue

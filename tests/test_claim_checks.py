@@ -48,6 +48,25 @@ def test_a_count_written_out_must_be_the_papers_in_words_or_figures():
     assert any("no source states three" in note for note in checked.notes)
 
 
+UNI = ("Uni-Encoder", "Poly-Encoder addresses these problems by reducing the interaction between context and "
+                     "candidates, but with a price of performance drop. We develop Uni-Encoder, which keeps the full "
+                     "attention between context and candidates. Uni-Encoder is 4X faster at inference.")
+
+
+@pytest.mark.parametrize(("answer", "expected"), [
+    ("Uni-Encoder reduces the interaction between context and candidates at a price of performance drop [1].",
+     "Poly-Encoder reduces the interaction between context and candidates at a price of performance drop [1]."),
+    ("Poly-Encoder reduces the interaction between context and candidates at a price of performance drop [1].", None),
+    ("Uni-Encoder keeps the full attention between context and candidates [1].", None),
+    ("Uni-Encoder is 4X faster at inference [1].", None),
+])
+def test_a_claim_giving_the_paper_what_it_says_another_system_does_gets_the_rightful_subject(answer, expected):
+    checked = check_answer(answer, [passage(1, *UNI)])
+    assert checked.text == (expected or answer)
+    rewritten = [note for note in checked.notes if "Uni-Encoder changed to Poly-Encoder" in note]
+    assert bool(rewritten) is bool(expected)
+
+
 def test_both_with_one_citation_is_removed(both):
     checked = check_answer("EVE is trained with 35M public data [1]. Both models are encoder-free [1].", both)
     assert checked.text == "EVE is trained with 35M public data [1]."
