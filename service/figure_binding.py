@@ -42,7 +42,8 @@ _NOT_MEASURE = re.compile(
     r"than|least|average|only|report|show|demonstrat|deliver|further|absolute|relative)", re.IGNORECASE)
 _LIST_JOINERS = frozenset({",", "and", "or", "/"})
 _ARTICLES = frozenset({"the", "a", "an"})
-_ITEM_ENDS = STOPWORDS | {"both", "either", "between", "respectively"}
+_GIVEN_FOR = frozenset({"on", "in", "for", "at"})  # "88.5% on ImageNet"
+_ITEM_ENDS = STOPWORDS | {"both", "either", "between", "respectively", "under"}
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,9 @@ def count_for_another_thing(claim: str, paper: Paper) -> str | None:
 
 def _verdict(claimed: list[_Piece], at: int, said: list[_Piece], title: set[str]) -> _Verdict | None:
     if any(p.text.lower() == "respectively" for p in said):
-        return _item_verdict(content_stems(" ".join(p.text for p in claimed)) - title, claimed[at].text, said, title)
+        figures = {p.text for p in claimed if p.kind == "figure"}
+        return _item_verdict(content_stems(" ".join(p.text for p in claimed)) - title, figures, claimed[at].text, said,
+                             title)
     return _window_verdict(_measure_words(claimed, at) - title, claimed[at].text, said, title)
 
 
@@ -119,15 +122,20 @@ def _window_verdict(words: set[str], figure: str, said: list[_Piece], title: set
     return None
 
 
-def _item_verdict(stems: set[str], figure: str, said: list[_Piece], title: set[str]) -> _Verdict | None:
+def _item_verdict(stems: set[str], figures: set[str], figure: str, said: list[_Piece],
+                  title: set[str]) -> _Verdict | None:
     """For a "respectively" sentence: right or wrong where the claim names exactly one item of the list
-    its figure's run goes with in order."""
+    its figure's run goes with in order, and restates none of the sentence's figures outside that run (the
+    sentence itself, quoted, pairs them rightly)."""
     for at, piece in enumerate(said):
         if piece.kind != "figure" or piece.text != figure:
             continue
         start, end = _run(said, at)
         run = [p.text for p in said[start:end] if p.kind == "figure"]
-        items = _coordinated_items(said, start, end, len(run)) if len(run) > 1 else None
+        if figures & {p.text for p in said[:start] + said[end:] if p.kind == "figure"}:
+            continue
+        items = (_coordinated_items(said, start, end, len(run)) or _parallel_items(said, start, end, len(run))
+                 if len(run) > 1 else None)
         if not items:
             continue
         item_stems = [content_stems(item) - title for item in items]
@@ -205,6 +213,18 @@ def _coordinated_items(pieces: list[_Piece], start: int, end: int, count: int) -
         if last and earlier is not None:
             return [*earlier, last]
     return None
+
+
+def _parallel_items(pieces: list[_Piece], start: int, end: int, count: int) -> list[str] | None:
+    """The things the sentence's other `count` figures are each given for, in order, where there are exactly
+    that many and each names one ("88.5% on ImageNet and 80.7% on ImageNet-CN, surpassing … by 2.2% and
+    21.1%, respectively"), else None."""
+    others = [i for i, piece in enumerate(pieces) if piece.kind == "figure" and not start <= i < end]
+    if len(others) != count:
+        return None
+    items = [_phrase(pieces, i + 2, 1) if i + 2 < len(pieces) and pieces[i + 1].text.lower() in _GIVEN_FOR else ""
+             for i in others]
+    return items if all(items) else None
 
 
 def _items_before(pieces: list[_Piece], at: int, count: int) -> list[str] | None:

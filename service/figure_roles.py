@@ -27,17 +27,23 @@ _CHANGE_AFTER = re.compile(
     r"higher|lower|better|worse|faster|slower|fewer|less|more|smaller|larger|bigger|cheaper|"
     r"improved|increased|reduced|decreased|relative|absolute\s*[(,.;]|absolute$)",
     re.IGNORECASE)
+# Between two percentages of one run ("2.2% and 21.1%", "41%, 24%, and 3%").
+_RUN_JOINER = re.compile(r"\s*(?:,\s*)?(?:(?:and|or)\s*)?")
 CHANGE, LEVEL = "a change", "a level"
 
 
 def percent_roles(text: str) -> dict[str, set[str]]:
     """Each percentage the text states ("55.0" as "55") with how it is stated: a change or a level."""
     roles: dict[str, set[str]] = {}
+    previous, role = None, LEVEL
     for match in PERCENT.finditer(text):
         number = without_trailing_zeros(match.group(1))
         before, after = text[max(0, match.start() - 60) : match.start()], text[match.end() : match.end() + 40]
-        changed = _CHANGE_BEFORE.search(before) or _CHANGE_AFTER.search(after)
-        roles.setdefault(number, set()).add(CHANGE if changed else LEVEL)
+        if previous is None or not _RUN_JOINER.fullmatch(text[previous.end() : match.start()]):
+            changed = _CHANGE_BEFORE.search(before) or _CHANGE_AFTER.search(after)
+            role = CHANGE if changed else LEVEL  # else the run's role: "by 2.2% and 21.1%" are both changes
+        roles.setdefault(number, set()).add(role)
+        previous = match
     return roles
 
 

@@ -23,6 +23,9 @@ FASTER = ("Faster Diffusion: Rethinking the Role of UNet Encoder in Diffusion Mo
 ENEL = ("Exploring the Potential of Encoder-free Architectures in 3D LMMs",
         "Our 7B model achieves 55.0%, 50.92%, and 42.7% on the classification, captioning, and VQA tasks, "
         "respectively.")
+M2 = ("M2-Encoder: Advancing Bilingual Image-Text Understanding",
+      "Our largest model has achieved top-1 accuracies of 88.5% on ImageNet and 80.7% on ImageNet-CN under a "
+      "zero-shot classification setting, surpassing previously reported SoTA methods by 2.2% and 21.1%, respectively.")
 LXMERT = ("LXMERT: Learning Cross-Modality Encoder Representations from Transformers",
           "It has three encoders. We pre-train it via five diverse representative pre-training tasks. We use a "
           "two-stage schedule.")
@@ -43,6 +46,8 @@ def passage(title: str, abstract: str) -> Passage:
      "it gives 2.9 to “inference speed Ubuntu”, for which the paper gives 4"),
     (FASTER, "Faster Diffusion speeds up DeepFloyd-IF sampling by 41%",  # another place in a respectively list
      "It speeds up Stable Diffusion sampling by 41%", "for which the paper gives 24"),
+    (M2, "It surpasses the SoTA on ImageNet-CN by 2.2%",  # the list is the things the other figures are for
+     "It surpasses the SoTA on ImageNet-CN by 21.1%", "it gives 2.2 to “ImageNet-CN”, for which the paper gives 21.1"),
 ])
 def test_a_figure_given_to_what_the_paper_pairs_with_another_is_removed(source, wrong, right, said):
     checked = check_answer(f"{wrong} [1]. {right} [1].", [passage(*source)])
@@ -55,6 +60,9 @@ def test_each_figure_goes_with_the_words_beside_it_or_its_place_in_the_list():
     assert figure_bound_elsewhere("It improves R10@1 by 4X.", paper(*UNI)) is not None
     assert figure_bound_elsewhere("It accelerates DeepFloyd-IF by 24%.", paper(*FASTER)) is None
     assert figure_bound_elsewhere("It accelerates SD by 24%.", paper(*FASTER)) is not None
+    m2 = paper(*M2)
+    assert figure_bound_elsewhere("It reaches 88.5% on ImageNet and 80.7% on ImageNet-CN, surpassing the SoTA by 2.2% "
+                                  "and 21.1%.", m2) is None  # the sentence restated
     enel = paper(*ENEL)
     assert figure_bound_elsewhere("ENEL achieves 42.7% on VQA.", enel) is None
     assert "the paper gives 42.7" in figure_bound_elsewhere("ENEL achieves 55.0% on the VQA task.", enel)
@@ -81,6 +89,9 @@ def test_a_count_of_what_the_paper_counts_otherwise_is_removed():
 
 
 def test_compare_cells_and_summaries_pair_figures_as_the_paper_does():
+    m2 = paper(*M2)
+    assert figure_bound_elsewhere("It reaches 88.5% on ImageNet and 80.7% on ImageNet-CN, surpassing the SoTA by 2.2% "
+                                  "and 21.1%.", m2) is None  # the sentence restated
     enel = paper(*ENEL)
     wrong = trace_cell("result", "55.0% on the VQA task", enel.abstract, title=enel.title)
     assert wrong.origin == "extractive" and "42.7%" in wrong.text
