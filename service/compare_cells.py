@@ -108,7 +108,8 @@ def borrowed_words(claim: str, paper: Paper, elsewhere: str) -> list[str]:
     one ("[A] and [B] both fine-tune … in Turkish" where only [A] is about Turkish)."""
     own = _prefixes(f"{paper.title} {paper.abstract}")
     there = _prefixes(elsewhere)
-    return sorted({word for word in content_words(claim) - _JOINT_WORDS - UNINFORMATIVE_WORDS if word[:6] not in own and word[:6] in there})
+    said = content_words(claim) - _JOINT_WORDS - UNINFORMATIVE_WORDS
+    return sorted(word for word in said if word[:6] not in own and word[:6] in there)
 
 
 def _prefixes(text: str) -> set[str]:
