@@ -2,7 +2,8 @@
 (it restates the question, or takes a number from the wrong sentence). The sentence of the retrieved
 passages closest to the question in meaning, with the question's rare words and the kind of thing it
 asks for (a number for "how much", a name for "which model") as bonuses, is quoted and cited. Over one
-paper's passages, the words of its title don't count: they name the paper, not the answer.
+paper's passages, the words of its title don't count (they name the paper, not the answer) unless the
+question has no other words ("What is LXMERT?").
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
         return None
     vectors = np.asarray(library.embedder.embed_batch([s.text for _, s in candidates]))
     question_vector = np.asarray(library.searcher.query_vector(question))
-    wanted = content_stems(question) - _identifying(passages)
+    asked = content_stems(question)
+    wanted = asked - _identifying(passages) or asked  # "What is LXMERT?": the sentences naming it answer
     scored = [Quote(p, s, float(v @ question_vector) + LEXICAL_WEIGHT * _share(wanted, s.text)
                     + SHAPE_BONUS * _has_shape(question, s.text))
               for (p, s), v in zip(candidates, vectors, strict=True)]

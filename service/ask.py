@@ -154,14 +154,17 @@ def own_passage(library, question: str, paper_id: str, filters: SearchFilter, op
 def with_best_sentences(library, question: str, passage: Passage, keep: int, name: str = "") -> Passage:
     """The passage holding the `keep` sentences of the paper's whole abstract closest to the question (its
     dense cosine plus its share of the question's weighted rare words, the paper's name and title words
-    left out), in abstract order, never a code link unless asked: the one chunk retrieval picked may lack
-    the sentence that answers ("five … pre-training tasks" is in another chunk of LXMERT's abstract).
+    left out unless nothing else is left), in abstract order, never a code link unless asked: the one
+    chunk retrieval picked may lack the sentence that answers ("five … pre-training tasks" is in another
+    chunk of LXMERT's abstract).
     The first sentence giving the paper's name is kept too when the title doesn't give it."""
     paper = passage.paper
     kept = library.sentence_vectors.of([paper])[paper.id]
     vector = np.asarray(library.searcher.query_vector(question), dtype=np.float32)
     own = content_stems(f"{name} {paper.title}")
-    weights = {term: weight for term, weight in term_weights(library, question).items() if term not in own}
+    every = term_weights(library, question)
+    # "What is TextCraftor?" has only the name to go by: then the sentences that say it are the answer
+    weights = {term: weight for term, weight in every.items() if term not in own} or every
     links = points_at_code(question)
     usable = [i for i, text in enumerate(kept.sentences)
               if (links or not points_at_code(text)) and not injected_sentences(text)]

@@ -8,7 +8,7 @@ import pytest
 
 from index.models import Paper
 from index.text import sentences
-from service.answer_quote import Quote, answering_sentence, with_quote
+from service.answer_quote import QUOTE_ALONE_MIN, Quote, answering_sentence, with_quote
 from service.ask import AskOptions, Token, ask_stream, retrieve
 from service.ask_records import Retrieval
 from service.citations import Passage, SourceSentence, check_answer
@@ -360,3 +360,13 @@ def test_over_one_papers_passage_its_title_words_and_digits_in_names_dont_pick_t
     question = "What score does the encoder-free 3D LMM report on the 3D VQA task?"
     quote = answering_sentence(sample_library, question, [enel])
     assert quote is not None and "42.7%" in quote.sentence.text
+
+
+def test_a_question_made_only_of_the_papers_title_words_quotes_the_sentence_that_names_it(sample_library):
+    lxmert = passage(1, "LXMERT: Learning Cross-Modality Encoder Representations from Transformers",
+                     "Vision-and-language reasoning requires an understanding of visual concepts and language. "
+                     "We thus propose the LXMERT framework to learn these vision-and-language connections. "
+                     "Our model achieves state-of-the-art results on two visual question answering datasets.")
+    quote = answering_sentence(sample_library, "What is LXMERT?", [lxmert])
+    assert quote is not None and "propose the LXMERT framework" in quote.sentence.text
+    assert quote.score >= QUOTE_ALONE_MIN  # it may stand alone when the model's answer doesn't
