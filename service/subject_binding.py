@@ -20,6 +20,8 @@ _NAMES = re.compile(rf"\b(?:{_NAME})")
 _NAMED_SUBJECT = re.compile(
     r"^(?i:(?:however|in particular|moreover|notably|specifically|for instance|in contrast|in comparison),?\s+)?"
     rf"(?i:the\s+)?({_NAME})\s+(?:[a-z]+s|is|are|was|has|can)\b")
+# Share of the claim's other content words its closest sentence must hold: the claim was made from it.
+MIN_SHARED = 0.5
 # The authors speaking of their own work: a name there is theirs, whatever it is.
 _AUTHORS = re.compile(r"\b(?:we|our|this (?:paper|work|study)|(?:the )?proposed)\b", re.IGNORECASE)
 
@@ -27,16 +29,18 @@ _AUTHORS = re.compile(r"\b(?:we|our|this (?:paper|work|study)|(?:the )?proposed)
 def rightful_subject(claim: str, paper: Paper) -> tuple[str, str] | None:
     """(the claim's subject, the one the paper gives it to) when the claim gives its subject what the paper
     says another system does, else None: the claim opens on a name, and the paper's sentence closest to
-    the rest of the claim opens on another name, which the claim never uses, without the claim's name and
-    without the authors speaking of their own work."""
+    the rest of the claim (holding at least half its words) opens on another name, which the claim never
+    uses, without the claim's name and without the authors speaking of their own work."""
     said = _subject(claim)
     words = content_stems(_NAMES.sub(" ", claim))
     found = sentences(paper.abstract)
     if said is None or not words or not found:
         return None
-    closest = max(found, key=lambda sentence: len(words & content_stems(_NAMES.sub(" ", sentence))))
+    shared = [len(words & content_stems(_NAMES.sub(" ", sentence))) for sentence in found]
+    closest = found[max(range(len(found)), key=shared.__getitem__)]
     doer = _subject(closest)
-    if doer is None or doer == said or said in closest or doer in claim or _AUTHORS.search(closest):
+    if doer is None or doer == said or said in closest or doer in claim or _AUTHORS.search(closest) \
+            or max(shared) < MIN_SHARED * len(words):
         return None
     return said, doer
 

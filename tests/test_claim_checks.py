@@ -16,6 +16,7 @@ from service.compare import FIELDS, ComparisonTable, Row, check_summary
 from service.compare_cells import Cell, extractive_cell, of_its_field, trace_cell
 from service.fact_generation import finish
 from service.figure_roles import CHANGE, LEVEL, figure_in_another_role, percent_roles
+from service.subject_binding import rightful_subject
 
 EVE = ("EVE", "We launch EVE, an encoder-free vision-language model. EVE is trained with only 35M publicly "
               "accessible data. EVE rivals encoder-based VLMs of similar capacity.")
@@ -65,6 +66,8 @@ def test_a_claim_giving_the_paper_what_it_says_another_system_does_gets_the_righ
     assert checked.text == (expected or answer)
     rewritten = [note for note in checked.notes if "Uni-Encoder changed to Poly-Encoder" in note]
     assert bool(rewritten) is bool(expected)
+    # a claim that shares too little with the other system's sentence was not made from it
+    assert rightful_subject("Uni-Encoder reduces latency on mobile phones.", passage(1, *UNI).paper) is None
 
 
 def test_both_with_one_citation_is_removed(both):
