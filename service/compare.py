@@ -28,7 +28,7 @@ from service.compare_cells import (
     trace_cell,
 )
 from service.compare_overlap import code_summary, join_names
-from service.engines.protocol import Generator
+from service.engines.protocol import Generator, writes_comparisons
 from service.guard import neutralise, paper_block, strip_injections
 from service.prompts import load_prompt
 from service.search import SearchFilter
@@ -127,7 +127,7 @@ class ComparisonTable:
 class Comparison:
     table: ComparisonTable
     summary: str
-    summary_origin: str  # "model" (checked) or "code" (the model's text failed the check)
+    summary_origin: str  # "model" (checked) or "code" (the model's text failed the check, or it wasn't asked)
 
 
 # --- choosing papers ----------------------------------------------------------------------------------
@@ -287,7 +287,10 @@ def compare_papers(papers: Sequence[Paper], generator: Generator, cache: OutputC
 
 def summarise_table(table: ComparisonTable, generator: Generator, cache: OutputCache,
                     refresh: bool = False) -> tuple[str, str]:
-    """2–4 sentences from the validated rows (short input); the code-written summary if they fail the check."""
+    """2–4 sentences from the validated rows (short input); the code-written summary if they fail the check,
+    or without asking a model whose comparisons fail it (nearly) always."""
+    if not writes_comparisons(generator):
+        return code_summary(table), "code"
     prompt = load_prompt("compare_summary")
     rows_text = "\n".join(_row_block(row) for row in table.rows)
     key = cache_key(rows_text, generator.name, prompt.key)

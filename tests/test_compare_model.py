@@ -11,9 +11,10 @@ import pytest
 from index.sources import parse_file
 from index.text import sentences
 from service.cache import OutputCache
-from service.compare import FIELDS, check_summary, compare_papers
+from service.compare import FIELDS, check_summary, code_summary, compare_papers
 from service.digest import label_groups
 from service.engines.factory import shared_generator
+from service.engines.protocol import writes_comparisons
 from service.settings import Settings
 
 pytestmark = pytest.mark.model
@@ -55,6 +56,8 @@ def test_compare_three_sample_papers(generator, cache):
     assert comparison.summary.strip()
     if comparison.summary_origin == "model":
         assert check_summary(comparison.summary, comparison.table) == comparison.summary
+    if not writes_comparisons(generator):  # the bundled 0.5B model: code writes the summary unasked
+        assert (comparison.summary_origin, comparison.summary) == ("code", code_summary(comparison.table))
     again = compare_papers(papers, generator, cache)  # everything cached now: no generation
     assert again == comparison
 

@@ -67,6 +67,15 @@ def test_summary_failing_the_check_is_replaced_by_the_code_written_one(cache, su
     assert "[A]" in result.summary and "[D]" not in result.summary and "GPT" not in result.summary
 
 
+def test_a_model_that_does_not_write_comparisons_is_not_asked_for_the_summary(cache):
+    generator = ScriptedGenerator(good)
+    generator.writes_comparisons = False  # as the bundled 0.5B model says of itself
+    result = compare_papers([SEGMENT, SPEECH, PROOF], generator, cache)
+    assert result.summary_origin == "code" and result.summary == code_summary(result.table)
+    prompts = [messages[-1]["content"] for batch in generator.batches for messages in batch]
+    assert prompts and not any("Similarities and differences" in prompt for prompt in prompts)
+
+
 def test_check_summary_drops_only_the_offending_sentences(comparison):
     text = GOOD_SUMMARY + " Unlike [F], [C] proves a bound. Both papers are fast. While [C] uses a"
     assert check_summary(text, comparison.table) == GOOD_SUMMARY  # unknown paper, no paper, cut off

@@ -81,7 +81,8 @@ def _llamacpp_generator(bundle: model_assets.BundledModel, settings: Settings) -
     # the generator's name never serve a retrained adapter's output
     names = {task: path.stem for task, path in adapters.items()}
     return LlamaCppGenerator(server, f"{bundle.name}-gguf", {task: i for i, task in enumerate(adapters)},
-                             samples=settings.tuned_samples, adapter_names=names)
+                             samples=settings.tuned_samples, adapter_names=names,
+                             writes_comparisons=bundle.writes_comparisons)
 
 
 def _transformers_generator(bundle: model_assets.BundledModel, settings: Settings) -> Generator:
@@ -91,4 +92,5 @@ def _transformers_generator(bundle: model_assets.BundledModel, settings: Setting
     path = model_assets.ensure_converted(bundle, settings.model_cache, transformers_lm.convert_gguf)
     adapters = model_assets.adapter_paths(bundle) if settings.tuned_adapters else {}
     return LocalGenerator(str(path), name=bundle.name, adapters=adapters, tuned_beams=settings.tuned_beams,
-                          device=settings.generator_device, dtype=settings.generator_dtype, threads=settings.threads)
+                          device=settings.generator_device, dtype=settings.generator_dtype, threads=settings.threads,
+                          writes_comparisons=bundle.writes_comparisons)

@@ -26,9 +26,10 @@ class LlamaCppGenerator:
     """A GGUF chat model in this process: greedy, streaming, many requests decoded together."""
 
     def __init__(self, server: LlamaServer, name: str, adapters: dict[str, int] | None = None, samples: int = 1,
-                 adapter_names: dict[str, str] | None = None):
+                 adapter_names: dict[str, str] | None = None, writes_comparisons: bool = True):
         self._server = server
         self.name = name
+        self.writes_comparisons = writes_comparisons  # `ComparisonWriter`
         self._adapters = dict(adapters or {})  # task -> index of its LoRA in the server's adapter list
         self._adapter_names = dict(adapter_names or {})  # task -> name in cache keys (carries the file digest)
         self._samples = samples

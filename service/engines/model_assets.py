@@ -38,6 +38,8 @@ class BundledModel:
     adapters: tuple[tuple[str, str], ...] = ()  # (task, file in service/engines/adapters/) trained for this model
     architecture: str = "qwen2"  # GGUF architecture, for adapters written as GGUF LoRA files
     blocks: int = 24
+    # False where its compare summaries fail the check (nearly) always: it is not asked (docs/BENCHMARKS.md)
+    writes_comparisons: bool = True
 
     def distribution(self, index: int) -> str:
         return f"{self.package}{index}"
@@ -59,6 +61,7 @@ BUNDLED: dict[str, BundledModel] = {
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         gguf_file="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
         adapters=(("tldr", "scitldr-qwen2.5-coder-0.5b-lora.safetensors"),),
+        writes_comparisons=False,
     ),
     "bundled-1.5b": BundledModel(
         name="qwen2.5-coder-1.5b-instruct",

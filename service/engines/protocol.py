@@ -55,6 +55,12 @@ class StructuredWriter(Protocol):
         """One object per conversation, valid under `schema`."""
 
 
+class ComparisonWriter(Protocol):
+    """Optional: whether a model's free comparison prose is worth asking for (see `writes_comparisons`)."""
+
+    writes_comparisons: bool
+
+
 class ChoiceScorer(Protocol):
     """Optional: generators that can score fixed answers instead of generating (local models)."""
 
@@ -103,6 +109,12 @@ def stream_until_stop(pieces: Iterator[str], stop: Sequence[str]) -> Iterator[st
         close = getattr(pieces, "close", None)
         if close is not None:
             close()  # stops a local generation / closes the HTTP stream
+
+
+def writes_comparisons(generator: Generator) -> bool:
+    """False for a model whose comparison prose fails the compare check (nearly) always: code writes the
+    summary without asking it. Any model not measured is asked, and its text checked."""
+    return bool(getattr(generator, "writes_comparisons", True))
 
 
 def tuned_generator(generator: Generator, task: str) -> Generator | None:

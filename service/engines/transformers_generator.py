@@ -23,12 +23,14 @@ class LocalGenerator:
         threads: int | None = None,
         adapters: dict[str, Path] | None = None,
         tuned_beams: int = 1,
+        writes_comparisons: bool = True,
     ):
         self._lm = hf.CausalLM(model_path, device=device, dtype=dtype, threads=threads)
         self.name = name or model_path
         self.engine = "transformers"
         self._adapters = dict(adapters or {})  # task -> LoRA file trained for this very model
         self._tuned_beams = tuned_beams
+        self.writes_comparisons = writes_comparisons  # `ComparisonWriter`
         self._tuned: dict[str, AdaptedGenerator] = {}
 
     def tuned_for(self, task: str) -> Generator | None:
