@@ -16,6 +16,7 @@ import numpy as np
 
 from index.text import content_stems, points_at_code
 from service.ask_records import AskResult
+from service.asked_measure import unstated_in
 from service.citations import Citation, Passage, SourceSentence
 
 _ASKS_NUMBER = re.compile(r"\b(how (?:much|many|fast|large|big|long|often)|what (?:\w+ )?(?:accuracy|score|rate|"
@@ -104,6 +105,8 @@ def with_quote(result: AskResult, quote: Quote) -> AskResult:
                                              f"sentence comes from [{number}], retrieved first"))
     if result.abstained and quote.score < QUOTE_ALONE_MIN:
         return result
+    if result.abstained and (why := unstated_in(result.question, quote.sentence.text)):
+        return replace(result, notes=(*result.notes, f"the closest sentence is not quoted: {why}"))
     if result.abstained:
         return replace(result, text=f"From the paper: {quoted}", citations=tuple(citations), abstained=False,
                        reason="", notes=(*result.notes, "the model's answer did not stand; the answering sentence is quoted"))

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from index.models import Paper
 from index.text import STOPWORDS
+from service.figure_roles import LEVEL, percent_roles
 
 # "how many GPUs", "how many of the languages"
 _HOW_MANY = re.compile(r"\bhow\s+many\s+(?:of\s+)?(?:the\s+|its\s+|their\s+)?(?P<noun>[^\W\d_][\w-]*)", re.I)
@@ -73,6 +74,49 @@ def unstated_measures(question: str, papers: Iterable[Paper]) -> tuple[str, ...]
     if not asked or any(names_measure(paper, measure) for paper in papers for measure in asked):
         return ()
     return asked
+
+
+# a count before what is counted, up to three words apart: "five crowd counting datasets", "8 A100 80 GB GPUs"
+_COUNT = (r"(?:\d+(?:[.,]\d+)*\s?[KMB]?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+          r"dozens|hundreds|thousands|millions|billions)")
+# a question asking how a figure changed, not what it is ("by what margin", "how much faster")
+_ASKS_CHANGE = re.compile(r"\b(?:by\s+(?:what|how)|how\s+much\s+\w+er\b|improve|gain|margin|speed-?up|reduc|cut|"
+                          r"increase|decrease|boost|faster|slower|drop)", re.I)
+# a question asking what a score is: "what absolute R10@1 score", "what accuracy does … reach"
+_ASKS_SCORE = re.compile(r"\bwhat\s+(?:(?:is|was|are|were|the|its|their)\s+)*(?:\S+\s+){0,3}?"
+                         r"(?:scores?|accuracy|accuracies|rates?|perplexity|precision|recall|error)\b", re.I)
+# a figure that is neither a percentage nor a ratio nor part of a name ("a GLUE score of 79.6")
+_PLAIN_FIGURE = re.compile(r"(?<![\w.@^-])\d+(?:\.\d+)?(?![\w.%×]|\s*(?:%|×|x\b|times\b|-?fold\b|percent\b))",
+                           re.I)
+
+
+def unstated_in(question: str, text: str) -> str | None:
+    """Why a sentence quoted alone does not state the quantity the question asks for, or None: "how many
+    bridge layers" with no count of bridge layers ("multiple bridge layers"), or a score asked for where
+    the sentence gives only changes ("improves R10@1 by 2.9%, … 4X faster")."""
+    for match in _HOW_MANY.finditer(question):
+        noun = match["noun"].lower()
+        if noun in _NOT_COUNTED:
+            continue
+        counted = rf"\b{_COUNT}(?:[\s-]+[\w@-]+){{0,3}}?[\s-]+{re.escape(_start(_singular(noun)))}"
+        if not re.search(counted, text, re.I):
+            return f"it gives no count of {_counted_words(question[match.start('noun'):])}"
+    if _ASKS_SCORE.search(question) and not _ASKS_CHANGE.search(question) and not _states_level(text):
+        return "it states changes, not the figure asked for"
+    return None
+
+
+def _counted_words(text: str) -> str:
+    """What "how many" counts, as the question words it: "bridge layers" of "bridge layers does …"."""
+    words = text.split()[:2]
+    if len(words) == 2 and words[1].lower() in STOPWORDS | {"does", "do", "did", "has", "have", "had"}:
+        words = words[:1]
+    return " ".join(words).rstrip("?.,")
+
+
+def _states_level(text: str) -> bool:
+    levels = any(LEVEL in roles for roles in percent_roles(text).values())
+    return levels or bool(_PLAIN_FIGURE.search(text))
 
 
 def _start(word: str) -> str:

@@ -21,7 +21,7 @@ from service.ask import (
     retrieve,
     settled_without_model,
 )
-from service.asked_measure import asked_measures, names_measure, unstated_measures
+from service.asked_measure import asked_measures, names_measure, unstated_in, unstated_measures
 from service.question_kinds import FACT, OUT_OF_SCOPE
 from tests.test_ask import TRACKS, ScriptedGenerator
 
@@ -118,3 +118,35 @@ def test_no_passage_of_the_named_paper_means_an_abstention_without_the_model(sam
     settled = settled_without_model("Q?", replace(retrieval, passages=()), True, FACT)
     assert settled.abstained and settled.reason == NOT_NAMED_PAPER_RETRIEVED and settled.kind == FACT
     assert settled_without_model("Q?", replace(retrieval, passages=()), False, FACT).kind == OUT_OF_SCOPE
+
+
+# --- a sentence quoted alone must state what a quantity question asks for ---------------------------------
+
+BRIDGE_SENTENCE = ("In this paper, we propose BridgeTower, which introduces multiple bridge layers that build a "
+                   "connection between the top layers of uni-modal encoders and each layer of the cross-modal encoder.")
+UNI_SENTENCE = "For instance, it improves R10@1 by 2.9% with an approximately 4X faster inference speed on the Ubuntu V2 dataset."
+
+
+def test_a_count_question_needs_a_count_of_what_it_counts():
+    assert unstated_in("How many bridge layers does BridgeTower add?", BRIDGE_SENTENCE) == \
+        "it gives no count of bridge layers"
+    crowd = "We conduct extensive experiments on five crowd counting datasets and one vehicle counting dataset."
+    assert unstated_in("How many crowd counting datasets were the models tested on?", crowd) is None
+    assert unstated_in("How many GPUs were used?", "in 1.13 hours on 8 A100 80 GB GPUs") is None
+    assert unstated_in("How many times faster is it?", "It is much faster.") is None  # "times" is not counted
+
+
+def test_a_score_question_needs_a_level_not_only_changes():
+    question = "What absolute R10@1 score does Uni-Encoder achieve on the Ubuntu V2 dataset?"
+    assert unstated_in(question, UNI_SENTENCE) == "it states changes, not the figure asked for"
+    assert unstated_in("What accuracy does BridgeTower achieve on VQAv2?", "BridgeTower achieves an accuracy of "
+                       "78.73%, outperforming METER by 1.09%.") is None
+    assert unstated_in("What average GLUE dev score does it reach?", "a downstream average GLUE (dev) score of 79.6") is None
+    assert unstated_in("By what margin does it beat the SoTA?", UNI_SENTENCE) is None  # a change asked for
+
+
+def test_a_quote_that_does_not_state_the_asked_count_leaves_the_abstention(sample_library):
+    question = "How many bridge layers does BridgeTower add between the uni-modal and cross-modal encoders?"
+    result = ask(sample_library, ScriptedGenerator(lambda messages: "BridgeTower adds 2 bridge layers [1]."), question)
+    assert result.abstained and result.citations == ()
+    assert any("not quoted: it gives no count of bridge layers" in note for note in result.notes), result.notes
