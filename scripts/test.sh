@@ -9,4 +9,5 @@ export PAPERBRIEF_TEST_HOME="${PAPERBRIEF_TEST_HOME:-$PWD/.paperbrief/test-cache
 export PAPERBRIEF_MODEL_DIR="${PAPERBRIEF_MODEL_DIR:-$PWD/.paperbrief/models}"
 # Lint first (rules in pyproject.toml): a finding fails the run before any test.
 .venv/bin/ruff check .
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+# the slowest tests are listed at the end: where the suite's time goes on this CPU
+.venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 "$@"

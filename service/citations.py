@@ -34,6 +34,7 @@ from index.models import Paper
 from index.text import content_stems, sentences, split_sentences
 from service.figure_binding import COUNT_WORDS, count_for_another_thing, figure_bound_elsewhere
 from service.figure_roles import figure_in_another_role
+from service.restatement import only_restates
 from service.subject_binding import with_rightful_subject
 from service.tldr_checks import RESULT_NUMBER, result_numbers
 
@@ -211,13 +212,17 @@ def _flat(text: str) -> str:
     return " ".join(text.replace("“", '"').replace("”", '"').split())
 
 
-def check_answer(answer: str, passages: Sequence[Passage]) -> CheckedAnswer:
-    """The answer with every citation verified, re-pointed, added or removed (see module doc)."""
+def check_answer(answer: str, passages: Sequence[Passage], question: str = "") -> CheckedAnswer:
+    """The answer with every citation verified, re-pointed, added or removed (see module doc); a sentence
+    that only says the `question` back is removed."""
     by_number = {passage.number: passage for passage in passages}
     notes: list[str] = []
     rendered: list[str] = []
     evidence: dict[int, dict] = {}
     for claim in split_claims(answer):
+        if only_restates(claim.text, question):
+            notes.append(f"removed the sentence {_short(claim.text)}: it only says the question back")
+            continue
         numbers, added, claim_notes = _sources_for(claim, passages, by_number)
         judged_by = numbers or [n for n in dict.fromkeys(claim.numbers) if n in by_number]  # else the model's own
         text, rewritten = with_rightful_subject(claim.text, list({by_number[n].paper for n in judged_by}))

@@ -127,7 +127,7 @@ def finish(question: str, retrieval: Retrieval, raw: str) -> AskResult:
     """The model's raw answer checked against the passages: an answer with citations or an abstention."""
     if declined(raw):
         return abstention(question, retrieval, MODEL_DECLINED, raw)
-    checked = check_answer(raw.strip(), retrieval.passages)
+    checked = check_answer(raw.strip(), retrieval.passages, question)
     if not checked.citations:  # never present an uncited guess as sourced
         return abstention(question, retrieval, NO_SUPPORT, raw, checked.notes)
     return AskResult(question, checked.text, checked.citations, False, "", raw, retrieval, checked.notes)

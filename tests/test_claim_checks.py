@@ -16,6 +16,7 @@ from service.compare import FIELDS, ComparisonTable, Row, check_summary
 from service.compare_cells import Cell, extractive_cell, of_its_field, trace_cell
 from service.fact_generation import finish
 from service.figure_roles import CHANGE, LEVEL, figure_in_another_role, percent_roles
+from service.restatement import only_restates
 from service.subject_binding import rightful_subject
 
 EVE = ("EVE", "We launch EVE, an encoder-free vision-language model. EVE is trained with only 35M publicly "
@@ -373,3 +374,14 @@ def test_a_question_made_only_of_the_papers_title_words_quotes_the_sentence_that
     quote = answering_sentence(sample_library, "What is LXMERT?", [lxmert])
     assert quote is not None and "propose the LXMERT framework" in quote.sentence.text
     assert quote.score >= QUOTE_ALONE_MIN  # it may stand alone when the model's answer doesn't
+
+
+def test_a_sentence_that_only_says_the_question_back_is_removed(both):
+    question = "Which encoder-free vision-language model is trained with publicly accessible data?"
+    checked = check_answer("The encoder-free vision-language model is trained with publicly accessible data [1]. "
+                           "EVE is trained with only 35M publicly accessible data [1].", both, question)
+    assert checked.text == "EVE is trained with only 35M publicly accessible data [1]."
+    assert any("only says the question back" in note for note in checked.notes)
+    assert only_restates("EVE models are trained [1].", "Which EVE model is trained?")  # plural or singular alike
+    assert not only_restates("EVE is trained with public data [1].", "Is EVE trained with public data?")  # yes/no
+    assert not only_restates("EVE is not trained with 3D data [1].", "What is EVE trained with?")
