@@ -107,17 +107,21 @@ def _parts(question: str) -> list[str]:
 
 def compare_answer(library, generator: Generator, question: str, named: Sequence[tuple[str, Paper]],
                    cache) -> Iterator[AskEvent]:
-    """Events of a compare answer over the named papers: the sources, the short answer, the table."""
+    """Events of a compare answer over the named papers: the sources, then at once each paper's own
+    sentences on what it does (no model), then, once the table is built, each paper's row in a line."""
     passages = tuple(Passage(n, paper, "", (), 1.0) for n, (_, paper) in enumerate(named, 1))
     yield Sources(Retrieval(question, passages, 1.0, 1.0))
-    comparison = compare_papers([paper for _, paper in named], generator, cache)
-    aspect = question_aspect(question, [name for name, _ in named])
+    names = [name for name, _ in named]
+    aspect = question_aspect(question, names)
     quotes = [what_it_does(library, paper, aspect, name) for name, paper in named]
-    lines, citations = short_answer(comparison, [name for name, _ in named], quotes)
-    text = "\n".join(lines)
-    yield Token(text)
-    result = AskResult(question, text, citations, False, "", "", Retrieval(question, passages, 1.0, 1.0),
-                       kind=COMPARE, comparison=comparison)
+    opening = quoted_lines(named, quotes)
+    yield Token("\n".join(opening))
+    comparison = compare_papers([paper for _, paper in named], generator, cache)
+    rows, citations = row_lines(comparison, names, quotes)
+    if rows:
+        yield Token("\n" + "\n".join(rows))
+    result = AskResult(question, "\n".join(opening + rows), citations, False, "", "",
+                       Retrieval(question, passages, 1.0, 1.0), kind=COMPARE, comparison=comparison)
     yield Answer(result)
 
 
@@ -149,20 +153,28 @@ def what_it_does(library, paper: Paper, aspect: str, name: str = "") -> tuple[tu
     return tuple((i, kept.sentences[i]) for i in sorted(chosen))
 
 
-def short_answer(comparison: Comparison, names: Sequence[str],
-                 quotes: Sequence[Sequence[tuple[int, str]]]) -> tuple[list[str], tuple[Citation, ...]]:
-    """One sentence per paper from its own row (method, data, key result), then the paper's own sentences
-    on what it does, quoted, citing that paper only."""
+def quoted_lines(named: Sequence[tuple[str, Paper]], quotes: Sequence[Sequence[tuple[int, str]]]) -> list[str]:
+    """One line per paper: its name and title, then its own sentences on what it does, quoted."""
+    lines = []
+    for number, ((name, paper), quoted) in enumerate(zip(named, quotes, strict=True), start=1):
+        label = f"{name} ({paper.title})" if name else paper.title
+        lines.append(f"{label} [{number}]" + (":" + "".join(f" “{text}”" for _, text in quoted) if quoted else ""))
+    return lines
+
+
+def row_lines(comparison: Comparison, names: Sequence[str],
+              quotes: Sequence[Sequence[tuple[int, str]]]) -> tuple[list[str], tuple[Citation, ...]]:
+    """A line per paper from its own row (method, data, key result), without the cells its quoted
+    sentences already hold; a citation per paper (that paper only: the sentences behind its cells and quotes)."""
     lines, citations = [], []
     for number, (row, name, quoted) in enumerate(zip(comparison.table.rows, names, quotes, strict=True), start=1):
+        shown = " ".join(text for _, text in quoted).lower()
         said = "; ".join(f"{label}: {text}" for label, text in
                          (("method", _phrase(row, "method")), ("data", _phrase(row, "data")),
-                          ("key result", _phrase(row, "result"))) if text)
-        label = f"{name} ({row.paper.title})" if name else row.paper.title
-        shown = [(index, text) for index, text in quoted if text not in said]
-        quotes_text = "".join(f" “{text}”" for _, text in shown)
-        lines.append(f"{label} [{number}] — {said or 'the abstract states no method or result'}.{quotes_text}")
-        citations.append(_row_citation(number, row, [index for index, _ in shown]))
+                          ("key result", _phrase(row, "result"))) if text and text.lower() not in shown)
+        if said:  # else its quotes hold all its row says
+            lines.append(f"{name or row.paper.title} [{number}] — {said}.")
+        citations.append(_row_citation(number, row, [index for index, _ in quoted]))
     return lines, tuple(citations)
 
 

@@ -86,6 +86,8 @@ def test_a_compare_question_answers_from_the_table_each_paper_cited(sample_libra
     assert result.kind == "compare" and result.comparison is not None, result.text
     assert [c.title for c in result.citations] == ["Unveiling Encoder-Free Vision-Language Models",
                                                    "Exploring the Potential of Encoder-free Architectures in 3D LMMs"]
-    eve, enel = result.text.splitlines()
-    assert eve.startswith("EVE") and "[1]" in eve and "[2]" not in eve and "55.0" not in eve
-    assert enel.startswith("ENEL") and "[2]" in enel and "[1]" not in enel
+    lines = result.text.splitlines()  # each paper's quoted sentences, then each paper's row
+    eve, enel = [line for line in lines if line.startswith("EVE")], [line for line in lines if line.startswith("ENEL")]
+    assert eve and enel and len(eve) + len(enel) == len(lines), result.text
+    assert all("[1]" in line and "[2]" not in line and "55.0" not in line for line in eve)
+    assert all("[2]" in line and "[1]" not in line for line in enel)

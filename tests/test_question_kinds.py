@@ -9,7 +9,7 @@ import re
 import pytest
 
 from index.text import sentences
-from service.ask import ask
+from service.ask import Token, ask, ask_stream
 from service.compare_answer import named_papers, question_aspect, what_it_does
 from service.evaluation.answers import load_questions
 from service.question_kinds import (
@@ -191,3 +191,37 @@ def test_question_files_take_a_kind_and_warn_about_unknown_fields(tmp_path, capl
         questions = load_questions(data)
     assert [(q.kind, q.answerable) for q in questions] == [(LIST, True), (COMPARE, True)]
     assert "ignored unknown field(s): note" in caplog.text
+
+
+class _RecordingExtractor:
+    """Extraction replies that state nothing (the cells fall back to the abstracts); logs each request."""
+
+    name = "recording"
+
+    def __init__(self, log: list[str]):
+        self.log = log
+
+    def generate(self, batch, *, max_new_tokens=256, stop=()):
+        self.log.append("model")
+        return ["Problem: not stated\nMethod: not stated\nData: not stated\nKey result: not stated"] * len(batch)
+
+    def stream(self, messages, *, max_new_tokens=256, stop=()):
+        yield from self.generate([messages])
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+def test_a_compare_answer_shows_each_papers_own_sentences_before_the_model_runs(sample_library):
+    log: list[str] = []
+    events = []
+    for event in ask_stream(sample_library, _RecordingExtractor(log), "Compare EVE and ENEL"):
+        log.append(type(event).__name__)
+        events.append(event)
+    assert log.index("Token") < log.index("model"), log  # the papers' sentences come first, at once
+    first = events[1].text.splitlines()
+    assert [line.split(" (")[0] for line in first] == ["EVE", "ENEL"] and all("“" in line for line in first)
+    answer = events[-1].result
+    assert answer.kind == COMPARE and answer.comparison is not None
+    assert answer.text == "".join(event.text for event in events if isinstance(event, Token))
+    assert [c.number for c in answer.citations] == [1, 2]
