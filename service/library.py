@@ -13,6 +13,7 @@ from index.chunking import Chunker
 from index.embedding import Embedder, make_embedder
 from index.models import BadRecord, Paper, ParseResult
 from index.pipeline import Indexer, IngestReport, Progress
+from index.sentence_store import SentenceStore
 from index.sentence_vectors import SentenceVectors
 from index.store import VectorStore
 from service.cache import OutputCache
@@ -76,8 +77,10 @@ class Library:
 
     @functools.cached_property
     def sentence_vectors(self) -> SentenceVectors:
-        """Abstract sentences with their vectors, embedded once per paper (list answers read them all)."""
-        return SentenceVectors(self.embedder)
+        """Abstract sentences with their vectors, embedded once per paper and kept in the data directory
+        (list answers read them all)."""
+        store = SentenceStore(self.settings.home / "sentence_vectors.sqlite", self.embedder.name)
+        return SentenceVectors(self.embedder, store=store)
 
     @functools.cached_property
     def outputs(self) -> OutputCache:
@@ -150,6 +153,8 @@ class Library:
 
     def close(self) -> None:
         self.catalog.close()
+        if "sentence_vectors" in self.__dict__:  # opened on first use only
+            self.sentence_vectors.close()
 
 
 def _last_of_each_id(papers) -> list[Paper]:
