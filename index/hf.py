@@ -68,10 +68,10 @@ def bundled_minilm_path() -> str:
 class SentenceEncoder:
     """A sentence-transformers model run in inference mode, length-sorted batches.
 
-    A local model laid out as a transformer, mean or CLS pooling and normalisation (the bundled
-    MiniLM) runs on transformers alone: the same vectors, without sentence-transformers' imports
-    (scikit-learn, SciPy, pandas, PIL: ≈ 200 MB of a serving process's memory). Any other model
-    runs through sentence-transformers."""
+    A local model laid out as a transformer, mean or CLS pooling and normalisation runs without
+    sentence-transformers' imports (scikit-learn, SciPy, pandas, PIL: ≈ 200 MB of a serving process's
+    memory): a BERT such as the bundled MiniLM on plain torch, others on transformers; the same vectors.
+    Any other model runs through sentence-transformers."""
 
     def __init__(
         self, model: str, device: str | None = None, dtype: str = "auto", threads: int | None = None
@@ -87,14 +87,11 @@ class SentenceEncoder:
         self.name = "all-MiniLM-L6-v2" if path == bundled_minilm_path() else model
         self.dimension = int(self._model.get_embedding_dimension())
         self.max_tokens = int(self._model.max_seq_length)
-        self._tokenizer = self._model.tokenizer
+        self._tokenizer = self._model.tokenizer if pooling else _AutoPieces(self._model.tokenizer)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces including the special tokens, before any truncation."""
-        # verbose=False: counting a text longer than the model's limit is the point (the chunker
-        # measures abstracts to split them), so the "sequence length is longer" warning is noise.
-        encoded = self._tokenizer(list(texts), add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
-        return [len(ids) for ids in encoded]
+        return [len(ids) for ids in self._tokenizer.ids(texts)]
 
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         with self._lock, torch.inference_mode():
@@ -140,19 +137,23 @@ BATCH_TOKENS = 4096  # at most this many (padded) tokens embedded at once
 
 
 class _PooledTransformer:
-    """A transformer encoder with mean or CLS pooling, as sentence-transformers computes it."""
+    """A transformer encoder with mean or CLS pooling, as sentence-transformers computes it. A BERT
+    (the bundled MiniLM) runs as plain torch modules over its safetensors weights, tokenised by the
+    `tokenizers` library: the same vectors without transformers' model-loading imports (≈ 6 s of every
+    command's start on a slow CPU; docs/BENCHMARKS.md, session 20). Other models load through transformers."""
 
     def __init__(self, path: str, device: str, pooling: str):
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()  # a "Loading weights" bar on every command's stderr
-        config = json.loads((Path(path) / "sentence_bert_config.json").read_text()) \
-            if (Path(path) / "sentence_bert_config.json").exists() else {}
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self._model = AutoModel.from_pretrained(path).to(device).eval()
+        folder = Path(path)
+        config = json.loads((folder / "sentence_bert_config.json").read_text()) \
+            if (folder / "sentence_bert_config.json").exists() else {}
+        model_config = json.loads((folder / "config.json").read_text()) if (folder / "config.json").exists() else {}
+        if _plain_bert(folder, model_config):
+            self.tokenizer, limit = _WordPieces(folder), int(model_config["max_position_embeddings"])
+            self._model = _Bert(model_config, _bert_weights(folder)).to(device).eval()
+        else:
+            self.tokenizer, self._model, limit = _auto_tokenizer_and_model(path, device)
         self._device, self._pooling = device, pooling
-        self.max_seq_length = int(config.get("max_seq_length") or min(self.tokenizer.model_max_length, 512))
+        self.max_seq_length = int(config.get("max_seq_length") or min(limit, 512))
         self._lower = bool(config.get("do_lower_case"))
 
     def to(self, dtype: torch.dtype) -> None:
@@ -164,30 +165,132 @@ class _PooledTransformer:
     def encode(self, texts: list[str], batch_size: int, normalize_embeddings: bool, **_: object) -> np.ndarray:
         """Vectors in the texts' order, computed longest first (batches of similar length pad little)."""
         texts = [text.lower() for text in texts] if self._lower else texts
-        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_seq_length)
-        items = [dict(zip(encoded.keys(), values, strict=True)) for values in zip(*encoded.values(), strict=True)]
-        order = sorted(range(len(texts)), key=lambda i: -len(items[i]["input_ids"]))
+        ids = self.tokenizer.ids(texts, self.max_seq_length)
+        order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
         out = np.zeros((len(texts), self.get_embedding_dimension()), dtype=np.float32)
         start = 0
         while start < len(order):
             # long texts go fewer at a time: a batch's activations grow with its tokens (memory, not speed)
-            size = max(1, min(batch_size, BATCH_TOKENS // max(len(items[order[start]]["input_ids"]), 1)))
+            size = max(1, min(batch_size, BATCH_TOKENS // max(len(ids[order[start]]), 1)))
             chosen = order[start : start + size]
-            out[chosen] = self._pooled([items[i] for i in chosen])
+            out[chosen] = self._pooled([ids[i] for i in chosen])
             start += size
         if normalize_embeddings:
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out
 
-    def _pooled(self, items: list[dict[str, list[int]]]) -> np.ndarray:
-        batch = self.tokenizer.pad(items, return_tensors="pt").to(self._device)
-        hidden = self._model(**batch).last_hidden_state
+    def _pooled(self, rows: list[list[int]]) -> np.ndarray:
+        width = max(len(row) for row in rows)
+        input_ids = torch.tensor([row + [0] * (width - len(row)) for row in rows], device=self._device)
+        mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in rows], device=self._device)
+        hidden = self._model(input_ids=input_ids, attention_mask=mask).last_hidden_state
         if self._pooling == "cls":
             pooled = hidden[:, 0]
         else:
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            weights = mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
         return pooled.float().cpu().numpy()
+
+
+def _auto_tokenizer_and_model(path: str, device: str):
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # a "Loading weights" bar on every command's stderr
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    return _AutoPieces(tokenizer), AutoModel.from_pretrained(path).to(device).eval(), tokenizer.model_max_length
+
+
+class _AutoPieces:
+    """A transformers tokenizer behind the `ids` the encoder reads."""
+
+    def __init__(self, tokenizer):
+        self._tokenizer = tokenizer
+
+    def ids(self, texts: Sequence[str], max_length: int | None = None) -> list[list[int]]:
+        # verbose=False: counting a text longer than the model's limit is the point (the chunker
+        # measures abstracts to split them), so the "sequence length is longer" warning is noise.
+        return self._tokenizer(list(texts), add_special_tokens=True, truncation=max_length is not None,
+                               max_length=max_length, verbose=False)["input_ids"]
+
+
+class _WordPieces:
+    """The model's tokenizer.json run by the `tokenizers` library (what transformers' fast tokenizer wraps)."""
+
+    def __init__(self, folder: Path):
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+
+    def ids(self, texts: Sequence[str], max_length: int | None = None) -> list[list[int]]:
+        """Word-piece ids with the special tokens; cut to `max_length` keeping the closing one, as
+        transformers truncates."""
+        found = [encoding.ids for encoding in self._tokenizer.encode_batch(list(texts), add_special_tokens=True)]
+        return [ids[: max_length - 1] + ids[-1:] if max_length and len(ids) > max_length else ids for ids in found]
+
+
+def _plain_bert(folder: Path, config: dict) -> bool:
+    """A BERT encoder this module runs itself: absolute positions, GELU, safetensors weights, tokenizer.json."""
+    return (config.get("model_type") == "bert" and config.get("position_embedding_type", "absolute") == "absolute"
+            and config.get("hidden_act") == "gelu" and (folder / "model.safetensors").is_file()
+            and (folder / "tokenizer.json").is_file())
+
+
+def _bert_weights(folder: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    weights = load_file(str(folder / "model.safetensors"))
+    return {name.removeprefix("bert."): tensor for name, tensor in weights.items()}
+
+
+class _Output:
+    def __init__(self, last_hidden_state: torch.Tensor):
+        self.last_hidden_state = last_hidden_state
+
+
+class _Bert(torch.nn.Module):
+    """BERT's encoder in plain torch (inference only), with transformers' parameter names."""
+
+    def __init__(self, config: dict, weights: dict[str, torch.Tensor]):
+        super().__init__()
+        from types import SimpleNamespace
+
+        self.config = SimpleNamespace(hidden_size=config["hidden_size"])
+        self._heads, self._eps = config["num_attention_heads"], config["layer_norm_eps"]
+        self._weights = torch.nn.ParameterDict(
+            {name.replace(".", "__"): torch.nn.Parameter(tensor, requires_grad=False) for name, tensor in weights.items()})
+        self._layers = config["num_hidden_layers"]
+
+    def _w(self, name: str) -> torch.Tensor:
+        return self._weights[name.replace(".", "__")]
+
+    def _norm(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        return torch.nn.functional.layer_norm(x, x.shape[-1:], self._w(f"{name}.weight"), self._w(f"{name}.bias"), self._eps)
+
+    def _linear(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        return torch.nn.functional.linear(x, self._w(f"{name}.weight"), self._w(f"{name}.bias"))
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> _Output:
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        x = (self._w("embeddings.word_embeddings.weight")[input_ids] + self._w("embeddings.position_embeddings.weight")[positions]
+             + self._w("embeddings.token_type_embeddings.weight")[0])
+        x = self._norm(x, "embeddings.LayerNorm")
+        blocked = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
+        for i in range(self._layers):
+            x = self._layer(x, blocked, f"encoder.layer.{i}")
+        return _Output(x)
+
+    def _layer(self, x: torch.Tensor, blocked: torch.Tensor, name: str) -> torch.Tensor:
+        batch, length, width = x.shape
+        heads = [self._linear(x, f"{name}.attention.self.{part}").view(batch, length, self._heads, -1).transpose(1, 2)
+                 for part in ("query", "key", "value")]
+        attended = torch.nn.functional.scaled_dot_product_attention(*heads, attn_mask=blocked)
+        attended = attended.transpose(1, 2).reshape(batch, length, width)
+        x = self._norm(x + self._linear(attended, f"{name}.attention.output.dense"), f"{name}.attention.output.LayerNorm")
+        inner = torch.nn.functional.gelu(self._linear(x, f"{name}.intermediate.dense"))
+        return self._norm(x + self._linear(inner, f"{name}.output.dense"), f"{name}.output.LayerNorm")
 
 
 def torch_dtype(name: str, device: str) -> torch.dtype:

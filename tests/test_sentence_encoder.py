@@ -1,5 +1,6 @@
-"""The bundled MiniLM runs on transformers alone and gives sentence-transformers' vectors; any other
-model layout goes through sentence-transformers."""
+"""The bundled MiniLM runs on plain torch and the `tokenizers` library and gives sentence-transformers'
+vectors; another plain encoder loads through transformers; any other model layout goes through
+sentence-transformers."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def test_the_bundled_model_gives_sentence_transformers_vectors():
 
 def test_the_bundled_model_loads_without_sentence_transformers():
     code = ("import sys; from index.embedding import LocalEmbedder; LocalEmbedder('minilm').embed_batch(['x']); "
-            "print(sorted(m for m in ('sentence_transformers', 'sklearn', 'pandas') if m in sys.modules))")
+            "print(sorted(m for m in ('sentence_transformers', 'sklearn', 'pandas', 'transformers') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert done.stdout.strip() == "[]"
 
@@ -63,3 +64,13 @@ def test_encoding_leaves_no_openmp_workers_behind():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     before, after = done.stdout.split()
     assert after == before
+
+
+def test_a_plain_encoder_that_is_not_a_bundled_bert_layout_loads_through_transformers(tmp_path):
+    model = tmp_path / "no-tokenizer-json"
+    shutil.copytree(bundled_minilm_path(), model)
+    (model / "tokenizer.json").unlink()  # transformers builds the tokenizer from vocab.txt instead
+    through_transformers = SentenceEncoder(str(model), dtype="float32")
+    bundled = SentenceEncoder("minilm", dtype="float32")
+    assert through_transformers.count_tokens(TEXTS) == bundled.count_tokens(TEXTS)
+    assert np.allclose(through_transformers.encode(TEXTS, batch_size=2), bundled.encode(TEXTS, batch_size=2), atol=1e-5)
