@@ -5,7 +5,6 @@ the paper id and a digest of the abstract: another embedder or an edited abstrac
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
@@ -14,14 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from index.models import text_hash
+
 _SCHEMA = """CREATE TABLE IF NOT EXISTS sentence_vectors (
     embedder TEXT NOT NULL, paper_id TEXT NOT NULL, abstract_sha TEXT NOT NULL,
     sentences TEXT NOT NULL, vectors BLOB NOT NULL, dimension INTEGER NOT NULL,
     PRIMARY KEY (embedder, paper_id, abstract_sha))"""
-
-
-def abstract_digest(abstract: str) -> str:
-    return hashlib.sha256(abstract.encode()).hexdigest()[:32]
 
 
 class SentenceStore:
@@ -43,7 +40,7 @@ class SentenceStore:
                 row = self._db.execute(
                     "SELECT sentences, vectors, dimension FROM sentence_vectors "
                     "WHERE embedder = ? AND paper_id = ? AND abstract_sha = ?",
-                    (self._embedder, paper_id, abstract_digest(abstract))).fetchone()
+                    (self._embedder, paper_id, text_hash(abstract))).fetchone()
                 if row is not None:
                     vectors = np.frombuffer(row[1], dtype=np.float32).reshape(-1, row[2]) if row[2] else \
                         np.zeros((0, 0), dtype=np.float32)
@@ -52,7 +49,7 @@ class SentenceStore:
 
     def save(self, entries: Iterable[tuple[str, str, tuple[str, ...], np.ndarray]]) -> None:
         """(paper id, abstract, sentences, vectors) rows, replacing what the same key held."""
-        rows = [(self._embedder, paper_id, abstract_digest(abstract), json.dumps(list(sentences)),
+        rows = [(self._embedder, paper_id, text_hash(abstract), json.dumps(list(sentences)),
                  np.ascontiguousarray(vectors, dtype=np.float32).tobytes(), int(vectors.shape[1]) if vectors.size else 0)
                 for paper_id, abstract, sentences, vectors in entries]
         with self._lock:

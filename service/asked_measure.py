@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from index.models import Paper
 from index.text import STOPWORDS
+from service.figure_binding import COUNT_WORDS
 from service.figure_roles import LEVEL, percent_roles
 
 # "how many GPUs", "how many of the languages"
@@ -77,8 +78,7 @@ def unstated_measures(question: str, papers: Iterable[Paper]) -> tuple[str, ...]
 
 
 # a count before what is counted, up to three words apart: "five crowd counting datasets", "8 A100 80 GB GPUs"
-_COUNT = (r"(?:\d+(?:[.,]\d+)*\s?[KMB]?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-          r"dozens|hundreds|thousands|millions|billions)")
+_COUNT = rf"(?:\d+(?:[.,]\d+)*\s?[KMB]?|{'|'.join(['one', *COUNT_WORDS])}|dozens|hundreds|thousands|millions|billions)"
 # a question asking how a figure changed, not what it is ("by what margin", "how much faster")
 _ASKS_CHANGE = re.compile(r"\b(?:by\s+(?:what|how)|how\s+much\s+\w+er\b|improve|gain|margin|speed-?up|reduc|cut|"
                           r"increase|decrease|boost|faster|slower|drop)", re.I)
