@@ -105,7 +105,7 @@ def with_quote(result: AskResult, quote: Quote) -> AskResult:
                                              f"sentence comes from [{number}], retrieved first"))
     if result.abstained and quote.score < QUOTE_ALONE_MIN:
         return result
-    if result.abstained and (why := unstated_in(result.question, quote.sentence.text)):
+    if result.abstained and (why := unstated_in(result.question, quote.sentence.text, quote.passage.paper.title)):
         return replace(result, notes=(*result.notes, f"the closest sentence is not quoted: {why}"))
     if result.abstained:
         return replace(result, text=f"From the paper: {quoted}", citations=tuple(citations), abstained=False,

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from index.models import Paper
 from index.text import STOPWORDS
-from service.figure_binding import COUNT_WORDS
+from service.figure_binding import COUNT_WORDS, figure_measures, measures_named
 from service.figure_roles import LEVEL, percent_roles
 
 # "how many GPUs", "how many of the languages"
@@ -86,14 +86,34 @@ _ASKS_CHANGE = re.compile(r"\b(?:by\s+(?:what|how)|how\s+much\s+\w+er\b|improve|
 _ASKS_SCORE = re.compile(r"\bwhat\s+(?:(?:is|was|are|were|the|its|their)\s+)*(?:\S+\s+){0,3}?"
                          r"(?:scores?|accuracy|accuracies|rates?|perplexity|precision|recall|error)\b", re.I)
 # a figure that is neither a percentage nor a ratio nor part of a name ("a GLUE score of 79.6")
-_PLAIN_FIGURE = re.compile(r"(?<![\w.@^-])\d+(?:\.\d+)?(?![\w.%×]|\s*(?:%|×|x\b|times\b|-?fold\b|percent\b))",
+_PLAIN_FIGURE = re.compile(r"(?<![\w.@^-])\d+(?:\.\d+)?(?![\w%×]|\.\d|\s*(?:%|×|x\b|times\b|-?fold\b|percent\b))",
                            re.I)
 
+# A model's size, said after its name ("MosaicBERT-large", "BERT base and large"; a name has two capitals
+# or a digit, so "The large" is no name) or before "model" ("this base model"; not "a large language model").
+_SIZES = "(?i:base|large|small|tiny|mini|medium|huge|giant|xl|xxl)"
+_VARIANT_WORD = re.compile(rf"\b{_SIZES}\b")
+_VARIANT = re.compile(
+    rf"(?:\b[\w.]+-|\b[A-Za-z]*[A-Z][A-Za-z]*[A-Z0-9][\w.]*\s+)(?:{_SIZES})\b(?:\s*(?:,|and|or|/)\s*(?:{_SIZES})\b)*"
+    rf"|\b(?:{_SIZES})(?:\s*(?:,|and|or|/)\s*(?:{_SIZES}))*[\s-]+(?i:models?|variants?|versions?|configurations?)\b")
 
-def unstated_in(question: str, text: str) -> str | None:
+_MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+
+
+def unstated_in(question: str, text: str, title: str = "") -> str | None:
     """Why a sentence quoted alone does not state the quantity the question asks for, or None: "how many
-    bridge layers" with no count of bridge layers ("multiple bridge layers"), or a score asked for where
-    the sentence gives only changes ("improves R10@1 by 2.9%, … 4X faster")."""
+    bridge layers" with no count of bridge layers ("multiple bridge layers"), a score asked for where
+    the sentence gives only changes ("improves R10@1 by 2.9%, … 4X faster"), one size of a model asked
+    about where the sentence speaks of another ("MosaicBERT-large" / "this base model"), or a cut in
+    FLOPs asked for where its figures measure latency."""
+    text = _MARKERS.sub("", text)  # "[1]" states no figure
+    asked, stated = model_variants(question), model_variants(text)
+    if asked and stated and not asked & stated:
+        return f"it is about the {' and '.join(sorted(stated))} model, not the {' and '.join(sorted(asked))} one"
+    # a measure in the paper's name ("Latency Adjustable Transformer Encoder") is not what is asked for
+    asked, measured = measures_named(question, title), [kinds for kinds in figure_measures(text) if kinds]
+    if asked and measured and not any(kinds & asked for kinds in measured):
+        return f"its figures measure {' and '.join(sorted(set().union(*measured)))}, not {' and '.join(sorted(asked))}"
     for match in _HOW_MANY.finditer(question):
         noun = match["noun"].lower()
         if noun in _NOT_COUNTED:
@@ -104,6 +124,11 @@ def unstated_in(question: str, text: str) -> str | None:
     if _ASKS_SCORE.search(question) and not _ASKS_CHANGE.search(question) and not _states_level(text):
         return "it states changes, not the figure asked for"
     return None
+
+
+def model_variants(text: str) -> set[str]:
+    """The sizes of a model the text names: "MosaicBERT-large", "BERT base and large", "the base model"."""
+    return {word.lower() for match in _VARIANT.finditer(text) for word in _VARIANT_WORD.findall(match[0])}
 
 
 def _counted_words(text: str) -> str:

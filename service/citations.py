@@ -32,7 +32,12 @@ from dataclasses import dataclass
 
 from index.models import Paper
 from index.text import content_stems, sentences, split_sentences
-from service.figure_binding import COUNT_WORDS, count_for_another_thing, figure_bound_elsewhere
+from service.figure_binding import (
+    COUNT_WORDS,
+    count_for_another_thing,
+    figure_bound_elsewhere,
+    figure_of_another_measure,
+)
 from service.figure_roles import figure_in_another_role
 from service.restatement import only_restates
 from service.subject_binding import with_rightful_subject
@@ -268,7 +273,8 @@ def figures_unfit(claim: str, paper: Paper) -> str | None:
     """Why the claim's figures or counts are not what the paper says of what the claim says, or None:
     a figure the paper gives for something else or in another role, or a count of another thing."""
     return (_figure_for_something_else(claim, paper) or figure_in_another_role(claim, paper)
-            or figure_bound_elsewhere(claim, paper) or count_for_another_thing(claim, paper))
+            or figure_bound_elsewhere(claim, paper) or count_for_another_thing(claim, paper)
+            or figure_of_another_measure(claim, paper))
 
 
 def _figure_for_something_else(claim: str, paper: Paper) -> str | None:

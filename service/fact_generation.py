@@ -5,6 +5,7 @@ quoted after it. `service.ask` decides which passages; this module only answers 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator as Steps
 from collections.abc import Sequence
 from dataclasses import replace
@@ -14,6 +15,7 @@ from langchain_core.runnables import Runnable
 from service.answer_quote import answering_sentence, with_quote
 from service.answer_scope import scoped
 from service.ask_records import ABSTENTION, AskOptions, AskResult, Retrieval, Token
+from service.asked_measure import unstated_in
 from service.citations import Passage, check_answer
 from service.engines.langchain_bridge import GeneratorChatModel
 from service.engines.protocol import Generator
@@ -27,6 +29,8 @@ STOP = ("\n\n", "<source", "Question:")
 MODEL_DECLINED = "the model found no answer in the passages"
 NO_SUPPORT = "no passage supports the model's answer"
 NO_CLOSE_SENTENCE = "no sentence answers the question closely enough"
+NOT_WHAT_WAS_ASKED = "the model's answer does not state what the question asks for"
+_ASKS_TWO_THINGS = re.compile(r"\band\s+(?:\w+\s+){0,2}(?:how|what|which|who|when|where|why)\b", re.IGNORECASE)
 
 
 def render_source(passage: Passage) -> str:
@@ -130,6 +134,11 @@ def finish(question: str, retrieval: Retrieval, raw: str) -> AskResult:
     checked = check_answer(raw.strip(), retrieval.passages, question)
     if not checked.citations:  # never present an uncited guess as sourced
         return abstention(question, retrieval, NO_SUPPORT, raw, checked.notes)
+    titles = " ".join(p.paper.title for p in retrieval.passages if p.number in {c.number for c in checked.citations})
+    # "What GLUE score …" answered "it is Pareto optimal [1]"; a question asking two things is partly answered
+    if not _ASKS_TWO_THINGS.search(question) and (why := unstated_in(question, checked.text, titles)):
+        return abstention(question, retrieval, NOT_WHAT_WAS_ASKED, raw,
+                          (*checked.notes, f"the model's answer is left out: {why}"))
     return AskResult(question, checked.text, checked.citations, False, "", raw, retrieval, checked.notes)
 
 

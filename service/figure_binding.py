@@ -9,7 +9,10 @@ what they miss is the pairing within a sentence:
 - "accelerates both SD and DeepFloyd-IF by 41% and 24% respectively" read as "41% for
   DeepFloyd-IF": a run of figures goes, in order, with a list of as many things (`_item_verdict`);
 - "five diverse pre-training tasks" read as "two pre-training tasks": a count goes with the noun
-  after it (`count_for_another_thing`).
+  after it (`count_for_another_thing`);
+- "improves the inference latency by up to 4.8 times" read as "cuts FLOPs by 4.8 times": what a
+  figure measures (time, computation, memory, parameters, energy) is read beside it
+  (`figure_of_another_measure`).
 
 Each check answers only when the sentence settles it; otherwise the claim passes.
 """
@@ -75,6 +78,52 @@ def figure_bound_elsewhere(claim: str, paper: Paper) -> str | None:
             return (f"it gives {piece.text} to “{wrong[0].about}”, "
                     f"for which the paper gives {wrong[0].other}")
     return None
+
+
+# What a figure measures where efficiency claims get mixed up: word starts (stems) of each kind; "time"
+# alone is whole, so "times" (a ratio) is not a duration.
+_MEASURE_KINDS = {
+    "time": ("latenc", "speed", "fast", "slow", "runtime", "second", "throughput", "wall-clock"),
+    "computation": ("flop", "computation", "operation", "gflop", "mac"),
+    "memory": ("memor", "footprint", "vram"),
+    "parameters": ("parameter", "param"),
+    "energy": ("energ", "power", "watt"),
+}
+_MEASURE_WHOLE = {"time": {"time"}, "computation": {"compute", "macs"}}
+
+
+def figure_of_another_measure(claim: str, paper: Paper) -> str | None:
+    """Why the claim says one of the paper's figures measures one thing (FLOPs) where every sentence
+    of the paper stating the figure says it measures another (latency), or None."""
+    claimed = _pieces(claim)
+    said = [_pieces(sentence) for sentence in sentences(paper.abstract)]
+    for at, piece in enumerate(claimed):
+        kinds = _measure_kinds(_measure_words(claimed, at)) if piece.kind == "figure" else set()
+        if not kinds:
+            continue
+        given = [_measure_kinds(_measure_words(pieces, i)) for pieces in said
+                 for i, other in enumerate(pieces) if other.kind == "figure" and other.text == piece.text]
+        if given and all(found and not found & kinds for found in given):
+            paper_says = " or ".join(sorted(set().union(*given)))
+            return f"it gives {piece.text} as {' and '.join(sorted(kinds))}, where the paper gives it as {paper_says}"
+    return None
+
+
+def measures_named(text: str, leaving_out: str = "") -> set[str]:
+    """The kinds of measure (time, computation, memory, parameters, energy) the text's words name,
+    leaving out words of `leaving_out`."""
+    return _measure_kinds(content_stems(text) - content_stems(leaving_out))
+
+
+def figure_measures(text: str) -> list[set[str]]:
+    """For each figure of the text, the kinds of measure named beside it (empty where none is)."""
+    pieces = _pieces(text)
+    return [_measure_kinds(_measure_words(pieces, at)) for at, piece in enumerate(pieces) if piece.kind == "figure"]
+
+
+def _measure_kinds(stems: set[str]) -> set[str]:
+    return {kind for kind, starts in _MEASURE_KINDS.items() for word in stems
+            if word.startswith(starts) or word in _MEASURE_WHOLE.get(kind, ())}
 
 
 def count_for_another_thing(claim: str, paper: Paper) -> str | None:

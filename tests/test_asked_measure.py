@@ -21,7 +21,7 @@ from service.ask import (
     retrieve,
     settled_without_model,
 )
-from service.asked_measure import asked_measures, names_measure, unstated_in, unstated_measures
+from service.asked_measure import asked_measures, model_variants, names_measure, unstated_in, unstated_measures
 from service.question_kinds import FACT, OUT_OF_SCOPE
 from tests.test_ask import TRACKS, ScriptedGenerator
 
@@ -145,8 +145,43 @@ def test_a_score_question_needs_a_level_not_only_changes():
     assert unstated_in("By what margin does it beat the SoTA?", UNI_SENTENCE) is None  # a change asked for
 
 
+MOSAIC_SENTENCE = ("When pretrained from scratch on the C4 dataset, this base model achieves a downstream average GLUE "
+                   "(dev) score of 79.6 in 1.13 hours on 8 A100 80 GB GPUs at a cost of roughly $20.")
+
+
+def test_a_question_about_one_size_of_a_model_needs_a_sentence_about_that_size():
+    question = "What average GLUE dev score does MosaicBERT-large reach?"
+    assert unstated_in(question, MOSAIC_SENTENCE) == "it is about the base model, not the large one"
+    assert unstated_in(question, "MosaicBERT base and large reach GLUE scores of 79.6 and 83.2.") is None
+    assert unstated_in(question, "MosaicBERT reaches a GLUE score of 79.6.") is None  # no size named: can't tell
+    assert unstated_in("What GLUE score does MosaicBERT-base reach?", MOSAIC_SENTENCE) is None
+    assert model_variants("BERT-Large and T5-XL") == {"large", "xl"}
+    assert model_variants("The large model is better than BERT BASE.") == {"large", "base"}
+    # sizes that are not a model's: "a large language model", "large-scale", "the Base setting"
+    assert model_variants("a large language model with base rates on a large-scale set in the Base setting") == set()
+
+
 def test_a_quote_that_does_not_state_the_asked_count_leaves_the_abstention(sample_library):
     question = "How many bridge layers does BridgeTower add between the uni-modal and cross-modal encoders?"
     result = ask(sample_library, ScriptedGenerator(lambda messages: "BridgeTower adds 2 bridge layers [1]."), question)
     assert result.abstained and result.citations == ()
     assert any("not quoted: it gives no count of bridge layers" in note for note in result.notes), result.notes
+
+
+def test_a_model_answer_that_does_not_state_the_asked_score_becomes_the_abstention(sample_library):
+    question = "What average GLUE dev score does MosaicBERT-large reach?"
+    non_answer = "MosaicBERT base and large are consistently Pareto optimal [1]."
+    result = ask(sample_library, ScriptedGenerator(lambda messages: non_answer), question)
+    assert result.abstained and result.citations == ()
+    assert any("answer is left out: it states changes, not the figure asked for" in note for note in result.notes)
+    # the closest sentence is about the base model: not quoted either
+    assert any("not quoted: it is about the base model, not the large one" in note for note in result.notes), \
+        result.notes
+
+
+def test_an_answer_to_one_part_of_a_two_part_question_stands(sample_library):
+    question = ("Which Turkish BERT model is fine-tuned in the Turkish language understanding paper, and how many "
+                "languages does the free verse generation paper cover?")
+    answer = "The paper fine-tunes BERTurk [1]."
+    result = ask(sample_library, ScriptedGenerator(lambda messages: answer), question)
+    assert not result.abstained and "BERTurk" in result.text

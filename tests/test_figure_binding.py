@@ -12,7 +12,7 @@ from index.text import sentences
 from service.citations import Passage, SourceSentence, check_answer
 from service.compare import FIELDS, ComparisonTable, Row, check_summary
 from service.compare_cells import Cell, trace_cell
-from service.figure_binding import count_for_another_thing, figure_bound_elsewhere
+from service.figure_binding import count_for_another_thing, figure_bound_elsewhere, figure_of_another_measure
 
 UNI = ("Uni-Encoder: A Fast and Accurate Response Selection Paradigm",
        "We propose Uni-Encoder. For instance, it improves R10@1 by 2.9% with an approximately 4X faster inference "
@@ -86,6 +86,24 @@ def test_a_count_of_what_the_paper_counts_otherwise_is_removed():
     assert count_for_another_thing("It trains on two datasets.", lxmert) is None  # the paper counts no datasets
     assert count_for_another_thing("It has a two-stage schedule.", lxmert) is None
     assert count_for_another_thing("It has a three-stage schedule.", lxmert) is not None
+
+
+ACC = ("An Efficient Transformer Encoder with Adaptive Inference",
+       "The proposed encoder model can work with fewer Floating Point Operations (FLOPs) than the original Transformer. "
+       "The proposed method improves the inference latency of BERTbase by up to 4.8 times with less than 0.75% "
+       "accuracy drop on average.")
+
+
+def test_a_figure_the_paper_gives_for_one_measure_is_not_given_to_another():
+    checked = check_answer("The method cuts FLOPs on BERTbase by up to 4.8 times [1]. It loses less than 0.75% "
+                           "accuracy [1].", [passage(*ACC)])
+    assert checked.text == "It loses less than 0.75% accuracy [1]."
+    assert any("it gives 4.8 as computation, where the paper gives it as time" in note for note in checked.notes)
+    acc = paper(*ACC)
+    assert figure_of_another_measure("It makes BERTbase inference 4.8 times faster.", acc) is None  # the same measure
+    assert figure_of_another_measure("It is 4.8 times better.", acc) is None  # no measure named: nothing to compare
+    assert figure_of_another_measure("It cuts FLOPs and latency by 4.8 times.", acc) is None
+    assert figure_of_another_measure("It reaches 88.5% with half the FLOPs.", paper("T", "It reaches 88.5%.")) is None
 
 
 def test_compare_cells_and_summaries_pair_figures_as_the_paper_does():
