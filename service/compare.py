@@ -22,6 +22,7 @@ from service.cache import OutputCache, cache_key
 from service.citations import distinctive_tokens, figures_unfit, missing_from
 from service.compare_cells import (
     MAX_PHRASE_WORDS,
+    PHRASE_CHARS,
     Cell,
     borrowed_words,
     content_words,
@@ -39,15 +40,14 @@ FIELDS = ("problem", "method", "data", "result")
 HEADERS = {"problem": "Problem", "method": "Method", "data": "Data", "result": "Key result"}
 MIN_PAPERS, MAX_PAPERS = 2, 8
 EXTRACT_TOKENS = 100  # four 15-word lines; also caps the repetition loops the small model falls into
-_PHRASE_CHARS = 160  # a 25-word phrase fits; the bound also ends the small model's repetition loops
 # Every key present, strings bounded: the constrained reply always parses and always fits the token cap.
 EXTRACTION_SCHEMA = {
     "type": "object",
-    "properties": {name: {"type": "string", "minLength": 1, "maxLength": _PHRASE_CHARS} for name in FIELDS},
+    "properties": {name: {"type": "string", "minLength": 1, "maxLength": PHRASE_CHARS} for name in FIELDS},
     "required": list(FIELDS),
     "additionalProperties": False,
 }
-EXTRACT_JSON_TOKENS = len(FIELDS) * (_PHRASE_CHARS + 8) + 16  # a token is at least one character
+EXTRACT_JSON_TOKENS = len(FIELDS) * (PHRASE_CHARS + 8) + 16  # a token is at least one character
 SUMMARY_TOKENS = 120  # 2–4 sentences
 MAX_REPEATS = 3  # a word this often in one phrase: the model looped ("TextCraftor, TextCraftor, …")
 STRICT_REMINDER = ("Reply with only the four lines Problem:, Method:, Data:, Result:, each under 15 words, "

@@ -78,7 +78,7 @@ _JOINT_WORDS = frozenset("both they differ instead also no not more less most th
 _CUES = {
     "problem": re.compile(r"\b(challeng|problem|remain|limit|lack|difficult|suffer|issue|bottleneck|however|"
                           r"costly|expensive|struggl|fail|open question)", re.IGNORECASE),
-    "method": re.compile(r"\b(we (?!show|find|prove|observe|demonstrate|achieve)[a-z]+|this (paper|work) [a-z]+s\b|"
+    "method": re.compile(r"\b(we (?!show|find|prove|observe|demonstrate|achieve|believe|hope|expect|envision|anticipate|argue|think|conclude)[a-z]+|this (paper|work) [a-z]+s\b|"
                          r"our (method|approach|model|framework)|novel|framework|architecture)", re.IGNORECASE),
     "data": re.compile(r"\b(dataset|benchmark|corpus|corpora|evaluated on|experiments on|trained on)"
                        # "On LibriSpeech", "on VQAv2"; not "on CPU"
@@ -126,10 +126,30 @@ def best_sentence(phrase: str, sentences: Sequence[str]) -> tuple[int | None, fl
     return best, scores[best]
 
 
+# A phrase's length bound under the extraction schema: a 25-word phrase fits; the bound also ends the
+# small model's repetition loops. A phrase this long was cut by it, often mid-word or mid-clause.
+PHRASE_CHARS = 160
+_CUT_TAIL = re.compile(r"(?:[\s,;:(\-]+|\b(?:when|while|where|and|or|but|of|the|a|an|to|in|on|for|by|with|as|at|"
+                       r"from|between|than|that|which|its|their|is|are)\b)+$", re.IGNORECASE)
+
+
+def uncut(phrase: str | None, abstract: str) -> str | None:
+    """A phrase the length bound cut ("… in terms of compression effic"), ended at its last whole word
+    of the abstract and last content word, with "…"; other phrases as they are."""
+    if phrase is None or len(phrase) < PHRASE_CHARS - 1:
+        return phrase
+    words = phrase.split()
+    if words and not re.search(rf"(?<!\w){re.escape(words[-1])}(?!\w)", abstract):
+        words = words[:-1]  # the bound fell inside this word
+    text = _CUT_TAIL.sub("", " ".join(words))
+    return f"{text}…" if text else phrase
+
+
 def trace_cell(field: str, phrase: str | None, abstract: str, taken: set[int] = frozenset(),
                title: str = "") -> Cell:
     """The model's phrase with its supporting sentence, or extractive text when it has too little support."""
     found = sentences(abstract)
+    phrase = uncut(phrase, abstract)
     if phrase and field == "data":
         phrase = as_data(phrase)
     eligible = _eligible(field, found)

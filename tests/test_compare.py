@@ -19,7 +19,7 @@ from service.compare import (
     short_names,
     validate_reply,
 )
-from service.compare_cells import extractive_cell, trace_cell
+from service.compare_cells import PHRASE_CHARS, extractive_cell, trace_cell, uncut
 from tests.compare_support import GOOD, PROOF, SEGMENT, SPEECH, ScriptedGenerator, good
 
 # --- parsing and validation -----------------------------------------------------------------------------
@@ -235,3 +235,25 @@ def test_data_and_results_come_from_what_the_authors_did_not_from_the_opening_ba
     cell = trace_cell("data", "Segmentation methods downsample images", " ".join(found))
     assert cell.origin == "extractive" and cell.sentence_index == 3
     assert trace_cell("problem", "segmentation methods downsample images", " ".join(found)).sentence_index == 0
+
+
+def test_a_phrase_cut_by_the_length_bound_ends_at_its_last_whole_word():
+    abstract = ("We propose SqueezeLM. It outperforms existing solutions in terms of compression efficiency on "
+                "the RSNA Pneumonia Challenge when trained with half the data.")
+    cut = ("SqueezeLM outperforms existing solutions in terms of compression efficiency on the RSNA Pneumonia "
+           "Challenge when trained with half the data, which makes it the best choice")[:PHRASE_CHARS]
+    assert cut.endswith("which makes it the ")  # the bound fell after "the"
+    assert uncut(cut, abstract) == ("SqueezeLM outperforms existing solutions in terms of compression efficiency on "
+                                    "the RSNA Pneumonia Challenge when trained with half the data, which makes it…")
+    mid_word = "It outperforms existing solutions in terms of compression effic"
+    assert uncut(mid_word.rjust(PHRASE_CHARS), abstract).endswith("in terms of compression…")
+    ends_in_a_joiner = ("x" * (PHRASE_CHARS - 30)) + " on the RSNA Pneumonia Challenge when"
+    assert uncut(ends_in_a_joiner[-PHRASE_CHARS:], abstract).endswith("Pneumonia Challenge…")
+    assert uncut("a short phrase ending in when", abstract) == "a short phrase ending in when"  # not at the bound
+    assert uncut(None, abstract) is None
+
+
+def test_a_method_cell_is_what_the_authors_did_not_what_they_believe():
+    found = sentences("Vision-language models need vision encoders. We introduce EVE, an encoder-free model trained on "
+                      "public data. We believe that EVE provides a transparent route towards pure decoder-only models.")
+    assert extractive_cell("method", found).text == "We introduce EVE, an encoder-free model trained on public data."
