@@ -173,7 +173,7 @@ def row_lines(comparison: Comparison, names: Sequence[str],
                          (("method", _phrase(row, "method")), ("data", _phrase(row, "data")),
                           ("key result", _phrase(row, "result"))) if text and text.lower() not in shown)
         if said:  # else its quotes hold all its row says
-            lines.append(f"{name or row.paper.title} [{number}] — {said}.")
+            lines.append(f"{name or row.paper.title} [{number}] — {said}" + ("" if said.endswith("…") else "."))
         citations.append(_row_citation(number, row, [index for index, _ in quoted]))
     return lines, tuple(citations)
 
