@@ -349,3 +349,25 @@ def test_engine_choice_follows_the_setting_and_the_wheel(tmp_path):
     assert parallel_requests(settings_for(tmp_path, engine="transformers", slots=3)) == 1
     assert parallel_requests(settings_for(tmp_path, generator="openai:m", generator_base_url="http://127.0.0.1:9/v1",
                                           slots=3)) == 3
+
+
+def test_a_gguf_converted_for_transformers_is_parsed_once(tmp_path):
+    """transformers reads the GGUF's header for the tokenizer, the config and the weights; during a
+    conversion the first parse of a path serves the others, and afterwards nothing is left changed."""
+    gguf = pytest.importorskip("gguf")
+    import numpy as np
+
+    from service.engines.transformers_lm import _one_gguf_parse
+
+    path = tmp_path / "tiny.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_tensor("t", np.ones((2, 2), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    original = gguf.GGUFReader
+    with _one_gguf_parse():
+        first = gguf.GGUFReader(path)
+        assert gguf.GGUFReader(str(path)) is first and first.tensors[0].name == "t"
+    assert gguf.GGUFReader is original and gguf.GGUFReader(path) is not first

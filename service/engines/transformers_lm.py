@@ -22,10 +22,11 @@ def convert_gguf(gguf_path: Path, out_dir: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder, name = str(gguf_path.parent), gguf_path.name
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    model = AutoModelForCausalLM.from_pretrained(
-        folder, gguf_file=name, dtype=torch.bfloat16, **_dense_gguf_options()
-    )
+    with _one_gguf_parse():
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+        model = AutoModelForCausalLM.from_pretrained(
+            folder, gguf_file=name, dtype=torch.bfloat16, **_dense_gguf_options()
+        )
     # The weights are dense now; a GGUF quantizer left attached refuses to save, and its
     # config entry would make every reload go through the quantizer again.
     model.hf_quantizer = None
@@ -33,6 +34,30 @@ def convert_gguf(gguf_path: Path, out_dir: Path) -> None:
         del model.config.quantization_config
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
+
+
+@contextlib.contextmanager
+def _one_gguf_parse() -> Iterator[None]:
+    """transformers parses the GGUF once for the tokenizer, the config and the weights each; a parse
+    reads the 300,000 vocabulary and merge entries one by one in Python (25 s on a slow CPU). Here the
+    first parse of a path serves the others. If transformers stops asking `gguf` for its reader at load
+    time, this changes nothing."""
+    import gguf
+
+    original = gguf.GGUFReader
+    parsed: dict[tuple[str, str], object] = {}
+
+    def reader(path, mode="r"):
+        key = (str(path), mode)
+        if key not in parsed:
+            parsed[key] = original(path, mode)
+        return parsed[key]
+
+    gguf.GGUFReader = reader
+    try:
+        yield
+    finally:
+        gguf.GGUFReader = original
 
 
 def _dense_gguf_options() -> dict:
