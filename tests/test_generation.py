@@ -369,5 +369,5 @@ def test_a_gguf_converted_for_transformers_is_parsed_once(tmp_path):
     original = gguf.GGUFReader
     with _one_gguf_parse():
         first = gguf.GGUFReader(path)
-        assert gguf.GGUFReader(str(path)) is first and first.tensors[0].name == "t"
+        assert gguf.GGUFReader(path) is first and first.tensors[0].name == "t"
     assert gguf.GGUFReader is original and gguf.GGUFReader(path) is not first

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -38,22 +39,14 @@ def convert_gguf(gguf_path: Path, out_dir: Path) -> None:
 
 @contextlib.contextmanager
 def _one_gguf_parse() -> Iterator[None]:
-    """transformers parses the GGUF once for the tokenizer, the config and the weights each; a parse
-    reads the 300,000 vocabulary and merge entries one by one in Python (25 s on a slow CPU). Here the
-    first parse of a path serves the others. If transformers stops asking `gguf` for its reader at load
+    """transformers parses the GGUF once each for the tokenizer, the config and the weights, and a parse
+    reads 300,000 vocabulary and merge entries one by one in Python (25 s on a slow CPU): here the first
+    parse of a path serves the others. Should transformers stop asking `gguf` for its reader at load
     time, this changes nothing."""
     import gguf
 
     original = gguf.GGUFReader
-    parsed: dict[tuple[str, str], object] = {}
-
-    def reader(path, mode="r"):
-        key = (str(path), mode)
-        if key not in parsed:
-            parsed[key] = original(path, mode)
-        return parsed[key]
-
-    gguf.GGUFReader = reader
+    gguf.GGUFReader = functools.cache(original)
     try:
         yield
     finally:
