@@ -78,7 +78,9 @@ _JOINT_WORDS = frozenset("both they differ instead also no not more less most th
 _CUES = {
     "problem": re.compile(r"\b(challeng|problem|remain|limit|lack|difficult|suffer|issue|bottleneck|however|"
                           r"costly|expensive|struggl|fail|open question)", re.IGNORECASE),
-    "method": re.compile(r"\b(we (?!show|find|prove|observe|demonstrate|achieve|believe|hope|expect|envision|anticipate|argue|think|conclude)[a-z]+|this (paper|work) [a-z]+s\b|"
+    # what the authors did ("we propose"), not what they found or believe ("we show", "we believe")
+    "method": re.compile(r"\b(we (?!show|find|prove|observe|demonstrate|achieve|believe|hope|expect|envision|"
+                         r"anticipate|argue|think|conclude)[a-z]+|this (paper|work) [a-z]+s\b|"
                          r"our (method|approach|model|framework)|novel|framework|architecture)", re.IGNORECASE),
     "data": re.compile(r"\b(dataset|benchmark|corpus|corpora|evaluated on|experiments on|trained on)"
                        # "On LibriSpeech", "on VQAv2"; not "on CPU"

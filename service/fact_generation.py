@@ -134,7 +134,8 @@ def finish(question: str, retrieval: Retrieval, raw: str) -> AskResult:
     checked = check_answer(raw.strip(), retrieval.passages, question)
     if not checked.citations:  # never present an uncited guess as sourced
         return abstention(question, retrieval, NO_SUPPORT, raw, checked.notes)
-    titles = " ".join(p.paper.title for p in retrieval.passages if p.number in {c.number for c in checked.citations})
+    cited = {citation.number for citation in checked.citations}
+    titles = " ".join(passage.paper.title for passage in retrieval.passages if passage.number in cited)
     # "What GLUE score …" answered "it is Pareto optimal [1]"; a question asking two things is partly answered
     if not _ASKS_TWO_THINGS.search(question) and (why := unstated_in(question, checked.text, titles)):
         return abstention(question, retrieval, NOT_WHAT_WAS_ASKED, raw,

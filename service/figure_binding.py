@@ -80,16 +80,16 @@ def figure_bound_elsewhere(claim: str, paper: Paper) -> str | None:
     return None
 
 
-# What a figure measures where efficiency claims get mixed up: word starts (stems) of each kind; "time"
-# alone is whole, so "times" (a ratio) is not a duration.
+# What a figure measures where efficiency claims get mixed up: word starts (stems) of each kind, and whole
+# words where a start would say too much ("times" is a ratio, "machine" no MACs, "power" mostly not watts).
 _MEASURE_KINDS = {
-    "time": ("latenc", "speed", "fast", "slow", "runtime", "second", "throughput", "wall-clock"),
-    "computation": ("flop", "computation", "operation", "gflop", "mac"),
+    "time": ("latenc", "speed", "faster", "slower", "runtime", "throughput", "wall-clock"),
+    "computation": ("flop", "computation", "operation", "gflop"),
     "memory": ("memor", "footprint", "vram"),
-    "parameters": ("parameter", "param"),
-    "energy": ("energ", "power", "watt"),
+    "parameters": ("parameter",),
+    "energy": ("energ", "watt"),
 }
-_MEASURE_WHOLE = {"time": {"time"}, "computation": {"compute", "macs"}}
+_MEASURE_WHOLE = {"time": {"time", "fast", "slow"}, "computation": {"compute", "macs"}, "parameters": {"param"}}
 
 
 def figure_of_another_measure(claim: str, paper: Paper) -> str | None:
