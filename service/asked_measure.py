@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from index.models import Paper
 from index.text import STOPWORDS
+from service.citations import strip_markers
 from service.figure_binding import COUNT_WORDS, figure_measures, measures_named
 from service.figure_roles import LEVEL, percent_roles
 
@@ -97,16 +98,13 @@ _VARIANT = re.compile(
     rf"(?:\b[\w.]+-|\b[A-Za-z]*[A-Z][A-Za-z]*[A-Z0-9][\w.]*\s+)(?:{_SIZES})\b(?:\s*(?:,|and|or|/)\s*(?:{_SIZES})\b)*"
     rf"|\b(?:{_SIZES})(?:\s*(?:,|and|or|/)\s*(?:{_SIZES}))*[\s-]+(?i:models?|variants?|versions?|configurations?)\b")
 
-_MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
-
-
 def unstated_in(question: str, text: str, title: str = "") -> str | None:
     """Why a sentence quoted alone does not state the quantity the question asks for, or None: "how many
     bridge layers" with no count of bridge layers ("multiple bridge layers"), a score asked for where
     the sentence gives only changes ("improves R10@1 by 2.9%, … 4X faster"), one size of a model asked
     about where the sentence speaks of another ("MosaicBERT-large" / "this base model"), or a cut in
     FLOPs asked for where its figures measure latency."""
-    text = _MARKERS.sub("", text)  # "[1]" states no figure
+    text = strip_markers(text)  # "[1]" states no figure
     asked, stated = model_variants(question), model_variants(text)
     if asked and stated and not asked & stated:
         return f"it is about the {' and '.join(sorted(stated))} model, not the {' and '.join(sorted(asked))} one"

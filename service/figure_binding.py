@@ -95,17 +95,12 @@ _MEASURE_WHOLE = {"time": {"time", "fast", "slow"}, "computation": {"compute", "
 def figure_of_another_measure(claim: str, paper: Paper) -> str | None:
     """Why the claim says one of the paper's figures measures one thing (FLOPs) where every sentence
     of the paper stating the figure says it measures another (latency), or None."""
-    claimed = _pieces(claim)
-    said = [_pieces(sentence) for sentence in sentences(paper.abstract)]
-    for at, piece in enumerate(claimed):
-        kinds = _measure_kinds(_measure_words(claimed, at)) if piece.kind == "figure" else set()
-        if not kinds:
-            continue
-        given = [_measure_kinds(_measure_words(pieces, i)) for pieces in said
-                 for i, other in enumerate(pieces) if other.kind == "figure" and other.text == piece.text]
-        if given and all(found and not found & kinds for found in given):
+    said = [_figure_kinds(_pieces(sentence)) for sentence in sentences(paper.abstract)]
+    for figure, kinds in _figure_kinds(_pieces(claim)):
+        given = [found for figures in said for other, found in figures if other == figure]
+        if kinds and given and all(found and not found & kinds for found in given):
             paper_says = " or ".join(sorted(set().union(*given)))
-            return f"it gives {piece.text} as {' and '.join(sorted(kinds))}, where the paper gives it as {paper_says}"
+            return f"it gives {figure} as {' and '.join(sorted(kinds))}, where the paper gives it as {paper_says}"
     return None
 
 
@@ -117,8 +112,12 @@ def measures_named(text: str, leaving_out: str = "") -> set[str]:
 
 def figure_measures(text: str) -> list[set[str]]:
     """For each figure of the text, the kinds of measure named beside it (empty where none is)."""
-    pieces = _pieces(text)
-    return [_measure_kinds(_measure_words(pieces, at)) for at, piece in enumerate(pieces) if piece.kind == "figure"]
+    return [kinds for _, kinds in _figure_kinds(_pieces(text))]
+
+
+def _figure_kinds(pieces: list[_Piece]) -> list[tuple[str, set[str]]]:
+    return [(piece.text, _measure_kinds(_measure_words(pieces, at))) for at, piece in enumerate(pieces)
+            if piece.kind == "figure"]
 
 
 def _measure_kinds(stems: set[str]) -> set[str]:
