@@ -67,11 +67,14 @@ def attach_lora(model, top: int, rank: int, scale: float) -> dict[str, LoraLinea
     return wrapped
 
 
-def training_pair(tokenizer, row: dict) -> tuple[list[int], list[int]]:
-    """(prompt ids, TL;DR ids + end-of-turn) for one SciTLDR record: the author's TL;DR is the target."""
-    paper = Paper(id=row["paper_id"], title=row["title"], abstract=" ".join(row["source"]), source="scitldr")
-    # whole abstracts, as the shipped adapter was trained (the app reads at most SOURCE_WORDS of them)
-    messages = render_messages(paper, "tldr", words=None)
+def training_pair(tokenizer, row: dict, abstract_only: bool = False,
+                  words: int | None = None) -> tuple[list[int], list[int]]:
+    """(prompt ids, TL;DR ids + end-of-turn) for one SciTLDR record: the author's TL;DR is the target.
+    The prompt is the product's, with the title unless `abstract_only`, from at most `words` words of the
+    abstract (None: all of it, as the shipped adapter's steps were trained)."""
+    title = "" if abstract_only else row["title"]
+    paper = Paper(id=row["paper_id"], title=title, abstract=" ".join(row["source"]), source="scitldr")
+    messages = render_messages(paper, "tldr", words=words)
     text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     prompt = tokenizer(text, add_special_tokens=False)["input_ids"]
     target = tokenizer(row["target"][0].strip() + "<|im_end|>", add_special_tokens=False)["input_ids"]
@@ -117,7 +120,7 @@ def train(args) -> None:
     model.train()
     started, tokens, losses = time.time(), 0, []
     for index, row in enumerate(rows, 1):
-        prompt, target = training_pair(tokenizer, row)
+        prompt, target = training_pair(tokenizer, row, args.abstract_only, args.source_words or None)
         loss = target_loss(model, prompt, target, args.max_tokens)
         (loss / args.accum).backward()
         losses.append(loss.item())
@@ -141,7 +144,17 @@ def adapter_metadata(args, bundle, seconds: float) -> dict[str, str]:
     """What every adapter file records: its shape, the exact base model and prompt, the run."""
     return {"scale": str(args.scale), "rank": str(args.rank), "base_model": bundle.name,
             "base_sha256": bundle.sha256, "prompt": load_prompt("tldr").key, "lr": str(args.lr),
-            "seed": str(args.seed), "train_seconds": f"{seconds:.0f}"}
+            "seed": str(args.seed), "train_seconds": f"{seconds:.0f}",
+            "input": "abstract only" if args.abstract_only else "title and abstract",
+            "source_words": str(args.source_words or "all")}
+
+
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """What the adapter reads while training, so it can match the setting it is scored or used in."""
+    parser.add_argument("--abstract-only", action="store_true",
+                        help="leave the title out of the prompt, as SciTLDR-A's published protocol does")
+    parser.add_argument("--source-words", type=int, default=0,
+                        help="read at most this many words of the abstract, as the app does (0: all of it)")
 
 
 def write_adapter(wrapped: dict[str, LoraLinear], out: Path, metadata: dict[str, str]) -> None:
@@ -166,6 +179,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=16, help="adapt the top N transformer blocks")
     parser.add_argument("--max-tokens", type=int, default=640)
     parser.add_argument("--seed", type=int, default=0)
+    add_input_arguments(parser)
     parser.add_argument("--out", type=Path,
                         default=model_assets.ADAPTER_DIR / "scitldr-qwen2.5-coder-0.5b-lora.safetensors")
     train(parser.parse_args())

@@ -42,6 +42,7 @@ from service.engines.transformers_lm import read_lora
 from training.train_tldr_adapter import (
     LoraLinear,
     adapter_metadata,
+    add_input_arguments,
     model_with_lora,
     read_rows,
     training_pair,
@@ -97,7 +98,7 @@ def paper_loss(model, tokenizer, row: dict, beams: list[dict], scorer, args) -> 
     ranked = ranked_candidates(beams, gold, scorer) if args.rank_weight else []  # cross-entropy only: no beams
     if args.rank_weight and (len(ranked) < 2 or ranked[0][1] - ranked[-1][1] < args.min_gap):
         return None  # nothing to rank
-    prompt, gold_ids = training_pair(tokenizer, row)
+    prompt, gold_ids = training_pair(tokenizer, row, args.abstract_only, args.source_words or None)
     candidates = [tokenizer(text + END, add_special_tokens=False)["input_ids"] for text, _ in ranked]
     scores = sequence_logprobs(model, prompt, candidates + [gold_ids], tokenizer.pad_token_id)
     gold_nll = -scores[-1]
@@ -181,6 +182,7 @@ def main() -> None:
     parser.add_argument("--mle-weight", type=float, default=0.1)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    add_input_arguments(parser)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     if args.ids and args.rank_weight:

@@ -1,0 +1,50 @@
+"""training/train_tldr_adapter.py: what the adapter reads while training (title or not, how much abstract)."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+pytest.importorskip("torch")
+from training.train_tldr_adapter import add_input_arguments, training_pair  # noqa: E402
+
+ROW = {
+    "paper_id": "p1",
+    "title": "Sparse Gates for Tiny Transformers",
+    "source": [f"Sentence {n} says what the study of widgets found in its {n}th part." for n in range(1, 13)],
+    "target": ["We gate sparse widgets."],
+}
+
+
+class WordTokenizer:
+    """Splits on spaces; renders a chat as its contents, one a line (enough to see what the prompt holds)."""
+
+    def apply_chat_template(self, messages, add_generation_prompt, tokenize):
+        return "\n".join(message["content"] for message in messages)
+
+    def __call__(self, text, add_special_tokens):
+        return {"input_ids": text.split()}
+
+
+def test_the_title_is_in_the_prompt_unless_abstract_only():
+    titled, target = training_pair(WordTokenizer(), ROW)
+    plain, _ = training_pair(WordTokenizer(), ROW, abstract_only=True)
+    assert "Sparse" in titled and "Title:" in titled
+    assert "Sparse" not in plain and "Title:" not in plain
+    assert target == ["We", "gate", "sparse", "widgets.<|im_end|>"]
+
+
+def test_source_words_bound_the_abstract_as_the_app_reads_it():
+    whole, _ = training_pair(WordTokenizer(), ROW, abstract_only=True)
+    bounded, _ = training_pair(WordTokenizer(), ROW, abstract_only=True, words=40)
+    assert "12th" in whole
+    assert len(bounded) < len(whole) - 60, "about 80 of the abstract's 144 words are dropped"
+
+
+def test_input_arguments_default_to_the_shipped_adapters_input():
+    parser = argparse.ArgumentParser()
+    add_input_arguments(parser)
+    assert vars(parser.parse_args([])) == {"abstract_only": False, "source_words": 0}
+    assert vars(parser.parse_args(["--abstract-only", "--source-words", "80"])) == {
+        "abstract_only": True, "source_words": 80}
