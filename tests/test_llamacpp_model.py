@@ -77,7 +77,9 @@ def generator(audited_run):
 def same_answer(one: str, other: str) -> bool:
     """Equal up to a late near-tie: llama.cpp's logits differ in the last bits between a prompt prefilled
     whole and one resumed from a slot's cache, or decoded beside other requests, so greedy decoding may
-    take the other branch of a near-tie late in an answer. Mixed-up or leaked outputs differ early."""
+    take the other branch of a near-tie late in an answer, or of a capital letter anywhere ("Alpha alpha …"
+    for "alpha alpha …" on an AVX-512 CPU). Mixed-up or leaked outputs differ early."""
+    one, other = one.casefold(), other.casefold()
     return os.path.commonprefix([one, other]).__len__() >= 0.6 * max(len(one), len(other), 1)
 
 
