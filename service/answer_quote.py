@@ -18,6 +18,7 @@ from index.text import content_stems, points_at_code
 from service.ask_records import AskResult
 from service.asked_measure import unstated_in
 from service.citations import Citation, Passage, SourceSentence
+from service.figure_binding import COUNT_WORDS
 
 _ASKS_NUMBER = re.compile(r"\b(how (?:much|many|fast|large|big|long|often)|what (?:\w+ )?(?:accuracy|score|rate|"
                           r"percentage|speed-?up|size|number|cost)|by what|how .* (?:faster|smaller|better))\b",
@@ -29,6 +30,7 @@ _NUMBER = re.compile(r"(?<![A-Za-z\d@^])\d+(?:[.,]\d+)*\s?[KMB]\b"  # a size, al
                      r"|(?<![A-Za-z\d@^-])\d+(?:[.,]\d+)*(?:\s?(?:%|x\b|×|times\b|-?fold\b))?(?![A-Za-z\d])",
                      re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Za-z]*[A-Z][a-z]*[A-Z0-9][\w\-]*")
+_COUNT_WORD = re.compile(rf"\b(?:{'|'.join(COUNT_WORDS)})\b", re.IGNORECASE)
 LEXICAL_WEIGHT = 0.5  # the question's words found in the sentence, as a share, against its dense cosine
 SHAPE_BONUS = 0.15  # the sentence holds what the question asks for (a number, a name it doesn't already say)
 # Alone (the model's answer did not stand), a quote must score this much: on the tuned question set the
@@ -56,7 +58,10 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
     scored = [Quote(p, s, float(v @ question_vector) + LEXICAL_WEIGHT * _share(wanted, s.text)
                     + SHAPE_BONUS * _has_shape(question, s.text))
               for (p, s), v in zip(candidates, vectors, strict=True)]
-    return max(scored, key=lambda quote: quote.score)
+    # asked for a figure, a sentence with none can't answer, however close in meaning: the bonus alone let
+    # bf16 and fp32 embeddings pick different sentences ("How much does … speed up DeepFloyd-IF sampling?")
+    figures = [quote for quote in scored if _states_figure(quote.sentence.text)] if _ASKS_NUMBER.search(question) else []
+    return max(figures or scored, key=lambda quote: quote.score)
 
 
 def _identifying(passages: Sequence[Passage]) -> set[str]:
@@ -80,6 +85,11 @@ def _has_shape(question: str, sentence: str) -> bool:
     if _ASKS_NAME.search(question):
         return bool(set(_NAME.findall(sentence)) - set(_NAME.findall(question)))
     return False
+
+
+def _states_figure(sentence: str) -> bool:
+    """A number or a count in words ("two publicly available retrieval benchmarks")."""
+    return bool(_NUMBER.search(sentence) or _COUNT_WORD.search(sentence))
 
 
 def with_quote(result: AskResult, quote: Quote) -> AskResult:

@@ -385,3 +385,18 @@ def test_a_sentence_that_only_says_the_question_back_is_removed(both):
     assert only_restates("EVE models are trained [1].", "Which EVE model is trained?")  # plural or singular alike
     assert not only_restates("EVE is trained with public data [1].", "Is EVE trained with public data?")  # yes/no
     assert not only_restates("EVE is not trained with 3D data [1].", "What is EVE trained with?")
+
+
+def test_asked_for_a_figure_the_quote_is_a_sentence_that_states_one(sample_library):
+    title = "Faster Diffusion: Rethinking the Role of UNet Encoder in Diffusion Models"
+    fdiff = passage(1, title, "Further based on this observation, we introduce a simple yet effective encoder "
+                              "propagation scheme to accelerate the diffusion sampling for a diverse set of tasks. "
+                              "Without utilizing any knowledge distillation technique, our approach accelerates both "
+                              "the Stable Diffusion (SD) and the DeepFloyd-IF models sampling by 41% and 24% "
+                              "respectively, while maintaining high-quality generation performance.")
+    question = "How much does the UNet encoder propagation scheme speed up DeepFloyd-IF sampling?"
+    quote = answering_sentence(sample_library, question, [fdiff])
+    assert quote is not None and "41% and 24%" in quote.sentence.text
+    # not asked for a figure: the sentence closest in meaning, figures or none
+    quote = answering_sentence(sample_library, "What does the encoder propagation scheme accelerate?", [fdiff])
+    assert quote is not None and "diverse set of tasks" in quote.sentence.text
