@@ -124,8 +124,9 @@ class Settings(BaseSettings):
     )
     tuned_adapters: bool = Field(
         default=True,
-        description="Write one-sentence TL;DRs with the LoRA adapter shipped for the bundled 0.5B model "
-        "(fine-tuned on SciTLDR train; same speed). Off = the plain model with the TL;DR prompt.",
+        description="Write TL;DRs with the LoRA adapters shipped for the bundled 0.5B model: one-sentence ones "
+        "fine-tuned on SciTLDR train, plain-language ones on plain summaries the bundled 1.5B model wrote "
+        "(same speed). Off = the untuned model with each style's prompt.",
     )
     tuned_beams: int = Field(
         default=4,

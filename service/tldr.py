@@ -2,7 +2,8 @@
 
 The model only writes the sentence; everything around it is code: prompts per paper, one paper a
 request on an engine with slots (else batches by length), cleaning the output to the promised shape, a TL;DR that only restates the title written again
-from the abstract alone, the paper's result added where the abstract states one and the TL;DR doesn't
+from the abstract alone, a plain summary's sentences that say what the paper doesn't dropped
+(`service/plain_checks.py`), the paper's result added where the abstract states one and the TL;DR doesn't
 (`service/tldr_checks.py`), and a cache keyed by (paper id, abstract hash, model, prompt versions,
 style) so nothing is computed twice.
 """
@@ -19,6 +20,7 @@ from index.text import points_at_code, sentences
 from service.cache import OutputCache, cache_key
 from service.engines.protocol import Generator, tuned_generator
 from service.guard import injected_sentences, paper_block
+from service.plain_checks import supported_sentences
 from service.prompts import load_prompt
 from service.tldr_checks import echoes_title, states_problem_only, unescaped_percent, with_results
 
@@ -26,8 +28,8 @@ STYLES = {"tldr": ("tldr", 30, 1), "plain": ("plain", 100, 3)}  # prompt, word l
 # Part of the cache key: bump when the rules that choose and cut outputs change, since the cached
 # texts were shaped by the old ones (2: TL;DRs ≤ 30 words, the best beam that fits; 3: a final full stop;
 # 4: no title echo, the result added; 5: never the problem alone; 6: written from at most SOURCE_WORDS words;
-# 7: the result stated in code).
-SHAPING_VERSION = 7
+# 7: the result stated in code; 8: plain sentences saying what the paper doesn't dropped).
+SHAPING_VERSION = 8
 MAX_NEW_TOKENS = {"tldr": 48, "plain": 140}
 BATCH_SIZE = 8  # batched decode on CPU roughly doubles throughput; more mostly adds padding
 # A one-sentence TL;DR is written from at most this many of the abstract's words: reading the prompt is
@@ -114,6 +116,7 @@ def _written(batch: Sequence[Paper], writer: Generator, style: str, examples: Ex
             again = choose_summary(candidates, paper, style)
             texts[i] = extractive_fallback(batch[i]) if echoes_title(again, batch[i].title) else again
     texts = [_past_the_problem(text, paper, style) for text, paper in zip(texts, batch, strict=True)]
+    texts = [_supported(text, paper, style) for text, paper in zip(texts, batch, strict=True)]
     return with_results(texts, [p.abstract for p in batch], keep_sentences=STYLES[style][2] - 1)
 
 
@@ -126,12 +129,19 @@ def _past_the_problem(text: str, paper: Paper, style: str) -> str:
     return text if states_problem_only(done) or not _CONTRIBUTION.search(done) else _cut(done, style)
 
 
+def _supported(text: str, paper: Paper, style: str) -> str:
+    """A plain summary without the sentences that say what the paper doesn't (service/plain_checks.py);
+    the abstract's contribution sentence when none is left."""
+    if style != "plain":
+        return text
+    return supported_sentences(text, paper.title, paper.abstract) or _cut(extractive_fallback(paper), style)
+
+
 def tldr_writer(generator: Generator, style: str) -> Generator:
-    """The generator that writes this style: for one-sentence TL;DRs, the generator's variant tuned
-    on SciTLDR when it has one (the bundled model's LoRA adapter; its gain on SciTLDR dev is in
-    docs/BENCHMARKS.md), else the generator itself."""
-    tuned = tuned_generator(generator, "tldr") if style == "tldr" else None
-    return tuned or generator
+    """The generator that writes this style: the generator's variant tuned for it when it has one (the
+    bundled model's LoRA adapters: SciTLDR author TL;DRs for `tldr`, plain summaries written by the
+    bundled 1.5B model for `plain`; what each gains is in docs/BENCHMARKS.md), else the generator itself."""
+    return tuned_generator(generator, style) or generator
 
 
 def _candidates(writer: Generator, messages: list, style: str) -> list[list[str]]:

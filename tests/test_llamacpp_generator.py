@@ -126,6 +126,14 @@ def test_more_samples_than_slots_are_asked_for_a_slot_full_at_a_time():
     assert len({r.get("seed") for r in server.requests[1:]}) == 2, "each request its own seeds"
 
 
+def test_samples_of_the_plain_model_come_a_slot_full_at_a_time_without_an_adapter():
+    generator, server = fake(lambda r: {"choices": [_choice(f"s{i}\n\nmore") for i in range(r["n"])]})
+    found = generator.sample([{"role": "user", "content": "q"}], 6, temperature=0.8, stop=["\n\n"])
+    assert found == ["s0", "s1", "s2", "s3", "s0", "s1"] and [r["n"] for r in server.requests] == [4, 2]
+    assert all(r["temperature"] == 0.8 and all(a["scale"] == 0.0 for a in r["lora"]) for r in server.requests)
+    assert server.requests[0]["seed"] != server.requests[1]["seed"]
+
+
 def test_json_replies_parse_and_a_reply_cut_by_the_token_cap_is_none():
     schema = {"type": "object", "properties": {"a": {"type": "string", "maxLength": 5}}, "required": ["a"]}
     generator, server = fake(lambda r: {"choices": [_choice(json.dumps({"a": "ok"}))]})

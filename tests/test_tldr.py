@@ -192,23 +192,23 @@ def test_instruction_like_sentences_are_told_apart_from_prose(sentence, dropped)
 
 
 class TunedGenerator(ScriptedGenerator):
-    """A generator that carries a task-tuned variant, as the bundled model with its adapter does."""
+    """A generator that carries task-tuned variants, as the bundled model with its adapters does."""
 
-    def __init__(self, reply: str, tuned: ScriptedGenerator | None):
+    def __init__(self, reply: str, tuned: dict[str, ScriptedGenerator]):
         super().__init__(reply)
         self.tuned = tuned
         self.asked: list[str] = []
 
     def tuned_for(self, task: str):
         self.asked.append(task)
-        return self.tuned
+        return self.tuned.get(task)
 
 
 def test_one_sentence_tldrs_are_written_by_the_tuned_variant_when_there_is_one(tmp_path):
     cache = OutputCache(tmp_path / "out.sqlite")
     tuned = ScriptedGenerator("We propose widget method for sorting, 3x faster.")
     tuned.name = "scripted+tldr-adapter"
-    generator = TunedGenerator("We study cats and their naps.", tuned)
+    generator = TunedGenerator("We study cats and their naps.", {"tldr": tuned})
     papers = [paper(n) for n in range(3)]
     out = list(summarise(papers, generator, cache, batch_size=2))
     assert tuned.batches == [2, 1] and generator.batches == [], "only the tuned variant writes TL;DRs"
@@ -220,11 +220,26 @@ def test_one_sentence_tldrs_are_written_by_the_tuned_variant_when_there_is_one(t
         "TL;DRs of the plain model are cached apart from the tuned ones"
     (plain_style,) = summarise(papers[:1], generator, cache, style="plain")
     assert plain_style.text == "We study cats and their naps." and tuned.batches == [2, 1], \
-        "the adapter is for one-sentence TL;DRs only"
+        "the TL;DR adapter is for one-sentence TL;DRs only"
+
+
+def test_plain_summaries_are_written_by_the_variant_tuned_for_them(tmp_path):
+    cache = OutputCache(tmp_path / "out.sqlite")
+    plain = ScriptedGenerator("Widgets are slow to sort. The authors built a faster sorter.")
+    plain.name = "scripted+plain-adapter"
+    tldr = ScriptedGenerator("We propose widget method for sorting.")
+    generator = TunedGenerator("We study cats and their naps. They nap.", {"tldr": tldr, "plain": plain})
+    (summary,) = summarise([paper(1)], generator, cache, style="plain")
+    assert summary.text.startswith("Widgets are slow to sort.") and plain.batches == [1]
+    assert tldr.batches == [] and generator.batches == [], "neither the TL;DR adapter nor the plain model"
+    without = TunedGenerator(generator.reply, {"tldr": tldr})
+    without.name = generator.name
+    (untuned,) = summarise([paper(1)], without, cache, style="plain")
+    assert not untuned.cached and untuned.text.startswith("We study cats"), "cached apart, by the writer's name"
 
 
 def test_without_a_tuned_variant_the_generator_writes_the_tldr(tmp_path):
-    generator = TunedGenerator("We propose a widget method for sorting.", None)
+    generator = TunedGenerator("We propose a widget method for sorting.", {})
     (summary,) = summarise([paper(1)], generator, OutputCache(tmp_path / "o.sqlite"))
     assert summary.text == "We propose a widget method for sorting." and set(generator.asked) == {"tldr"}
 
@@ -253,3 +268,14 @@ def test_a_long_abstract_is_read_within_the_word_budget_keeping_what_the_authors
     assert background[-1] in render_messages(long_paper, "plain")[-1]["content"]  # plain explains the problem
     assert background[-1] in render_messages(long_paper, "tldr", words=None)[-1]["content"]  # as trained
     assert tldr_source(" ".join(ours)) == " ".join(ours)
+
+
+def test_a_plain_sentence_saying_what_the_paper_does_not_is_dropped(tmp_path):
+    cache = OutputCache(tmp_path / "out.sqlite")
+    writer = ScriptedGenerator("Sorting widgets is slow. The authors built a quicker way to sort them. "
+                               "It is the first method to sort widgets 10 times faster.")
+    (summary,) = summarise([paper(1)], writer, cache, style="plain")
+    assert summary.text == "Sorting widgets is slow. The authors built a quicker way to sort them."
+    inventing = ScriptedGenerator("Widget sorting is the first of its kind, 10 times faster than Quicksort.")
+    (fallback,) = summarise([paper(2)], inventing, OutputCache(tmp_path / "out2.sqlite"), style="plain")
+    assert fallback.text == "We propose widget method 2 for sorting.", "nothing supported left: the abstract's own"

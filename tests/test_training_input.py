@@ -48,3 +48,11 @@ def test_input_arguments_default_to_the_shipped_adapters_input():
     assert vars(parser.parse_args([])) == {"abstract_only": False, "source_words": 0}
     assert vars(parser.parse_args(["--abstract-only", "--source-words", "80"])) == {
         "abstract_only": True, "source_words": 80}
+
+
+def test_a_plain_style_pair_uses_the_plain_prompt_and_the_whole_abstract():
+    pair, target = training_pair(WordTokenizer(), ROW, style="plain")
+    tldr, _ = training_pair(WordTokenizer(), ROW, words=40)
+    assert "everyday" in " ".join(pair) and "everyday" not in " ".join(tldr)
+    assert "12th" in pair, "plain summaries read the whole abstract, as the app's do"
+    assert target[-1] == "widgets.<|im_end|>"

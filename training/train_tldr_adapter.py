@@ -68,13 +68,13 @@ def attach_lora(model, top: int, rank: int, scale: float) -> dict[str, LoraLinea
 
 
 def training_pair(tokenizer, row: dict, abstract_only: bool = False,
-                  words: int | None = None) -> tuple[list[int], list[int]]:
-    """(prompt ids, TL;DR ids + end-of-turn) for one SciTLDR record: the author's TL;DR is the target.
-    The prompt is the product's, with the title unless `abstract_only`, from at most `words` words of the
-    abstract (None: all of it, as the shipped adapter's steps were trained)."""
+                  words: int | None = None, style: str = "tldr") -> tuple[list[int], list[int]]:
+    """(prompt ids, TL;DR ids + end-of-turn) for one SciTLDR record: its first target is the target.
+    The prompt is the product's for `style`, with the title unless `abstract_only`, from at most `words`
+    words of the abstract (None: all of it, as the shipped adapter's steps were trained)."""
     title = "" if abstract_only else row["title"]
     paper = Paper(id=row["paper_id"], title=title, abstract=" ".join(row["source"]), source="scitldr")
-    messages = render_messages(paper, "tldr", words=words)
+    messages = render_messages(paper, style, words=words)
     text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     prompt = tokenizer(text, add_special_tokens=False)["input_ids"]
     target = tokenizer(row["target"][0].strip() + "<|im_end|>", add_special_tokens=False)["input_ids"]
@@ -113,6 +113,7 @@ def train(args) -> None:
     bundle, tokenizer, model, wrapped = model_with_lora(args)
     params = [p for lora in wrapped.values() for p in (lora.lora_A, lora.lora_B)]
     rows, _ = seeded_split(read_rows(args.data), args.papers, args.seed)
+    papers, rows = len(rows), rows * args.epochs
     steps = math.ceil(len(rows) / args.accum)
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -120,7 +121,7 @@ def train(args) -> None:
     model.train()
     started, tokens, losses = time.time(), 0, []
     for index, row in enumerate(rows, 1):
-        prompt, target = training_pair(tokenizer, row, args.abstract_only, args.source_words or None)
+        prompt, target = training_pair(tokenizer, row, args.abstract_only, args.source_words or None, args.style)
         loss = target_loss(model, prompt, target, args.max_tokens)
         (loss / args.accum).backward()
         losses.append(loss.item())
@@ -131,19 +132,20 @@ def train(args) -> None:
             recent = losses[-50:]
             print(f"{index}/{len(rows)} loss {sum(recent) / len(recent):.3f} "
                   f"{tokens / (time.time() - started):.0f} tokens/s", flush=True)
-    save_adapter(wrapped, args, bundle, time.time() - started)
+    save_adapter(wrapped, args, bundle, time.time() - started, papers)
 
 
-def save_adapter(wrapped: dict[str, LoraLinear], args, bundle, seconds: float) -> None:
-    metadata = adapter_metadata(args, bundle, seconds) | {
-        "data": "SciTLDR-A train (author TL;DRs)", "papers": str(args.papers)}
+def save_adapter(wrapped: dict[str, LoraLinear], args, bundle, seconds: float, papers: int) -> None:
+    data = "SciTLDR-A train (author TL;DRs)" if args.style == "tldr" else f"{args.data.name} (SciTLDR-A train abstracts)"
+    metadata = adapter_metadata(args, bundle, seconds) | {"data": data, "papers": str(papers),
+                                                          "epochs": str(args.epochs)}
     write_adapter(wrapped, args.out, metadata)
 
 
 def adapter_metadata(args, bundle, seconds: float) -> dict[str, str]:
     """What every adapter file records: its shape, the exact base model and prompt, the run."""
     return {"scale": str(args.scale), "rank": str(args.rank), "base_model": bundle.name,
-            "base_sha256": bundle.sha256, "prompt": load_prompt("tldr").key, "lr": str(args.lr),
+            "base_sha256": bundle.sha256, "prompt": load_prompt(getattr(args, "style", "tldr")).key, "lr": str(args.lr),
             "seed": str(args.seed), "train_seconds": f"{seconds:.0f}",
             "input": "abstract only" if args.abstract_only else "title and abstract",
             "source_words": str(args.source_words or "all")}
@@ -179,6 +181,9 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=16, help="adapt the top N transformer blocks")
     parser.add_argument("--max-tokens", type=int, default=640)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=1, help="passes over the papers")
+    parser.add_argument("--style", choices=("tldr", "plain"), default="tldr",
+                        help="the product prompt the targets answer (plain: targets from training.plain_targets)")
     add_input_arguments(parser)
     parser.add_argument("--out", type=Path,
                         default=model_assets.ADAPTER_DIR / "scitldr-qwen2.5-coder-0.5b-lora.safetensors")

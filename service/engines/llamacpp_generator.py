@@ -68,6 +68,17 @@ class LlamaCppGenerator:
             raise ValueError("every choice needs at least one character")
         return [known.get(self._server.tokenize(choice)[0], _UNLISTED) for choice in choices]
 
+    def sample(self, messages: list[Message], n: int, *, temperature: float, seed: int = SAMPLE_SEED,
+               max_new_tokens: int = 256, stop: Sequence[str] = ()) -> list[str]:
+        """`n` sampled replies to one conversation (no adapter), a slot's worth at a time: the children
+        of one request share its prefill."""
+        request = self.request(messages, max_new_tokens, stop)
+        texts, slots = [], self._server.config.slots  # llama.cpp decodes at most one child a slot
+        for start in range(0, n, slots):
+            reply = self._server.chat(dict(request, n=min(slots, n - start), temperature=temperature, seed=seed + start))
+            texts += [cut_at_stop(choice["message"]["content"] or "", stop) for choice in reply["choices"]]
+        return texts
+
     def generate_json(self, batch: list[list[Message]], schema: dict[str, Any], *,
                       max_new_tokens: int = 512) -> list[dict[str, Any] | None]:
         """One object per conversation, decoded under `schema` (constrained: it always parses), or None

@@ -60,7 +60,8 @@ BUNDLED: dict[str, BundledModel] = {
         version="0.9.0",
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         gguf_file="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-        adapters=(("tldr", "scitldr-qwen2.5-coder-0.5b-lora.safetensors"),),
+        adapters=(("tldr", "scitldr-qwen2.5-coder-0.5b-lora.safetensors"),
+                  ("plain", "plain-qwen2.5-coder-0.5b-lora.safetensors")),
         writes_comparisons=False,
     ),
     "bundled-1.5b": BundledModel(

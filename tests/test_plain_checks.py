@@ -1,0 +1,47 @@
+"""service/plain_checks.py: a plain summary's sentences that say what the paper doesn't (hand-made)."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.plain_checks import supported_sentences, unsupported
+
+TITLE = "SwiftNet: Fast Image Segmentation"
+ABSTRACT = ("Segmenting images is slow on phones. We propose SwiftNet, a light network that labels every pixel. "
+            "SwiftNet runs 3 times faster than earlier networks and reaches 75.4% accuracy on Cityscapes.")
+
+
+@pytest.mark.parametrize(("sentence", "reason"), [
+    ("It labels every pixel of a photo on a phone.", None),
+    ("The authors built SwiftNet, which runs 3 times faster.", None),
+    ("It is right 80% of the time.", "new number"),
+    ("It works like a U-Net inside the phone.", "new term"),
+    ("It is built on top of Google's models.", "new term"),
+    ("It is the first network to do this on phones.", "new claim"),
+    ("It labels pixels 图像 quickly.", "other script"),
+])
+def test_what_the_paper_does_not_say_is_named(sentence, reason):
+    assert unsupported(sentence, TITLE, ABSTRACT) == reason
+
+
+def test_a_comparison_needs_one_in_the_abstract():
+    quiet = "We study how networks label pixels. We describe the errors they make on phones."
+    assert unsupported("Their network is better than the others.", "A Study of Pixels", quiet) == "new comparison"
+    assert unsupported("Their network is faster than the others.", TITLE, ABSTRACT) is None
+
+
+def test_only_the_unsupported_sentences_are_dropped():
+    summary = ("Phones are slow at labelling pictures. SwiftNet does it 3 times faster. "
+               "It is the first network to beat every rival.")
+    assert supported_sentences(summary, TITLE, ABSTRACT) == (
+        "Phones are slow at labelling pictures. SwiftNet does it 3 times faster.")
+    assert supported_sentences("It is right 80% of the time.", TITLE, ABSTRACT) == ""
+
+
+def test_each_kind_of_comparison_needs_its_own_kind_in_the_abstract():
+    accurate_only = "We propose a segmenter. It outperforms earlier segmenters in accuracy."
+    assert unsupported("It is more accurate than earlier ones.", "Segmenter", accurate_only) is None
+    assert unsupported("It is faster than earlier ones.", "Segmenter", accurate_only) == "new comparison"
+    timed = "We propose a splitter. It reduces execution time on phones."
+    assert unsupported("It makes the models faster.", "Splitter", timed) is None
+    assert unsupported("It is faster and more accurate.", "Splitter", timed) == "new comparison"
