@@ -43,12 +43,18 @@ def test_tldr_and_plain_summaries_of_a_sample_paper(generator, tmp_path):
     assert "41%" in tldr.text or "24%" in tldr.text  # the reason to read it
     (plain,) = summarise([faster], generator, cache, style="plain")
     assert 1 <= len(sentences(plain.text)) <= 3 and len(plain.text.split()) <= 130
-    assert "plain-qwen2.5-coder-0.5b-lora" in tldr_writer(generator, "plain").name, "the plain-style adapter writes it"
-    # the untuned model copied this abstract's wording at grade 14.2 (docs/BENCHMARKS.md, session 23)
-    assert textstat.flesch_kincaid_grade(plain.text) <= 12, plain.text
     assert "41%" in plain.text or "24%" in plain.text
     (again,) = summarise([faster], generator, cache, style="tldr")
     assert again.cached and again.text == tldr.text
+
+
+def test_plain_summaries_are_written_by_their_adapter_in_everyday_words(generator, tmp_path):
+    papers = parse_file(SAMPLE_PAGE).papers[:6]
+    assert "plain-qwen2.5-coder-0.5b-lora" in tldr_writer(generator, "plain").name
+    written = list(summarise(papers, generator, OutputCache(tmp_path / "o.sqlite"), style="plain"))
+    grades = sorted(textstat.flesch_kincaid_grade(s.text) for s in written)
+    # these six papers' median grade: 14.5 untuned, 10.7 with the adapter (docs/BENCHMARKS.md, session 23)
+    assert (grades[2] + grades[3]) / 2 <= 12, [s.text for s in written]
 
 
 def test_no_tldr_of_the_sample_day_restates_its_title_and_each_carries_the_stated_result(generator, tmp_path):
