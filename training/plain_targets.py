@@ -32,7 +32,7 @@ from service.prompts import load_prompt
 from service.settings import Settings
 from service.tldr import MAX_NEW_TOKENS, clean_summary, extractive_fallback, render_messages
 from service.tldr_checks import carries_result
-from training.train_tldr_adapter import read_rows, seeded_split
+from training.train_tldr_adapter import read_rows, row_paper, seeded_split
 
 _LABEL = re.compile(r"(?:^|\s)(?:\d\.|problem:|what (?:they|the authors) (?:did|built|found)|what it achieved|"
                     r"result:|summary:)", re.I)
@@ -112,8 +112,7 @@ def main() -> None:
     with args.out.open("w", encoding="utf-8") as out:
         for first in range(0, len(rows), width):
             chunk = rows[first : first + width]
-            papers = [Paper(id=r["paper_id"], title=r["title"], abstract=" ".join(r["source"]), source="scitldr")
-                      for r in chunk]
+            papers = [row_paper(row) for row in chunk]
             for row, paper, drafts in zip(chunk, papers, drafts_of(generator, papers, args.samples, args.temperature),
                                           strict=True):
                 chosen = chosen_target(drafts, paper, example, args.max_grade, reasons)

@@ -72,13 +72,17 @@ def training_pair(tokenizer, row: dict, abstract_only: bool = False,
     """(prompt ids, TL;DR ids + end-of-turn) for one SciTLDR record: its first target is the target.
     The prompt is the product's for `style`, with the title unless `abstract_only`, from at most `words`
     words of the abstract (None: all of it, as the shipped adapter's steps were trained)."""
-    title = "" if abstract_only else row["title"]
-    paper = Paper(id=row["paper_id"], title=title, abstract=" ".join(row["source"]), source="scitldr")
-    messages = render_messages(paper, style, words=words)
+    messages = render_messages(row_paper(row, with_title=not abstract_only), style, words=words)
     text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     prompt = tokenizer(text, add_special_tokens=False)["input_ids"]
     target = tokenizer(row["target"][0].strip() + "<|im_end|>", add_special_tokens=False)["input_ids"]
     return prompt, target
+
+
+def row_paper(row: dict, with_title: bool = True) -> Paper:
+    """One SciTLDR record as the paper the product's prompts render."""
+    return Paper(id=row["paper_id"], title=row["title"] if with_title else "", abstract=" ".join(row["source"]),
+                 source="scitldr")
 
 
 def target_loss(model, prompt: list[int], target: list[int], max_tokens: int) -> torch.Tensor:

@@ -72,12 +72,16 @@ class LlamaCppGenerator:
                max_new_tokens: int = 256, stop: Sequence[str] = ()) -> list[str]:
         """`n` sampled replies to one conversation (no adapter), a slot's worth at a time: the children
         of one request share its prefill."""
-        request = self.request(messages, max_new_tokens, stop)
-        texts, slots = [], self._server.config.slots  # llama.cpp decodes at most one child a slot
+        choices = self.sampled_choices(self.request(messages, max_new_tokens, stop), n, temperature, seed)
+        return [cut_at_stop(choice["message"]["content"] or "", stop) for choice in choices]
+
+    def sampled_choices(self, request: dict[str, Any], n: int, temperature: float, seed: int) -> list[dict[str, Any]]:
+        """`n` sampled choices (OpenAI shape) for one request, a slot's worth a call, each call its own seed."""
+        choices, slots = [], self._server.config.slots  # llama.cpp decodes at most one child a slot
         for start in range(0, n, slots):
-            reply = self._server.chat(dict(request, n=min(slots, n - start), temperature=temperature, seed=seed + start))
-            texts += [cut_at_stop(choice["message"]["content"] or "", stop) for choice in reply["choices"]]
-        return texts
+            choices += self._server.chat(dict(request, n=min(slots, n - start), temperature=temperature,
+                                              seed=seed + start))["choices"]
+        return choices
 
     def generate_json(self, batch: list[list[Message]], schema: dict[str, Any], *,
                       max_new_tokens: int = 512) -> list[dict[str, Any] | None]:
@@ -177,10 +181,7 @@ class AdaptedLlamaCpp:
         def candidates(messages: list[Message]) -> list[dict[str, Any]]:
             request = dict(self._base.request(messages, max_new_tokens, stop, self._adapter), logprobs=True)
             greedy = server.chat(request)["choices"][0]
-            sampled, slots = [], server.config.slots  # llama.cpp decodes at most one child a slot
-            for start in range(0, self._samples - 1, slots):
-                sampled += server.chat(dict(request, n=min(slots, self._samples - 1 - start),
-                                            temperature=SAMPLE_TEMPERATURE, seed=SAMPLE_SEED + start))["choices"]
+            sampled = self._base.sampled_choices(request, self._samples - 1, SAMPLE_TEMPERATURE, SAMPLE_SEED)
             samples = sorted((_scored(c, False) for c in sampled), key=lambda c: -c["mean_logprob"])
             return [_scored(greedy, True), *samples]
 
