@@ -28,8 +28,9 @@ STYLES = {"tldr": ("tldr", 30, 1), "plain": ("plain", 100, 3)}  # prompt, word l
 # Part of the cache key: bump when the rules that choose and cut outputs change, since the cached
 # texts were shaped by the old ones (2: TL;DRs ≤ 30 words, the best beam that fits; 3: a final full stop;
 # 4: no title echo, the result added; 5: never the problem alone; 6: written from at most SOURCE_WORDS words;
-# 7: the result stated in code; 8: plain sentences saying what the paper doesn't dropped).
-SHAPING_VERSION = 8
+# 7: the result stated in code; 8: plain sentences saying what the paper doesn't dropped; 9: a result
+# stated from its subject, without its reporting frame).
+SHAPING_VERSION = 9
 MAX_NEW_TOKENS = {"tldr": 48, "plain": 140}
 BATCH_SIZE = 8  # batched decode on CPU roughly doubles throughput; more mostly adds padding
 # A one-sentence TL;DR is written from at most this many of the abstract's words: reading the prompt is

@@ -35,6 +35,23 @@ _PROBLEM = re.compile(r"\b(?:stud(?:y|ies|ied)|address(?:es|ed)?|tackles?|consid
 # What the authors did or found: a contribution verb or the name of what they built.
 _DONE = re.compile(r"\b(?:propos|present|introduc|develop|devis|design|buil[dt]|show|find|found|achiev|outperform|"
                    r"improv|reduc|accelerat|method|approach|framework|scheme|architecture|algorithm)\w*", re.IGNORECASE)
+MAX_SUBJECT_WORDS = 8  # words between a comma and the reporting verb that can still be its subject
+# Words opening a stretch that is no subject: "…, while drastically reducing", "…, by using"
+_NOT_A_SUBJECT = {"while", "whereas", "when", "by", "using", "with", "for", "in", "on", "at", "which", "thus",
+                  "thereby", "hence", "and", "or", "but", "as", "to", "after", "before", "although", "though",
+                  "where", "so", "than", "compared", "from", "of", "respectively", "e.g.", "i.e."}
+_NO_NOUN = {"already", "also", "further", "still", "even", "can", "could", "may", "might", "will", "would", "should",
+            "must", "not", "then", "now", "is", "are", "was", "were", "be", "being", "has", "have", "able"}
+_SUBJECT_OPENS = re.compile(r"[,;:]\s+|\bthat\s+")
+# "For example, …", "Our experiments on X show that …", "We find that …": what frames the result, not it
+_REPORTING_FRAME = re.compile(
+    r"^(?:(?:for (?:example|instance)|in particular|specifically|notably|moreover|furthermore|in addition|overall|"
+    r"as a result|consequently|empirically|experimentally|finally),\s+)?"
+    r"(?:(?:[\w\-]+\s+){0,8}?(?:results?|experiments?|evaluations?|analys[ie]s|studies|evidence|we)\b"
+    r"(?:\s+[\w\-]+){0,5}?\s+(?:(?:\w+ly|also|further|can)\s+)?"
+    r"(?:show|demonstrate|indicate|reveal|suggest|confirm|find|observe|verify)s?"
+    r"\s+that\s+)?", re.IGNORECASE)
+_MATH_FIGURE = re.compile(r"\$\s*(\d+(?:\.\d+)?)\s*\$")
 _CLAUSE_END = re.compile(r",\s+(?:while|whereas|which|and|but|with|as|when|including|we|our)\b|;|\s+while\b|\s+whereas\b")
 
 
@@ -115,19 +132,63 @@ def states_result(sentence: str) -> bool:
 
 def result_clause(sentence: str) -> str:
     """The part of a result sentence that states it, in code: from the reporting verb before the first
-    result number to the end of that clause ("reducing runtime by up to 95%")."""
+    result number to the end of that clause ("reducing runtime by up to 95%"), from the verb's subject
+    where one stands right before it ("standard models alone can match or outperform …")."""
     number = RESULT_NUMBER.search(sentence)
     if number is None:
         return sentence.rstrip(". ")
     verbs = [v.start() for v in _RESULT_VERB.finditer(sentence) if v.start() < number.start()]
+    start = _subject_start(sentence, verbs[-1]) if verbs else 0
     end = _CLAUSE_END.search(sentence, number.end())
-    clause = sentence[verbs[-1] if verbs else 0:end.start() if end else len(sentence)]
-    return unescaped_percent(clause.strip(" ,.;"))
+    return _balanced(_plain_figures(sentence[start:end.start() if end else len(sentence)].strip(" ,.;")))
+
+
+def _subject_start(sentence: str, verb: int) -> int:
+    """Where the reporting verb's subject starts: the few words after the last comma, semicolon or "that"
+    before it ("…, standard DE models alone can outperform"), or the verb itself when those words are no
+    subject ("…, while drastically reducing") or there are none."""
+    head = sentence[:verb]
+    start = max((m.end() for m in _SUBJECT_OPENS.finditer(head)), default=0)
+    words = [word.lower() for word in head[start:].split()]
+    named = [word for word in words if word not in _NO_NOUN and not word.endswith("ly")]  # "already can": no subject
+    if not named or len(words) > MAX_SUBJECT_WORDS or words[0] in _NOT_A_SUBJECT:
+        return verb
+    return start
+
+
+def _balanced(clause: str) -> str:
+    """The clause without a bracket it doesn't open ("by 400%)"), and cut before one it doesn't close
+    when its result number comes first; closed otherwise."""
+    kept, opened = [], []
+    for char in clause:
+        if char == ")" and not opened:
+            continue
+        if char == "(":
+            opened.append(len(kept))
+        elif char == ")":
+            opened.pop()
+        kept.append(char)
+    text = "".join(kept)
+    if opened and RESULT_NUMBER.search(text[:opened[0]]):
+        return text[:opened[0]].rstrip(" ,;:")
+    return text + ")" * len(opened)
+
+
+def _without_frame(sentence: str) -> str:
+    """The sentence without a connective or a reporting frame before what it states ("For example,",
+    "Our experiments show that"), its first letter capitalised."""
+    rest = _REPORTING_FRAME.sub("", sentence, count=1)
+    return rest[:1].upper() + rest[1:] if len(rest.split()) >= 4 else sentence
+
+
+def _plain_figures(text: str) -> str:
+    """LaTeX's escaped percent and math-mode figures ("$47.1$") as plain text, on one line."""
+    return " ".join(_MATH_FIGURE.sub(r"\1", unescaped_percent(text)).split())
 
 
 def with_results(tldrs: Sequence[str], abstracts: Sequence[str], keep_sentences: int = 1) -> list[str]:
     """Each TL;DR, with the paper's result added where the abstract states one and the TL;DR doesn't:
-    the result sentence as written when short, else its result clause. Stated in code, not restated
+    the result sentence when short, else its result clause (`stated_result`). Stated in code, not restated
     by the model: the model's restatements dropped qualifiers ("less than 0.75%" became "a 0.75% drop")
     that no number check catches, and took a good part of a day's TL;DR time (docs/BENCHMARKS.md,
     session 14). The TL;DR keeps its first `keep_sentences` sentences before it, so the style's length
@@ -142,11 +203,17 @@ def with_results(tldrs: Sequence[str], abstracts: Sequence[str], keep_sentences:
 
 
 def stated_result(source: str) -> str:
-    """The result sentence itself when short, else its result clause."""
-    if len(source.split()) <= MAX_RESULT_WORDS:
-        return unescaped_percent(source)
-    words = result_clause(source).split()
+    """The result sentence itself when short, without its reporting frame; else its result clause: a
+    sentence of its own from the verb's subject, or labelled "Result:" from the verb when it has none."""
+    sentence = _plain_figures(_without_frame(source))
+    if len(sentence.split()) <= MAX_RESULT_WORDS:
+        return _balanced(sentence)
+    clause = result_clause(sentence)
+    words = clause.split()
     number = next((i for i, word in enumerate(words) if RESULT_NUMBER.search(word)), 0)
     if len(words) > MAX_STATED_WORDS and number < MAX_STATED_WORDS:  # cut after its first figure, never before
-        return f"Result: {' '.join(words[:MAX_STATED_WORDS]).rstrip(',;:')}…"
-    return f"Result: {' '.join(words)}."
+        clause = f"{' '.join(words[:MAX_STATED_WORDS]).rstrip(',;:')}…"
+    ending = "" if clause.endswith("…") else "."
+    if _RESULT_VERB.match(clause) or not clause[:1].isalpha():
+        return f"Result: {clause}{ending}"
+    return f"{clause[:1].upper()}{clause[1:]}{ending}"

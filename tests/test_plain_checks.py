@@ -45,3 +45,31 @@ def test_each_kind_of_comparison_needs_its_own_kind_in_the_abstract():
     timed = "We propose a splitter. It reduces execution time on phones."
     assert unsupported("It makes the models faster.", "Splitter", timed) is None
     assert unsupported("It is faster and more accurate.", "Splitter", timed) == "new comparison"
+
+
+@pytest.mark.parametrize(("sentence", "reason"), [
+    ("The authors developed a new network called SwiftNet.", None),  # theirs: "We propose SwiftNet"
+    ("The authors developed a new type of network called a U-Net.", "new term"),  # not in the paper at all
+    ("The authors built a segmenter that uses a network called U-Net.", "new term"),  # used, not credited
+    ("The authors developed a new model called Cityscapes.", "credited name"),  # in the abstract, but not theirs
+])
+def test_a_name_credited_to_the_authors_must_be_one_the_abstract_credits_them(sentence, reason):
+    assert unsupported(sentence, TITLE, ABSTRACT) == reason
+
+
+def test_a_wrongly_credited_name_is_taken_out_and_the_sentence_kept():
+    summary = "The authors developed a new method called Cityscapes to label pictures. It works 3 times faster."
+    assert supported_sentences(summary, TITLE, ABSTRACT) == (
+        "The authors developed a new method to label pictures. It works 3 times faster.")
+    tested = "Segmenting is slow. We propose SwiftNet. It is tested on ImageNet and COCO."
+    joined = "The authors built new datasets called ImageNet and COCO to test networks."
+    assert supported_sentences(joined, TITLE, tested) == "The authors built new datasets to test networks."
+    headed = "The authors developed a new network called SwiftNet to label pixels."
+    assert supported_sentences(headed, TITLE, "Segmenting images is slow on phones.") == headed  # the title's name
+
+
+def test_first_is_a_claim_only_when_it_claims():
+    assert unsupported("The first part labels pixels; the second counts them.", TITLE, ABSTRACT) is None
+    assert unsupported("It is the first phone network to label every pixel.", TITLE, ABSTRACT) == "new claim"
+    assert unsupported("For the first time, phones label pixels.", TITLE, ABSTRACT) == "new claim"
+    assert unsupported("This is the first comprehensive study of phone networks.", TITLE, ABSTRACT) == "new claim"
