@@ -29,7 +29,7 @@ STYLES = {"tldr": ("tldr", 30, 1), "plain": ("plain", 100, 3)}  # prompt, word l
 # texts were shaped by the old ones (2: TL;DRs ≤ 30 words, the best beam that fits; 3: a final full stop;
 # 4: no title echo, the result added; 5: never the problem alone; 6: written from at most SOURCE_WORDS words;
 # 7: the result stated in code; 8: plain sentences saying what the paper doesn't dropped; 9: a result
-# stated from its subject, without its reporting frame).
+# stated from its subject, without its reporting frame, "They" and "Their" in a plain summary).
 SHAPING_VERSION = 9
 MAX_NEW_TOKENS = {"tldr": 48, "plain": 140}
 BATCH_SIZE = 8  # batched decode on CPU roughly doubles throughput; more mostly adds padding
@@ -118,7 +118,9 @@ def _written(batch: Sequence[Paper], writer: Generator, style: str, examples: Ex
             texts[i] = extractive_fallback(batch[i]) if echoes_title(again, batch[i].title) else again
     texts = [_past_the_problem(text, paper, style) for text, paper in zip(texts, batch, strict=True)]
     texts = [_supported(text, paper, style) for text, paper in zip(texts, batch, strict=True)]
-    return with_results(texts, [p.abstract for p in batch], keep_sentences=STYLES[style][2] - 1)
+    # a plain summary speaks of "the authors", a one-sentence TL;DR in their voice ("We propose …")
+    return with_results(texts, [p.abstract for p in batch], keep_sentences=STYLES[style][2] - 1,
+                        third_person=style == "plain")
 
 
 def _past_the_problem(text: str, paper: Paper, style: str) -> str:

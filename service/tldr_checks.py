@@ -51,6 +51,7 @@ _REPORTING_FRAME = re.compile(
     r"(?:\s+[\w\-]+){0,5}?\s+(?:(?:\w+ly|also|further|can)\s+)?"
     r"(?:show|demonstrate|indicate|reveal|suggest|confirm|find|observe|verify)s?"
     r"\s+that\s+)?", re.IGNORECASE)
+_AUTHORS_OPENING = re.compile(r"^(?:We|Our)\b")
 _MATH_FIGURE = re.compile(r"\$\s*(\d+(?:\.\d+)?)\s*\$")
 _CLAUSE_END = re.compile(r",\s+(?:while|whereas|which|and|but|with|as|when|including|we|our)\b|;|\s+while\b|\s+whereas\b")
 
@@ -186,20 +187,26 @@ def _plain_figures(text: str) -> str:
     return " ".join(_MATH_FIGURE.sub(r"\1", unescaped_percent(text)).split())
 
 
-def with_results(tldrs: Sequence[str], abstracts: Sequence[str], keep_sentences: int = 1) -> list[str]:
+def with_results(tldrs: Sequence[str], abstracts: Sequence[str], keep_sentences: int = 1,
+                 third_person: bool = False) -> list[str]:
     """Each TL;DR, with the paper's result added where the abstract states one and the TL;DR doesn't:
     the result sentence when short, else its result clause (`stated_result`). Stated in code, not restated
     by the model: the model's restatements dropped qualifiers ("less than 0.75%" became "a 0.75% drop")
     that no number check catches, and took a good part of a day's TL;DR time (docs/BENCHMARKS.md,
     session 14). The TL;DR keeps its first `keep_sentences` sentences before it, so the style's length
-    holds."""
+    holds; `third_person` gives the authors' "We"/"Our" as "They"/"Their", for summaries written about them."""
     out = list(tldrs)
     for i, (tldr, abstract) in enumerate(zip(tldrs, abstracts, strict=True)):
         source = result_sentence(abstract) if carries_result(tldr, abstract) is False else None
         if source:
             kept = " ".join(sentences(tldr)[:max(keep_sentences, 1)])
-            out[i] = f"{kept} {stated_result(source)}".strip()
+            stated = stated_result(source)
+            out[i] = f"{kept} {_AUTHORS_OPENING.sub(_about_authors, stated) if third_person else stated}".strip()
     return out
+
+
+def _about_authors(opening: re.Match) -> str:
+    return {"we": "They", "our": "Their"}[opening.group(0).lower()]
 
 
 def stated_result(source: str) -> str:

@@ -137,3 +137,12 @@ def test_a_stated_result_has_no_stray_bracket_and_no_latex_around_its_figures():
     latex = ("Our widget method trained on the largest collections that we could find gives a speedup of up to $3.28$x "
              "in synchronous and up to $2.69$x in asynchronous settings on every list.")
     assert "3.28x" in stated_result(latex) and "$" not in stated_result(latex)
+
+
+def test_a_result_added_to_a_summary_about_the_authors_speaks_of_them():
+    abstract = "Sorting is slow. We propose WidgetSort. Our method cuts runtime by 95% on lists."
+    summary = "The authors built WidgetSort, a fast way to sort lists."
+    assert with_results([summary], [abstract], third_person=True) == [
+        "The authors built WidgetSort, a fast way to sort lists. Their method cuts runtime by 95% on lists."]
+    assert with_results([summary], [abstract]) == [
+        "The authors built WidgetSort, a fast way to sort lists. Our method cuts runtime by 95% on lists."]
