@@ -32,6 +32,8 @@ def test_a_faithful_plain_draft_passes():
     ("Computers that translate speech usually need many separate steps, which is slow. The authors built "
      "SwiftNet, one model that listens and translates at once, for labelling every pixel on phones.", "example copied"),
     (GOOD.replace("picture.", "picture 图像."), "other script"),
+    (GOOD.replace("a small network", "a special small network"), "filler"),
+    (GOOD.replace("that does it quickly.", "that does it quickly, like when you snap a photo."), "filler"),
 ])
 def test_a_draft_that_breaks_the_style_or_says_more_than_the_abstract_is_rejected(draft, reason):
     assert rejection(draft, PAPER, EXAMPLE) == reason

@@ -37,8 +37,10 @@ from training.train_tldr_adapter import read_rows, row_paper, seeded_split
 _LABEL = re.compile(r"(?:^|\s)(?:\d\.|problem:|what (?:they|the authors) (?:did|built|found)|what it achieved|"
                     r"result:|summary:)", re.I)
 _COPIED_TRIGRAMS = 3  # of the example's word triples, not in the abstract: "the authors built" alone is no copy
-# "a special type of computer program": filler that explains nothing; a student tuned on it writes it everywhere
-_FILLER = re.compile(r"\bspecial (?:type|kind|sort|way)s? of\b", re.I)
+# "a special type of computer program", "special tools", "It's like having a special toy": filler and analogies that
+# explain nothing and that a student tuned on them writes everywhere, naming things wrongly ("a special computer
+# program called an encoder" for an encoder-free model)
+_FILLER = re.compile(r"\bspecial\b(?!\s+cases?\b)|\b(?:it'?s|it is|this is) (?:a bit )?like\b|\blike when you\b", re.I)
 
 
 def example_text() -> str:
