@@ -58,8 +58,7 @@ def unsupported(text: str, title: str, abstract: str) -> str | None:
     checks = (
         ("other script", lambda: bool(_OTHER_SCRIPT.search(text))),
         ("new number", lambda: any(n.rstrip(".,") not in source for n in _NUMBER.findall(text))),
-        ("new term", lambda: any(_is_term(m.group(0), m.start(), text) and m.group(0).casefold() not in folded
-                                 for m in _TERM.finditer(text))),
+        ("new term", lambda: any(_is_new_term(m.group(0), m.start(), text, folded) for m in _TERM.finditer(text))),
         ("new claim", lambda: any(said.search(text) and not needed.search(source) for said, needed in _CLAIMS)),
         ("new comparison", lambda: any(said.search(text) and not needed.search(source) for said, needed in _COMPARISONS)),
         ("credited name", lambda: any(not _built_by_authors(m.group("name"), title, abstract)
@@ -94,6 +93,16 @@ def _built_by_authors(name: str, title: str, abstract: str) -> bool:
     wanted = name.strip(" .,").casefold()
     heading = title.split(":", 1)[0] if ":" in title else ""
     return wanted in heading.casefold() or any(wanted in s.casefold() for s in sentences(abstract) if _OWN_WORK.search(s))
+
+
+def _is_new_term(token: str, at: int, text: str, folded_source: str) -> bool:
+    """A name or term the paper doesn't use. A compound of plain words ("cost-effective", "speech-to-text") is
+    new only when one of its words is: it says in plain words what the paper says, and names nothing."""
+    if not _is_term(token, at, text) or token.casefold() in folded_source:
+        return False
+    if token.islower() and "-" in token:
+        return any(len(part) > 2 and part not in folded_source for part in token.split("-"))
+    return True
 
 
 def _is_term(token: str, at: int, text: str) -> bool:

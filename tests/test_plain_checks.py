@@ -73,3 +73,9 @@ def test_first_is_a_claim_only_when_it_claims():
     assert unsupported("It is the first phone network to label every pixel.", TITLE, ABSTRACT) == "new claim"
     assert unsupported("For the first time, phones label pixels.", TITLE, ABSTRACT) == "new claim"
     assert unsupported("This is the first comprehensive study of phone networks.", TITLE, ABSTRACT) == "new claim"
+
+
+def test_a_compound_of_the_papers_own_words_is_no_new_term():
+    assert unsupported("It labels every pixel in real-time on phones.", TITLE, ABSTRACT) == "new term"  # "real"
+    assert unsupported("It is a phone-light network.", TITLE, ABSTRACT) is None  # "phone" and "light" are the paper's
+    assert unsupported("It is self-supervised.", TITLE, ABSTRACT) == "new term"
