@@ -29,7 +29,8 @@ STYLES = {"tldr": ("tldr", 30, 1), "plain": ("plain", 100, 3)}  # prompt, word l
 # texts were shaped by the old ones (2: TL;DRs ≤ 30 words, the best beam that fits; 3: a final full stop;
 # 4: no title echo, the result added; 5: never the problem alone; 6: written from at most SOURCE_WORDS words;
 # 7: the result stated in code; 8: plain sentences saying what the paper doesn't dropped; 9: a result
-# stated from its subject, without its reporting frame, "They" and "Their" in a plain summary).
+# stated from its subject, without its reporting frame; a plain summary in the third person, naming "the authors"
+# when it would open on "They").
 SHAPING_VERSION = 9
 MAX_NEW_TOKENS = {"tldr": 48, "plain": 140}
 BATCH_SIZE = 8  # batched decode on CPU roughly doubles throughput; more mostly adds padding
@@ -45,6 +46,7 @@ _CONTRIBUTION = re.compile(r"\b(we|this paper|this work)\s+"
 # "To solve this problem, we …", "In this paper, we …": read alone, a TL;DR can't lean on what came before.
 _LEANING_OPENING = re.compile(r"^(?:to (?:this end|the end|solve|address|tackle|overcome|fill)[^,]{0,40}|"
                               r"in this (?:paper|work|study)|here|therefore|thus|hence|specifically),\s+", re.I)
+_AUTHORS_PRONOUN = re.compile(r"^(?:They|Their)\b")  # a plain summary opening on a pronoun names whom it means
 ExampleSelector = Callable[[Paper], str]  # returns rendered few-shot examples (may be "")
 
 
@@ -133,11 +135,17 @@ def _past_the_problem(text: str, paper: Paper, style: str) -> str:
 
 
 def _supported(text: str, paper: Paper, style: str) -> str:
-    """A plain summary without the sentences that say what the paper doesn't (service/plain_checks.py);
-    the abstract's contribution sentence when none is left."""
+    """A plain summary without the sentences that say what the paper doesn't (service/plain_checks.py),
+    opening with who "they" are when its first sentence went; the abstract's contribution sentence when
+    none is left."""
     if style != "plain":
         return text
-    return supported_sentences(text, paper.title, paper.abstract) or _cut(extractive_fallback(paper), style)
+    kept = supported_sentences(text, paper.title, paper.abstract)
+    return _AUTHORS_PRONOUN.sub(_named_authors, kept, count=1) if kept else _cut(extractive_fallback(paper), style)
+
+
+def _named_authors(pronoun: re.Match) -> str:
+    return {"They": "The authors", "Their": "The authors'"}[pronoun.group(0)]
 
 
 def tldr_writer(generator: Generator, style: str) -> Generator:

@@ -279,3 +279,10 @@ def test_a_plain_sentence_saying_what_the_paper_does_not_is_dropped(tmp_path):
     inventing = ScriptedGenerator("Widget sorting is the first of its kind, 10 times faster than Quicksort.")
     (fallback,) = summarise([paper(2)], inventing, OutputCache(tmp_path / "out2.sqlite"), style="plain")
     assert fallback.text == "We propose widget method 2 for sorting.", "nothing supported left: the abstract's own"
+
+
+def test_a_plain_summary_whose_first_sentence_went_says_who_they_are(tmp_path):
+    writer = ScriptedGenerator("Widget sorting is the first of its kind. They built a quicker way to sort widgets. "
+                               "Their method sorts lists.")
+    (summary,) = summarise([paper(1)], writer, OutputCache(tmp_path / "out.sqlite"), style="plain")
+    assert summary.text == "The authors built a quicker way to sort widgets. Their method sorts lists."
