@@ -101,7 +101,8 @@ def _is_new_term(token: str, at: int, text: str, folded_source: str) -> bool:
     if not _is_term(token, at, text) or token.casefold() in folded_source:
         return False
     if token.islower() and "-" in token:
-        return any(len(part) > 2 and part not in folded_source for part in token.split("-"))
+        # a word of the paper's starting with the part ("phone": "phones"), so "supervised" isn't "unsupervised"
+        return any(len(part) > 2 and not re.search(rf"\b{re.escape(part)}", folded_source) for part in token.split("-"))
     return True
 
 

@@ -79,3 +79,5 @@ def test_a_compound_of_the_papers_own_words_is_no_new_term():
     assert unsupported("It labels every pixel in real-time on phones.", TITLE, ABSTRACT) == "new term"  # "real"
     assert unsupported("It is a phone-light network.", TITLE, ABSTRACT) is None  # "phone" and "light" are the paper's
     assert unsupported("It is self-supervised.", TITLE, ABSTRACT) == "new term"
+    unsupervised = "We train a network by itself, unsupervised, on phones."
+    assert unsupported("It is self-supervised.", "Pixels", unsupervised) == "new term"
