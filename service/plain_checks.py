@@ -90,9 +90,9 @@ def _without_wrong_names(sentence: str, title: str, abstract: str) -> str:
 def _built_by_authors(name: str, title: str, abstract: str) -> bool:
     """Whether the abstract credits `name` to its authors: a sentence of theirs saying what they built or
     naming it has it, or the title opens with it ("MosaicBERT: …")."""
-    wanted = name.strip(" .,").casefold()
+    wanted = re.compile(rf"(?<![\w-]){re.escape(name.strip(' .,'))}(?![\w-])", re.IGNORECASE)  # "DE" isn't in "models"
     heading = title.split(":", 1)[0] if ":" in title else ""
-    return wanted in heading.casefold() or any(wanted in s.casefold() for s in sentences(abstract) if _OWN_WORK.search(s))
+    return bool(wanted.search(heading)) or any(wanted.search(s) for s in sentences(abstract) if _OWN_WORK.search(s))
 
 
 def _is_new_term(token: str, at: int, text: str, folded_source: str) -> bool:

@@ -81,3 +81,8 @@ def test_a_compound_of_the_papers_own_words_is_no_new_term():
     assert unsupported("It is self-supervised.", TITLE, ABSTRACT) == "new term"
     unsupervised = "We train a network by itself, unsupervised, on phones."
     assert unsupported("It is self-supervised.", "Pixels", unsupervised) == "new term"
+
+
+def test_a_short_credited_name_is_found_as_a_word_not_inside_one():
+    abstract = "DE models are widely used. We propose a decoupled loss for training models."
+    assert unsupported("The authors developed a new model called DE.", "Losses", abstract) == "credited name"
