@@ -179,7 +179,9 @@ def _without_frame(sentence: str) -> str:
     """The sentence without a connective or a reporting frame before what it states ("For example,",
     "Our experiments show that"), its first letter capitalised."""
     rest = _REPORTING_FRAME.sub("", sentence, count=1)
-    return rest[:1].upper() + rest[1:] if len(rest.split()) >= 4 else sentence
+    if len(rest.split()) < 4 or result_numbers(rest) != result_numbers(sentence):  # a frame never holds the result
+        return sentence
+    return rest[:1].upper() + rest[1:]
 
 
 def _plain_figures(text: str) -> str:
