@@ -59,12 +59,17 @@ def unsupported(text: str, title: str, abstract: str) -> str | None:
         ("other script", lambda: bool(_OTHER_SCRIPT.search(text))),
         ("new number", lambda: any(n.rstrip(".,") not in source for n in _NUMBER.findall(text))),
         ("new term", lambda: any(_is_new_term(m.group(0), m.start(), text, folded) for m in _TERM.finditer(text))),
-        ("new claim", lambda: any(said.search(text) and not needed.search(source) for said, needed in _CLAIMS)),
-        ("new comparison", lambda: any(said.search(text) and not needed.search(source) for said, needed in _COMPARISONS)),
+        ("new claim", lambda: _unbacked(_CLAIMS, text, source)),
+        ("new comparison", lambda: _unbacked(_COMPARISONS, text, source)),
         ("credited name", lambda: any(not _built_by_authors(m.group("name"), title, abstract)
                                       for m in _CREDITED_NAME.finditer(text))),
     )
     return next((reason for reason, failed in checks if failed()), None)
+
+
+def _unbacked(pairs: tuple[tuple[re.Pattern, re.Pattern], ...], text: str, source: str) -> bool:
+    """Whether the text says something (a claim, a comparison) whose backing the source lacks."""
+    return any(said.search(text) and not needed.search(source) for said, needed in pairs)
 
 
 def supported_sentences(text: str, title: str, abstract: str) -> str:
