@@ -14,7 +14,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _TERM = re.compile(r"[A-Za-z][\w\-']*")
 # A claim of standing ("the first method to", "best"), each needing the abstract to make it in any words that
 # have it; "first" counts only as a claim, never as an ordinal ("the first model learns …, the second …").
-_CLAIMS = tuple((re.compile(said, re.I), re.compile(needed, re.I)) for said, needed in (
+_CLAIMS = tuple((re.compile(said, re.I), re.compile(needed, re.I).search) for said, needed in (
     (r"\b(?:the|a|its) first (?:[\w\-]+ ){0,3}(?:to|that|which|of its kind)\b|\bfor the first time\b|\bfirst[- ]ever\b|"
      r"\bthe first (?:[\w\-]+ )?(?:attempt|effort|study|work|paper|investigation|analysis|exploration)\b",
      r"\bfirst\b"),
@@ -23,16 +23,62 @@ _CLAIMS = tuple((re.compile(said, re.I), re.compile(needed, re.I)) for said, nee
     (r"\boutperform", r"\boutperform"),
 ))
 # Each comparison a summary makes ("faster", "more accurate") needs the abstract to make that kind of
-# comparison too, in some words of its own: a faster method isn't one the abstract calls more accurate.
+# comparison too: a faster method isn't one the abstract calls more accurate. Accuracy and time words must
+# share a clause with a word of gain, and not stand in a phrase that keeps or loses what they name: an
+# efficiency paper's "with less than 0.75% accuracy drop" or "comparable accuracy" isn't "more accurate".
 _BETTER = r"better|outperform\w*|superior|surpass\w*|state-of-the-art|improv\w*|beats?|gains?|higher|competitive|rivals?"
-_COMPARISONS = tuple((re.compile(said, re.I), re.compile(needed, re.I)) for said, needed in (
-    (r"\b(?:better|superior|outperform\w*|beats?)\b", rf"\b(?:{_BETTER})\b"),
-    (r"\b(?:faster|quicker|more quickly)\b",
-     r"\b(?:fast\w*|speed\w*|latency|runtime|quick\w*|accelerat\w*|(?:training|inference|execution|running|wall-clock) time|time cost)\b|×|\d\s*x\b"),
-    (r"\bmore accurate(?:ly)?\b", rf"\b(?:accura\w*|precision|errors?|{_BETTER})\b"),
-    (r"\bmore efficient(?:ly)?\b|\bless (?:memory|energy|power)\b",
-     r"\b(?:efficien\w*|fast\w*|speed\w*|cost\w*|memory|energy|compress\w*|reduc\w*|fewer|lighter)\b"),
-))
+_HELD_NEAR = (3, 2)  # words before and after the subject word that may say it was kept or lost
+_CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:while|whereas|but|although|though|yet)\b", re.I)
+
+
+def _anywhere(needed: str):
+    pattern = re.compile(needed, re.I)
+    return lambda source: bool(pattern.search(source))
+
+
+def _near(subject: str, gain: str, held: str):
+    """A backing test: some clause of the source has a `subject` word and a `gain` word, and no `held` word
+    stands right beside the subject word."""
+    subject_word, gain_word, held_word = (re.compile(rf"^(?:{p})$", re.I) for p in (subject, gain, held))
+
+    def backs(source: str) -> bool:
+        for clause in (c for sentence in sentences(source) for c in _CLAUSE_BREAK.split(sentence)):
+            words = [word.strip(".") for word in re.findall(r"[\w%×.\-]+", clause)]
+            if not any(gain_word.match(word) for word in words):
+                continue
+            if any(subject_word.match(word) and not _beside(words, at, held_word) for at, word in enumerate(words)):
+                return True
+        return False
+    return backs
+
+
+def _beside(words: list[str], at: int, wanted: re.Pattern) -> bool:
+    window = words[max(0, at - _HELD_NEAR[0]):at] + words[at + 1:at + 1 + _HELD_NEAR[1]]
+    return any(wanted.match(word) for word in window)
+
+
+def _either(*tests):
+    return lambda source: any(test(source) for test in tests)
+
+
+# "competitive accuracy" and "rivals" claim a match, not a gain
+_ACCURACY_GAIN = r"better|outperform\w*|superior|surpass\w*|state-of-the-art|sota|improv\w*|beats?|gains?|higher|increas\w*|boost\w*|best|more"
+_ACCURACY_HELD = (r"drops?|loss|los[et]\w*|degrad\w*|decreas\w*|sacrific\w*|penalt\w*|trade-?offs?|comparable|"
+                  r"similar|same|maintain\w*|retain\w*|preserv\w*|keep\w*|par|without|little|minimal|negligible|"
+                  r"slight\w*|small|lower|reduc\w*|close|marginal\w*|competitive|rivals?|matche?s?|matching")
+_ERROR_GAIN = r"lower|reduc\w*|fewer|less|decreas\w*|halv\w*|cut\w*|eliminat\w*"
+_TIME = r"latency|runtime|run-time|time|wall-clock|steps?"
+_COMPARISONS = (
+    (re.compile(r"\b(?:better|superior|outperform\w*|beats?)\b", re.I), _anywhere(rf"\b(?:{_BETTER})\b")),
+    (re.compile(r"\b(?:faster|quicker|more quickly)\b", re.I), _either(
+        _anywhere(r"\b(?:fast\w*|speed\w*|quick\w*|accelerat\w*)\b|×|\d\s*x\b"),
+        _near(_TIME, rf"reduc\w*|lower|less|fewer|cut\w*|shorten\w*|decreas\w*|saves?|saving|{_BETTER}", r"increas\w*|longer"))),
+    (re.compile(r"\bmore accurate(?:ly)?\b", re.I), _either(
+        _near(r"accura\w*|precision|f1|recall", _ACCURACY_GAIN, _ACCURACY_HELD),
+        _near(r"errors?|error-rates?|mistakes?|wer|cer", _ERROR_GAIN, r"comparable|similar|same|without|increas\w*|higher|more"))),
+    (re.compile(r"\bmore efficient(?:ly)?\b|\bless (?:memory|energy|power)\b", re.I),
+     _anywhere(r"\b(?:efficien\w*|fast\w*|speed\w*|cost\w*|memory|energy|compress\w*|reduc\w*|fewer|lighter)\b")),
+)
 # "The authors developed a new type of model called a dual-encoder": a name credited to the authors as what they
 # built. The verb must reach the name without the sentence turning to what the work uses ("… that uses a tool
 # called …"); the name runs on through capitalised words and names joined to it ("Transformer Decoder", "X and Y").
@@ -67,9 +113,10 @@ def unsupported(text: str, title: str, abstract: str) -> str | None:
     return next((reason for reason, failed in checks if failed()), None)
 
 
-def _unbacked(pairs: tuple[tuple[re.Pattern, re.Pattern], ...], text: str, source: str) -> bool:
-    """Whether the text says something (a claim, a comparison) whose backing the source lacks."""
-    return any(said.search(text) and not needed.search(source) for said, needed in pairs)
+def _unbacked(pairs, text: str, source: str) -> bool:
+    """Whether the text says something (a claim, a comparison) whose backing the source lacks: `pairs` holds
+    (what is said, a test of the source that backs it)."""
+    return any(said.search(text) and not backs(source) for said, backs in pairs)
 
 
 def supported_sentences(text: str, title: str, abstract: str) -> str:

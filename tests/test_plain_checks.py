@@ -47,6 +47,33 @@ def test_each_kind_of_comparison_needs_its_own_kind_in_the_abstract():
     assert unsupported("It is faster and more accurate.", "Splitter", timed) == "new comparison"
 
 
+@pytest.mark.parametrize("abstract", [
+    "We prune the encoder. It cuts inference latency by 4.8 times with less than 0.75% accuracy drop.",
+    "We prune the encoder. It runs 3x faster while keeping accuracy comparable to the full model.",
+    "We prune the encoder. It runs 3x faster without sacrificing accuracy.",
+    "Fast and accurate models dominate, and they outperformed older ones. We prune the encoder.",
+    "We prune the encoder. It reaches competitive accuracy at a third of the cost.",
+])
+def test_more_accurate_needs_a_gain_in_accuracy_not_accuracy_kept_or_lost(abstract):
+    assert unsupported("The pruned model is more accurate.", "Pruning", abstract) == "new comparison"
+
+
+@pytest.mark.parametrize("abstract", [
+    "We prune the encoder. It improves accuracy by 2 points on GLUE.",
+    "We prune the encoder; on GLUE it reaches higher accuracy than the full model, while being smaller.",
+    "We prune the encoder. It reduces the error rate by a third.",
+])
+def test_more_accurate_is_backed_by_a_gain_in_accuracy(abstract):
+    assert unsupported("The pruned model is more accurate.", "Pruning", abstract) is None
+
+
+def test_faster_is_backed_by_time_saved_in_the_same_clause():
+    saved = "We prune the encoder. Our model outperforms existing solutions in compression and execution time."
+    assert unsupported("The pruned model is faster.", "Pruning", saved) is None
+    spent = "We prune the encoder. Training time grows with depth, and our model outperforms others."
+    assert unsupported("The pruned model is faster.", "Pruning", spent) == "new comparison"
+
+
 @pytest.mark.parametrize(("sentence", "reason"), [
     ("The authors developed a new network called SwiftNet.", None),  # theirs: "We propose SwiftNet"
     ("The authors developed a new type of network called a U-Net.", "new term"),  # not in the paper at all
