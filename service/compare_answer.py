@@ -3,7 +3,8 @@ the papers they name are resolved against the catalogue, the compare pipeline bu
 table, and a short answer on top is assembled in code from the table's cells, each sentence citing
 the one paper it is about, with the abstract's own sentences on what the paper does (the one closest
 to its title, and the one closest to what the question asks about each when that is another, among the
-sentences where the authors say what they did). Nothing in it comes from one paper and is said of another.
+sentences where the authors say what they did; for a question about nothing in particular, the one that
+says how the method works). Nothing in it comes from one paper and is said of another.
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ _CAPITALISED_RUN = re.compile(r"\b[A-Z][\w\-+]*(?: [A-Z][\w\-+]*)+")
 _GENERIC = frozenset({"The", "Compare", "How", "What", "Which", "LLM", "LLMs", "AI", "NLP"})
 # Words of a compare question that ask nothing about the papers: what is left is its aspect ("how they
 # process videos" → "process videos").
+# Words that say how a method works, and words of a result: a sentence on how it works has the first, not the second.
+_HOW = re.compile(r"\b(?:by|using|uses?|via|through|consists? of|based on|combin\w*|operat\w*|takes?|inputs?|"
+                  r"architectures?|modules?|branch\w*|layers?|loss(?:es)?|strateg\w*|scheme|mechanism|pre-?train\w*|"
+                  r"fine-?tun\w*|train\w*|jointly|instead of|without|encod\w*|decod\w*)\b", re.IGNORECASE)
+_RESULT = re.compile(r"\d+(?:\.\d+)?\s*(?:%|x\b|×|times\b)|\d+\.\d+|\b(?:outperform\w*|state-of-the-art|sota|achiev\w*|"
+                     r"surpass\w*|improv\w*|results?|available|releas\w*)\b", re.IGNORECASE)
+_MIN_HOW = 2
 _QUESTION_FRAME = re.compile(
     r"\b(?:compare|comparison|how|does|do|did|differ|different|difference|differences|from|and|with|vs\.?|"
     r"versus|the|in|what|is|are|was|each|between|they|their|its|it|of|to|a|an|on|make|makes)\b|['’]s\b|[():?.!,;]",
@@ -135,22 +143,39 @@ def question_aspect(question: str, names: Sequence[str]) -> str:
 
 def what_it_does(library, paper: Paper, aspect: str, name: str = "") -> tuple[tuple[int, str], ...]:
     """(index, sentence) pairs of the paper's abstract that say what it does: the one closest to its name
-    and title, then, when the question asks about an aspect, the one closest to that if it is another.
-    Chosen among the sentences where the authors speak or the paper is named, when there are any; never
-    a code link."""
+    and title (the first naming it, when the title doesn't), then the one closest to what the question
+    asks about if it is another, or, when the question asks about nothing in particular ("Compare A and
+    B"), the one that best says how the paper's method works. Chosen among the sentences where the authors
+    speak or the paper is named, when there are any; never a code link."""
     kept = library.sentence_vectors.of([paper])[paper.id]
     usable = [i for i, text in enumerate(kept.sentences) if not points_at_code(text)]
     authored = [i for i in usable if AUTHORED.search(kept.sentences[i]) or (name and name in kept.sentences[i])]
     if not (candidates := authored or usable):
         return ()
-    chosen = []
+    naming = [i for i in candidates if name and name not in paper.title and name in kept.sentences[i]]
+    chosen = naming[:1]
     named_title = f"{name}: {paper.title}" if name else paper.title  # the title may not say what it does
-    for target in (named_title, aspect) if aspect else (named_title,):
+    for target in ((aspect,) if naming else (named_title, aspect)) if aspect else (() if naming else (named_title,)):
         vector = np.asarray(library.searcher.query_vector(target), dtype=np.float32)
         best = max(candidates, key=lambda i: float(kept.vectors[i] @ vector))
         if best not in chosen:
             chosen.append(best)
+    if not aspect and (how := how_it_works(kept.sentences, usable, candidates[0], chosen, name)) is not None:
+        chosen.append(how)
     return tuple((i, kept.sentences[i]) for i in sorted(chosen))
+
+
+def how_it_works(texts: Sequence[str], usable: Sequence[int], first_own: int, chosen: Sequence[int],
+                 name: str = "") -> int | None:
+    """The sentence that best says how the paper's method works ("we propose operating directly over 2D point
+    tracks as input …"), from the authors' first sentence on: the most words of mechanism (the method's own
+    name aside: "Uni-Encoder" says nothing of how), at least `_MIN_HOW`, and no result (a figure,
+    "outperforms"), which the row's result cell already gives."""
+    unnamed = re.compile(rf"\S*{re.escape(name)}\S*") if name else None  # "FastIR-Encoder" names, says no "encoder"
+    scored = [(len(_HOW.findall(unnamed.sub(" ", texts[i]) if unnamed else texts[i])), -i) for i in usable
+              if i >= first_own and i not in chosen and not _RESULT.search(texts[i])]
+    best = max(scored, default=(0, 0))
+    return -best[1] if best[0] >= _MIN_HOW else None
 
 
 def quoted_lines(named: Sequence[tuple[str, Paper]], quotes: Sequence[Sequence[tuple[int, str]]]) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 
 from index.text import sentences
 from service.ask import Token, ask, ask_stream
-from service.compare_answer import named_papers, question_aspect, what_it_does
+from service.compare_answer import how_it_works, named_papers, question_aspect, what_it_does
 from service.evaluation.answers import load_questions
 from service.question_kinds import (
     COMPARE,
@@ -174,12 +174,25 @@ def test_compare_answers_quote_what_each_paper_does_and_what_the_question_asks(s
     assert any("adaptive pooling" in quoted for _, quoted in what_it_does(sample_library, videogpt, aspect))
     # "More complex encoder is not all you need" says little of what neU-Net does: its name says more.
     [(name, neunet)] = [pair for pair in named_papers(sample_library, "Compare neU-Net and WAU.") if pair[0] == "neU-Net"]
-    [(_, quoted)] = what_it_does(sample_library, neunet, "", name)
-    assert "introduce neU-Net" in quoted
+    (_, introduced), (_, how) = what_it_does(sample_library, neunet, "", name)
+    assert "introduce neU-Net" in introduced and "wavelet inputs module" in how
     bare = named_papers(sample_library, "Compare EVE and ENEL.")
     assert question_aspect("Compare EVE and ENEL.", ["EVE", "ENEL"]) == ""
-    [(_, quoted)] = what_it_does(sample_library, bare[1][1], "")
-    assert re.search(r"\b(we|this paper) (propose|present|introduce)", quoted, re.IGNORECASE)
+    # a question about nothing in particular: what the paper presents, and how its method works
+    quoted = [text for _, text in what_it_does(sample_library, bare[1][1], "")]
+    assert len(quoted) == 2 and all("%" not in text for text in quoted)
+    assert any(re.search(r"\b(we|this paper) (propose|present|introduce)", text, re.IGNORECASE) for text in quoted)
+    assert any("point cloud" in text for text in quoted)
+
+
+def test_how_a_method_works_is_a_sentence_of_mechanism_not_of_results():
+    texts = ["Retrieval is slow.", "We propose FastIR, an index for retrieval.",
+             "FastIR-Encoder beats every baseline by 12% using a new loss and layers.",  # a result
+             "It encodes queries with a shared encoder and trains the index jointly through a ranking loss.",
+             "FastIR-Encoder, FastIR-Decoder."]  # only the name's words
+    assert how_it_works(texts, range(5), 1, [1], "FastIR") == 3
+    assert how_it_works(texts, [0, 1, 2, 4], 1, [1], "FastIR") is None
+    assert how_it_works(texts, range(5), 4, [], "FastIR") is None  # nothing before the authors' first sentence
 
 
 def test_question_files_take_a_kind_and_warn_about_unknown_fields(tmp_path, caplog):
