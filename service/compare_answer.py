@@ -34,6 +34,9 @@ _CAPITALISED_RUN = re.compile(r"\b[A-Z][\w\-+]*(?: [A-Z][\w\-+]*)+")
 _GENERIC = frozenset({"The", "Compare", "How", "What", "Which", "LLM", "LLMs", "AI", "NLP"})
 # Words of a compare question that ask nothing about the papers: what is left is its aspect ("how they
 # process videos" → "process videos").
+# Words that may stand inside a paper's description without being of its title ("the paper for extreme …").
+_FILLERS = frozenset({"for", "of", "the", "a", "an", "in", "on", "with", "via", "to", "and", "vs", "paper", "method",
+                      "approach", "model", "work", "study"})
 # Words that say how a method works, and words of a result: a sentence on how it works has the first, not the second.
 _HOW = re.compile(r"\b(?:by|using|uses?|via|through|consists? of|based on|combin\w*|operat\w*|takes?|inputs?|"
                   r"architectures?|modules?|branch\w*|layers?|loss(?:es)?|strateg\w*|scheme|mechanism|pre-?train\w*|"
@@ -43,7 +46,7 @@ _RESULT = re.compile(r"\d+(?:\.\d+)?\s*(?:%|x\b|×|times\b)|\d+\.\d+|\b(?:outper
 _MIN_HOW = 2
 _QUESTION_FRAME = re.compile(
     r"\b(?:compare|comparison|how|does|do|did|differ|different|difference|differences|from|and|with|vs\.?|"
-    r"versus|the|in|what|is|are|was|each|between|they|their|its|it|of|to|a|an|on|make|makes)\b|['’]s\b|[():?.!,;]",
+    r"versus|the|in|what|is|are|was|each|between|they|their|its|it|of|to|a|an|on|make|makes|paper|papers)\b|['’]s\b|[():?.!,;]",
     re.IGNORECASE)
 
 
@@ -120,7 +123,7 @@ def compare_answer(library, generator: Generator, question: str, named: Sequence
     passages = tuple(Passage(n, paper, "", (), 1.0) for n, (_, paper) in enumerate(named, 1))
     yield Sources(Retrieval(question, passages, 1.0, 1.0))
     names = [name for name, _ in named]
-    aspect = question_aspect(question, names)
+    aspect = question_aspect(question, names, [paper.title for _, paper in named])
     quotes = [what_it_does(library, paper, aspect, name) for name, paper in named]
     opening = quoted_lines(named, quotes)
     yield Token("\n".join(opening))
@@ -133,12 +136,47 @@ def compare_answer(library, generator: Generator, question: str, named: Sequence
     yield Answer(result)
 
 
-def question_aspect(question: str, names: Sequence[str]) -> str:
-    """What a compare question asks about the papers, without their names and the question's frame."""
+def question_aspect(question: str, names: Sequence[str], titles: Sequence[str] = ()) -> str:
+    """What a compare question asks about the papers, without their names and the question's frame. A name
+    runs on through the words around it that its paper's title has: in "the geometry-aware 3D GAN inversion
+    encoder", all of it names the paper, and none of it is an aspect."""
     text = question.split(":", 1)[1] if ":" in question else question
-    for name in names:
-        text = text.replace(name, " ") if name else text
+    for name, title in zip(names, list(titles) or [""] * len(names), strict=True):
+        text = _described(text, name, title)
     return " ".join(word for word in _QUESTION_FRAME.sub(" ", text).split() if len(word) > 2)
+
+
+def _described(text: str, name: str, title: str) -> str:
+    """`text` without the words that name one paper: `name` and the title's words either side of it, or, for
+    a paper the question describes instead ("the dual-encoder paper for extreme multi-label classification"),
+    the longest run of at least two of its title's words (fillers like "for", "the", "paper" may join them)."""
+    words = text.split()
+    if not title:
+        return text.replace(name, " ") if name else text
+    in_title = {word.lower().rstrip("s") for word in _WORD.findall(title)}
+    titled = [_bare(word).rstrip("s") in in_title for word in words]
+    filler = [_bare(word) in _FILLERS for word in words]
+    if name:
+        at = next((i for i, word in enumerate(words) if name in word), None)
+        if at is None:  # a name of several words ("Faster Diffusion")
+            return text.replace(name, " ")
+        start, end = at, at + 1
+        while start > 0 and titled[start - 1]:
+            start -= 1
+        while end < len(words) and titled[end]:
+            end += 1
+        return " ".join(words[:start] + words[end:])
+    runs = [(i, j) for i in range(len(words)) for j in range(i + 1, len(words) + 1)
+            if titled[i] and titled[j - 1] and all(t or f for t, f in zip(titled[i:j], filler[i:j], strict=True))
+            and sum(titled[i:j]) >= 2]
+    if not runs:
+        return text
+    start, end = max(runs, key=lambda run: run[1] - run[0])
+    return " ".join(words[:start] + words[end:])
+
+
+def _bare(word: str) -> str:
+    return word.strip(",.?!:;()'’").lower().removesuffix("'s")
 
 
 def what_it_does(library, paper: Paper, aspect: str, name: str = "") -> tuple[tuple[int, str], ...]:

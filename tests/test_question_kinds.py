@@ -185,6 +185,26 @@ def test_compare_answers_quote_what_each_paper_does_and_what_the_question_asks(s
     assert any("point cloud" in text for text in quoted)
 
 
+@pytest.mark.parametrize(("question", "names", "titles", "aspect"), [
+    # the words around a name that its title has name the paper too
+    ("Compare TracksTo4D with the geometry-aware 3D GAN inversion encoder.", ["TracksTo4D", "GAN"],
+     ["Fast Encoder-Based 3D from Casual Videos", "Self-Supervised Geometry-Aware Encoder for Style-Based 3D GAN Inversion"],
+     ""),
+    # a paper described instead of named: its title's run of words goes, what is asked stays
+    ("How do JPQ and the dual-encoder paper for extreme multi-label classification differ in what they train?",
+     ["JPQ", ""], ["Jointly Optimizing Query Encoder and Product Quantization", "Dual-Encoders for Extreme Multi-Label Classification"],
+     "train"),
+    # an aspect that one title also has, away from that paper's name, is still the aspect
+    ("How does LXMERT's pre-training differ from SpeechT5's?", ["LXMERT", "SpeechT5"],
+     ["LXMERT: Learning Cross-Modality Encoder Representations", "SpeechT5: Unified-Modal Encoder-Decoder Pre-Training"],
+     "pre-training"),
+    ("How does TextCraftor differ from Faster Diffusion?", ["TextCraftor", "Faster Diffusion"],
+     ["TextCraftor: Your Text Encoder", "Faster Diffusion: Rethinking the Role of UNet Encoder"], ""),
+])
+def test_the_aspect_of_a_compare_question_leaves_out_what_names_the_papers(question, names, titles, aspect):
+    assert question_aspect(question, names, titles) == aspect
+
+
 def test_how_a_method_works_is_a_sentence_of_mechanism_not_of_results():
     texts = ["Retrieval is slow.", "We propose FastIR, an index for retrieval.",
              "FastIR-Encoder beats every baseline by 12% using a new loss and layers.",  # a result
