@@ -32,8 +32,6 @@ _FRAME = re.compile(r"^(?:compare|how does|how do|what is the difference between
                     r"contrast|the|differ|difference|differences)\b\s*", re.IGNORECASE)
 _CAPITALISED_RUN = re.compile(r"\b[A-Z][\w\-+]*(?: [A-Z][\w\-+]*)+")
 _GENERIC = frozenset({"The", "Compare", "How", "What", "Which", "LLM", "LLMs", "AI", "NLP"})
-# Words of a compare question that ask nothing about the papers: what is left is its aspect ("how they
-# process videos" → "process videos").
 # Words that may stand inside a paper's description without being of its title ("the paper for extreme …").
 _FILLERS = frozenset({"for", "of", "the", "a", "an", "in", "on", "with", "via", "to", "and", "vs", "paper", "method",
                       "approach", "model", "work", "study"})
@@ -44,6 +42,8 @@ _HOW = re.compile(r"\b(?:by|using|uses?|via|through|consists? of|based on|combin
 _RESULT = re.compile(r"\d+(?:\.\d+)?\s*(?:%|x\b|×|times\b)|\d+\.\d+|\b(?:outperform\w*|state-of-the-art|sota|achiev\w*|"
                      r"surpass\w*|improv\w*|results?|available|releas\w*)\b", re.IGNORECASE)
 _MIN_HOW = 2
+# Words of a compare question that ask nothing about the papers: what is left is its aspect ("how they
+# process videos" → "process videos").
 _QUESTION_FRAME = re.compile(
     r"\b(?:compare|comparison|how|does|do|did|differ|different|difference|differences|from|and|with|vs\.?|"
     r"versus|the|in|what|is|are|was|each|between|they|their|its|it|of|to|a|an|on|make|makes|paper|papers)\b|['’]s\b|[():?.!,;]",
@@ -193,7 +193,8 @@ def what_it_does(library, paper: Paper, aspect: str, name: str = "") -> tuple[tu
     naming = [i for i in candidates if name and name not in paper.title and name in kept.sentences[i]]
     chosen = naming[:1]
     named_title = f"{name}: {paper.title}" if name else paper.title  # the title may not say what it does
-    for target in ((aspect,) if naming else (named_title, aspect)) if aspect else (() if naming else (named_title,)):
+    targets = ([] if naming else [named_title]) + ([aspect] if aspect else [])
+    for target in targets:
         vector = np.asarray(library.searcher.query_vector(target), dtype=np.float32)
         best = max(candidates, key=lambda i: float(kept.vectors[i] @ vector))
         if best not in chosen:
