@@ -26,7 +26,8 @@ _CLAIMS = tuple((re.compile(said, re.I), re.compile(needed, re.I).search) for sa
 # comparison too: a faster method isn't one the abstract calls more accurate. Accuracy and time words must
 # share a clause with a word of gain, and not stand in a phrase that keeps or loses what they name: an
 # efficiency paper's "with less than 0.75% accuracy drop" or "comparable accuracy" isn't "more accurate".
-_BETTER = r"better|outperform\w*|superior|surpass\w*|state-of-the-art|improv\w*|beats?|gains?|higher|competitive|rivals?"
+_GAIN = r"better|outperform\w*|superior|surpass\w*|state-of-the-art|improv\w*|beats?|gains?|higher"
+_BETTER = rf"{_GAIN}|competitive|rivals?"
 _HELD_NEAR = (3, 2)  # words before and after the subject word that may say it was kept or lost
 _CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:while|whereas|but|although|though|yet)\b", re.I)
 
@@ -62,7 +63,7 @@ def _either(*tests):
 
 
 # "competitive accuracy" and "rivals" claim a match, not a gain
-_ACCURACY_GAIN = r"better|outperform\w*|superior|surpass\w*|state-of-the-art|sota|improv\w*|beats?|gains?|higher|increas\w*|boost\w*|best|more"
+_ACCURACY_GAIN = rf"{_GAIN}|sota|increas\w*|boost\w*|best|more"
 _ACCURACY_HELD = (r"drops?|loss|los[et]\w*|degrad\w*|decreas\w*|sacrific\w*|penalt\w*|trade-?offs?|comparable|"
                   r"similar|same|maintain\w*|retain\w*|preserv\w*|keep\w*|par|without|little|minimal|negligible|"
                   r"slight\w*|small|lower|reduc\w*|close|marginal\w*|competitive|rivals?|matche?s?|matching")
