@@ -25,7 +25,10 @@ _PAPERS = r"(?:papers?|works?|studies|articles|preprints|publications)"
 _SEVERAL = r"(?:papers|works|studies|articles|preprints|publications)"  # "which paper …?" asks a fact
 _COMPARE = re.compile(
     r"\b(?:compare|comparing|comparison|contrast|versus|vs\.?|differ(?:s|ence|ences)?\b|"
-    r"(?:how|what) (?:is|are) .{1,60}? (?:different|similar)|the same as|better than|outperform)\b",
+    r"(?:how|what) (?:is|are) .{1,60}? (?:different|similar)|the same as|better than|outperform|"
+    # "How do A and B each speed up inference?": one question of two things side by side ("how many … each"
+    # is a count per paper, a fact)
+    r"^(?:how|what|in what ways?) (?:do|does|did) .{1,80}? and .{1,80}? each)\b",
     re.IGNORECASE)
 _LIST = re.compile(
     rf"^(?:which|what|list|show me|find)(?: of)?(?: (?:the|today's|today’s|these|new|recent|other))* {_SEVERAL}\b|"

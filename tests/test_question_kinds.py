@@ -43,6 +43,8 @@ MOSAIC = "MosaicBERT: A Bidirectional Encoder Optimized for Fast Pretraining"
     ("Compare the encoder-free vision-language models EVE and ENEL", COMPARE),
     ("How does TextCraftor differ from Faster Diffusion?", COMPARE),
     ("EVE vs ENEL", COMPARE),
+    ("How do Faster Diffusion and the latency adjustable transformer encoder each speed up inference?", COMPARE),
+    ("How many benchmark datasets are Uni-Encoder and JPQ each evaluated on?", FACT),
     ("What's new in 3D vision today?", OVERVIEW),
     ("What does TracksTo4D take as input?", FACT),
     ("Which paper introduces ENEL?", FACT),
