@@ -88,10 +88,14 @@ _CREDITED_NAME = re.compile(
     r"(?:(?!\b(?:us(?:e|es|ed|ing)|based|with|via|through|from|by)\b)[^.;])*?"
     r"(?P<naming>,?\s*\b(?:called|named|dubbed|termed|known as)\s+(?:an?\s+|the\s+)?)"
     r"(?P<name>[\w+@\-]+(?:\.[\w+@\-]+)*(?:\s+(?:(?:and|or)\s+(?=[A-Z0-9]))?(?:[A-Z0-9][\w+@\-]*(?:\.[\w+@\-]+)*|\([^)]*\)))*)")
-# The abstract's sentences where the authors say what they built or name it.
-_OWN_WORK = re.compile(r"\b(?:we|our|this (?:paper|work|study)|the proposed)\b[^.]*\b(?:propos|introduc|present|develop|"
-                       r"design|buil[dt]|devis|creat|construct|formulat|call|nam|dub|term|coin)\w*|\b(?:called|named|dubbed|termed|coined)\b",
-                       re.IGNORECASE)
+# Where the abstract credits a name to its authors: the few words after their verb of building ("we propose a
+# simple fusion method, SurfaceFusion"), not "proposed" said of a thing ("our proposed loss functions, standard DE
+# models …": DE is what the loss trains), or a naming word ("dubbed", "called") anywhere.
+_CREDITING = re.compile(r"\b(?:we|our|this (?:paper|work|study))\b[^.]*?\b(?<!our )(?<!the )(?<!a )"
+                        r"(?:propos|introduc|present|develop|design|buil[dt]|devis|creat|construct|formulat|launch)\w*"
+                        r"(?P<built>(?:[^\w.;!?]+[\w+@\-^]+){1,12}\)?)"
+                        r"|\b(?:called|named|dubbed|termed|coined|call|name)\b(?:\s+as)?(?P<named>(?:[^\w.;!?]+[\w+@\-^]+){1,8}\)?)"
+                        r"|\bnamely(?P<namely>(?:[^\w.;!?]+[\w+@\-^]+){1,8}\)?)", re.IGNORECASE)
 _OTHER_SCRIPT = re.compile(r"[^\x00-\x7F‘’“”–—…×±≈]")
 
 
@@ -141,11 +145,12 @@ def _without_wrong_names(sentence: str, title: str, abstract: str) -> str:
 
 
 def _built_by_authors(name: str, title: str, abstract: str) -> bool:
-    """Whether the abstract credits `name` to its authors: a sentence of theirs saying what they built or
-    naming it has it, or the title opens with it ("MosaicBERT: …")."""
+    """Whether the abstract credits `name` to its authors: it stands in the words their verb of building
+    reaches or a naming word gives, or the title opens with it ("MosaicBERT: …")."""
     wanted = re.compile(rf"(?<![\w-]){re.escape(name.strip(' .,'))}(?![\w-])", re.IGNORECASE)  # "DE" isn't in "models"
     heading = title.split(":", 1)[0] if ":" in title else ""
-    return bool(wanted.search(heading)) or any(wanted.search(s) for s in sentences(abstract) if _OWN_WORK.search(s))
+    credited = (m.group("built") or m.group("named") or m.group("namely") for m in _CREDITING.finditer(abstract))
+    return bool(wanted.search(heading)) or any(wanted.search(words) for words in credited)
 
 
 def _is_new_term(token: str, at: int, text: str, folded_source: str) -> bool:

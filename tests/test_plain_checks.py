@@ -110,6 +110,18 @@ def test_a_compound_of_the_papers_own_words_is_no_new_term():
     assert unsupported("It is self-supervised.", "Pixels", unsupervised) == "new term"
 
 
+def test_a_name_is_credited_only_where_the_authors_verb_reaches_it():
+    # "our proposed loss" is a thing the authors made; DE models are what it trains, not theirs
+    trained = ("Dual-encoder (DE) models are widely used. We propose decoupled softmax loss, a change to InfoNCE. "
+               "When trained with our proposed loss functions, standard DE models alone can match SOTA methods.")
+    assert unsupported("The authors developed a new model called DE.", "Losses", trained) == "credited name"
+    assert unsupported("The authors developed a new loss called decoupled softmax loss.", "Losses", trained) is None
+    apposed = ("We propose a variant of the basic GAN model, a Multi-Modal Gaussian-Mixture GAN (GM-GAN), where the "
+               "latent space is a mixture. It learns classes. We call our score the Mixture Inception Score (MIS).")
+    for name in ("a Multi-Modal Gaussian-Mixture GAN (GM-GAN)", "the Mixture Inception Score (MIS)"):
+        assert unsupported(f"The authors developed a new method called {name}.", "GANs", apposed) is None
+
+
 def test_a_short_credited_name_is_found_as_a_word_not_inside_one():
     abstract = "DE models are widely used. We propose a decoupled loss for training models."
     assert unsupported("The authors developed a new model called DE.", "Losses", abstract) == "credited name"
