@@ -101,13 +101,16 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=300, help="first N papers after a seeded shuffle")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--teacher", default="bundled-1.5b", help="the generator that writes the drafts (PAPERBRIEF_GENERATOR)")
+    parser.add_argument("--slots", type=int, default=1,
+                        help="llama.cpp requests decoded together; 1 makes the drafts repeatable (a batch's "
+                             "company moves llama.cpp's sums, and so single drafts), more is faster")
     parser.add_argument("--samples", type=int, default=0, help="sampled drafts besides the greedy one")
     parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("--max-grade", type=float, default=12.0)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     rows, _ = seeded_split(read_rows(args.data), args.papers, args.seed)
-    generator = shared_generator(Settings(generator=args.teacher))
+    generator = shared_generator(Settings(generator=args.teacher, slots=args.slots))
     width = max(1, getattr(generator, "batch_width", 1))
     example, reasons, kept, started = trigrams(example_text()), Counter(), 0, time.time()
     args.out.parent.mkdir(parents=True, exist_ok=True)
