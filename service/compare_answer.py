@@ -36,16 +36,12 @@ _GENERIC = frozenset({"The", "Compare", "How", "What", "Which", "LLM", "LLMs", "
 _FILLERS = frozenset({"for", "of", "the", "a", "an", "in", "on", "with", "via", "to", "and", "vs", "paper", "method",
                       "approach", "model", "work", "study"})
 # Words that say how a method works, and words of a result: a sentence on how it works has the first, not the second.
-_HOW = re.compile(r"\b(?:(?<!inspired )(?<!motivated )by|using|uses?|via|through|consists? of|based on|combin\w*|operat\w*|takes?|inputs?|"
+_HOW = re.compile(r"\b(?:by|using|uses?|via|through|consists? of|based on|combin\w*|operat\w*|takes?|inputs?|"
                   r"architectures?|modules?|branch\w*|layers?|loss(?:es)?|strateg\w*|scheme|mechanism|pre-?train\w*|"
-                  r"fine-?tun\w*|train\w*|jointly|instead of|without|encod\w*|decod\w*|"
-                  # what a method does to its parts
-                  r"omit\w*|reus\w*|replac\w*|incorporat\w*|integrat\w*|fus(?:e|es|ing)|merg\w*|concatenat\w*|"
-                  r"propagat\w*|inject\w*|eliminat\w*|restrict\w*|alternat\w*)\b", re.IGNORECASE)
+                  r"fine-?tun\w*|train\w*|jointly|instead of|without|encod\w*|decod\w*)\b", re.IGNORECASE)
 _RESULT = re.compile(r"\d+(?:\.\d+)?\s*(?:%|x\b|×|times\b)|\d+\.\d+|\b(?:outperform\w*|state-of-the-art|sota|achiev\w*|"
                      r"surpass\w*|improv\w*|results?|available|releas\w*)\b", re.IGNORECASE)
 _MIN_HOW = 2
-_HOW_OPENING = re.compile(r"(?:more )?specifically\b|to (?:achieve|do) (?:this|so)\b", re.IGNORECASE)
 # Words of a compare question that ask nothing about the papers: what is left is its aspect ("how they
 # process videos" → "process videos").
 _QUESTION_FRAME = re.compile(
@@ -205,35 +201,22 @@ def what_it_does(library, paper: Paper, aspect: str, name: str = "") -> tuple[tu
         best = max(candidates, key=lambda i: float(kept.vectors[i] @ vector))
         if best not in chosen:
             chosen.append(best)
-    if not aspect and (how := how_it_works(kept.sentences, usable, candidates[0], chosen, name, paper.title)) is not None:
+    if not aspect and (how := how_it_works(kept.sentences, usable, candidates[0], chosen, name)) is not None:
         chosen.append(how)
     return tuple((i, kept.sentences[i]) for i in sorted(chosen))
 
 
 def how_it_works(texts: Sequence[str], usable: Sequence[int], first_own: int, chosen: Sequence[int],
-                 name: str = "", title: str = "") -> int | None:
+                 name: str = "") -> int | None:
     """The sentence that best says how the paper's method works ("we propose operating directly over 2D point
-    tracks as input …"), from the authors' first sentence on: the most words of mechanism, at least `_MIN_HOW`,
-    and no result (a figure, "outperforms"), which the row's result cell already gives. Neither the method's
-    name ("Uni-Encoder" says nothing of how) nor its title's words count ("encoder" in an encoder paper's
-    title says what it is); an opening that announces the how ("Specifically, …", "To achieve this, …")
-    counts as much as the least it needs."""
+    tracks as input …"), from the authors' first sentence on: the most words of mechanism (the method's own
+    name aside: "Uni-Encoder" says nothing of how), at least `_MIN_HOW`, and no result (a figure,
+    "outperforms"), which the row's result cell already gives."""
     unnamed = re.compile(rf"\S*{re.escape(name)}\S*") if name else None  # "FastIR-Encoder" names, says no "encoder"
-    titled = {_stem(word) for word in _WORD.findall(title)}
-
-    def mechanism(text: str) -> int:
-        words = _HOW.findall(unnamed.sub(" ", text) if unnamed else text)
-        return sum(_stem(word) not in titled for word in words) + (_MIN_HOW if _HOW_OPENING.match(text) else 0)
-
-    scored = [(mechanism(texts[i]), -i) for i in usable
+    scored = [(len(_HOW.findall(unnamed.sub(" ", texts[i]) if unnamed else texts[i])), -i) for i in usable
               if i >= first_own and i not in chosen and not _RESULT.search(texts[i])]
     best = max(scored, default=(0, 0))
     return -best[1] if best[0] >= _MIN_HOW else None
-
-
-def _stem(word: str) -> str:
-    """A word's first letters, enough to take "pretraining" and "pre-train" for one word."""
-    return word.lower().replace("-", "")[:6]
 
 
 def quoted_lines(named: Sequence[tuple[str, Paper]], quotes: Sequence[Sequence[tuple[int, str]]]) -> list[str]:

@@ -217,18 +217,6 @@ def test_how_a_method_works_is_a_sentence_of_mechanism_not_of_results():
     assert how_it_works(texts, range(5), 4, [], "FastIR") is None  # nothing before the authors' first sentence
 
 
-def test_how_a_method_works_leaves_out_its_titles_words_and_heeds_an_announced_how():
-    texts = ["Encoders are everywhere.", "We propose DeepX, an encoder for retrieval.",
-             "The encoder layers and encoder modules are stacked.",  # the title's words, but one
-             "It merges query features through a gating layer.",
-             "Specifically, we keep one index."]  # announces the how in few words
-    title = "DeepX: A Retrieval Encoder with Layers"
-    assert how_it_works(texts, range(4), 1, [1], "DeepX") == 2  # the title not given: its words count
-    assert how_it_works(texts, range(4), 1, [1], "DeepX", title) == 3
-    assert how_it_works(texts, [0, 1, 4], 1, [1], "DeepX", title) == 4
-    assert how_it_works(["We propose it.", "Inspired by X, we add one index."], range(2), 0, [0]) is None
-
-
 def test_a_name_said_before_the_authors_speak_is_not_what_their_paper_does(sample_library):
     [(name, paper)] = [pair for pair in named_papers(
         sample_library, "Compare TracksTo4D with the geometry-aware 3D GAN inversion encoder.") if pair[0] == "GAN"]
