@@ -103,7 +103,7 @@ def main() -> None:
     parser.add_argument("--teacher", default="bundled-1.5b", help="the generator that writes the drafts (PAPERBRIEF_GENERATOR)")
     parser.add_argument("--slots", type=int, default=1,
                         help="llama.cpp requests decoded together; 1 makes the drafts repeatable (a batch's "
-                             "company moves llama.cpp's sums, and so single drafts), more is faster")
+                             "company moves llama.cpp's sums, and so single drafts); more was no faster on 2 cores")
     parser.add_argument("--samples", type=int, default=0, help="sampled drafts besides the greedy one")
     parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("--max-grade", type=float, default=12.0)
