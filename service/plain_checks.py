@@ -94,8 +94,8 @@ _CREDITED_NAME = re.compile(
 _CREDITING = re.compile(r"\b(?:we|our|this (?:paper|work|study))\b[^.]*?\b(?<!our )(?<!the )(?<!a )"
                         r"(?:propos|introduc|present|develop|design|buil[dt]|devis|creat|construct|formulat|launch)\w*"
                         r"(?P<built>(?:[^\w.;!?]+[\w+@\-^]+){1,12}\)?)"
-                        r"|\b(?:called|named|dubbed|termed|coined|call|name)\b(?:\s+as)?(?P<named>(?:[^\w.;!?]+[\w+@\-^]+){1,8}\)?)"
-                        r"|\bnamely(?P<namely>(?:[^\w.;!?]+[\w+@\-^]+){1,8}\)?)", re.IGNORECASE)
+                        r"|\b(?:(?:called|named|dubbed|termed|coined|call|name)\b(?:\s+as)?|namely)"
+                        r"(?P<named>(?:[^\w.;!?]+[\w+@\-^]+){1,8}\)?)", re.IGNORECASE)
 _OTHER_SCRIPT = re.compile(r"[^\x00-\x7F‘’“”–—…×±≈]")
 
 
@@ -149,7 +149,7 @@ def _built_by_authors(name: str, title: str, abstract: str) -> bool:
     reaches or a naming word gives, or the title opens with it ("MosaicBERT: …")."""
     wanted = re.compile(rf"(?<![\w-]){re.escape(name.strip(' .,'))}(?![\w-])", re.IGNORECASE)  # "DE" isn't in "models"
     heading = title.split(":", 1)[0] if ":" in title else ""
-    credited = (m.group("built") or m.group("named") or m.group("namely") for m in _CREDITING.finditer(abstract))
+    credited = (m.group("built") or m.group("named") for m in _CREDITING.finditer(abstract))
     return bool(wanted.search(heading)) or any(wanted.search(words) for words in credited)
 
 
