@@ -30,9 +30,18 @@ _FRAME = re.compile(
     r"^(?:(?:which|what|are there|is there|any|list|show me|find|of|the|today'?s|today’s|these|new|recent|other|"
     r"papers?|works?|studies|articles|preprints|publications|paper|one|should i read|would|could|can|might|"
     r"help me|i|read|recommend|do you|me|to|for|a|an|how many|are|is|about|on|in|that|which|what's new|"
-    r"what is new|overview of|give me|an overview|worth reading|best|most relevant|useful|there)\b[\s,]*)+",
+    r"what is new|overview of|give me|an overview|worth reading|best|most relevant|useful|there|"
+    # "is anyone working on X", "anything related to X": who asks, not what about
+    r"anything|anyone|anybody|someone|working|related to|with|"
+    # "which papers evaluate on X": the reporting verb, not the topic ("evaluate on GLUE" embeds as evaluation)
+    r"(?:evaluate|test)(?:s|d)? on|(?:report|run|show)s? (?:\w+ )?(?:results|experiments|numbers) on|"
+    r"deals? with|experiments? (?:on|with))(?![\w'’])[\s,]*)+",
     re.IGNORECASE)
-_TAIL = re.compile(r"\b(?:today|this week|these days|in (?:today's|these) papers)\b|[?.!]+$", re.IGNORECASE)
+_TAIL = re.compile(r"\b(?:(?:out )?today|this week|these days|in (?:today's|these) papers)\b|[?.!]+$", re.IGNORECASE)
+# A clause that only asks for a reading ("… . Which paper?", "— what should I read first?"): no topic in it.
+_READ_REQUEST = re.compile(
+    r"^(?:so )?(?:what|which(?: one| paper)?)(?: (?:should|would|could) (?:i|you) (?:read|recommend)| to read|"
+    r" (?:is|would be) the best read| do you recommend)?(?: first)?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,9 @@ class ListedPaper:
 def topic_of(question: str) -> str:
     """The topic a list/recommend/overview question asks about, without its frame words."""
     text = " ".join(question.split())
-    topic = _TAIL.sub("", _FRAME.sub("", text)).strip(" ,;:")
+    clauses = [c.strip(" ,;:") for c in re.split(r"(?<=[.?!;])\s+|\s+[—–]\s+|\s+-\s+", text)]
+    asking = [c for c in clauses if c and not _READ_REQUEST.match(c.rstrip("?.! "))] or clauses
+    topic = " ".join(_TAIL.sub("", _FRAME.sub("", c)).strip(" ,;:") for c in asking).strip()
     return topic or text
 
 

@@ -8,12 +8,15 @@ between by the standing with the model's yes/no margin added, read from first-to
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from index.models import Paper
+from index.text import STOPWORDS, points_at_code
+from service.compare_cells import AUTHORED
 from service.engines.protocol import Generator
 from service.guard import addresses_model, paper_block
 from service.prompts import load_prompt
@@ -28,6 +31,9 @@ EXCLUDE_STANDING = 1.6
 LIST_LINE = 1.8
 MIN_COSINE = 0.26
 CANDIDATES = 8
+# A short topic embeds far from any long abstract ("music" against a lyrics paper: cosine 0.19), so the
+# floor gives way for the one paper standing this far out from the rest of the day (docs/BENCHMARKS.md).
+FAR_STANDING = 2.5
 TOP_SENTENCES = 2  # a paper's sentence cosine: the mean of its best two
 # The 0.5B model's yes-minus-no margin hardly moves from paper to paper; how it compares with the other
 # borderline papers of the same question carries what signal there is, so each margin counts relative
@@ -39,6 +45,15 @@ SMALL_SCOPE_MARGIN = TYPICAL_MARGIN  # too few papers for a standing: the model'
 NO_SCORER_COSINE = 0.45  # no log-probabilities (a remote server): a borderline paper listed from this cosine
 MIN_PAPERS_FOR_STANDING = 8  # fewer papers than this: no spread to measure, the model judges each candidate
 _ANSWERS = ("yes", "Yes", "no", "No")  # either case opens the reply
+# A short topic ("GLUE", "image inpainting", "5G or wireless links") that a few papers' abstracts name
+# verbatim lists those papers whatever their cosines: a reader asking for a term means the papers that
+# say it, and a dense vector of a long abstract barely moves for one benchmark name in it. A term most
+# of the day says is no topic of its own, so it decides nothing.
+MENTION_WORDS = 4
+MENTION_SHARE = 0.2
+# An evidence sentence should say what the paper did about the topic; the abstract's opening lines on the
+# field ("U-Net and its variants have been widely used in …") only say the topic exists.
+OWN_BONUS = 0.1
 
 ScoreChoices = Callable[[list, Sequence[str]], Sequence[float]]
 
@@ -83,7 +98,61 @@ def judge_papers(library, topic: str, papers: Sequence[Paper]) -> list[Judged]:
                      None if standings is None else float(standings[i]), float(per_sentence[i]))
               for i, p in enumerate(papers)]
     judged.sort(key=lambda j: -j.score)
-    return [replace(j, verdict=_verdict(rank, j)) for rank, j in enumerate(judged)]
+    named = naming_papers(topic, papers)
+    return [replace(j, verdict="yes" if j.paper.id in named else _verdict(rank, j)) for rank, j in enumerate(judged)]
+
+
+def naming_papers(topic: str, papers: Sequence[Paper]) -> set[str]:
+    """Ids of the papers whose title or abstract names one of the topic's short alternatives verbatim (or
+    its acronym), when few of the scope's papers do."""
+    named: set[str] = set()
+    for phrase in _alternatives(topic):
+        pattern = _mention_pattern(phrase)
+        saying = {p.id for p in papers if pattern.search(f"{p.title}\n{p.abstract}")}
+        if len(saying) <= max(1, MENTION_SHARE * len(papers)):
+            named |= saying
+    return named
+
+
+def _alternatives(topic: str) -> list[list[str]]:
+    """The "X or Y" alternatives of a short topic as word lists, each naming something; none for a
+    longer topic, which describes rather than names."""
+    words = re.findall(r"[A-Za-z0-9][\w'’-]*|[^\sA-Za-z0-9]", topic)
+    if len(words) > MENTION_WORDS * 2 - 1 or any(not w[0].isalnum() for w in words):
+        return []
+    parts, part = [], []
+    for word in [*words, "or"]:
+        if word.lower() != "or":
+            part.append(word)
+        else:
+            parts.append(part)
+            part = []
+    return [part for part in parts if 0 < len(part) <= MENTION_WORDS and _names_something(part, len(parts) > 1)]
+
+
+def _names_something(words: list[str], one_of_several: bool) -> bool:
+    """Not stopwords alone; and one lowercase word beside an "or" is half of a longer phrase ("pretrain
+    or fine-tune BERT models"), not a name."""
+    if all(w.lower() in STOPWORDS for w in words):
+        return False
+    return not (one_of_several and len(words) == 1 and words[0].islower())
+
+
+def _mention_pattern(words: list[str]) -> re.Pattern:
+    """The phrase with any plural, in any case except its own acronyms ("GLUE" is not "glue"); or the
+    acronym of a phrase of three or more words, as capitals, versions and plurals allowed ("VQAv2")."""
+    phrase = r"\s+".join(_word_pattern(w) for w in words)
+    acronym = "".join(w[0] for w in words if w.lower() not in STOPWORDS).upper()
+    either = rf"{phrase}\b" + (rf"|{acronym}(?:v?\d+|s)?(?![A-Za-z])" if len(acronym) >= 3 else "")
+    return re.compile(rf"(?<![\w-])(?:{either})")
+
+
+def _word_pattern(word: str) -> str:
+    if sum(c.isupper() for c in word) >= 2 or any(c.isdigit() for c in word):  # an acronym: its case
+        return re.escape(word[:-1]) + "s?" if re.fullmatch(r"[A-Z0-9]+s", word) else re.escape(word)
+    if len(word) > 3 and word.lower() not in STOPWORDS:
+        return f"(?i:{re.escape(word.removesuffix('s'))}s?)"
+    return f"(?i:{re.escape(word)})"
 
 
 def _best_sentences(vectors: np.ndarray, topic: np.ndarray) -> float:
@@ -102,7 +171,8 @@ def _standings(cosines: np.ndarray, per_sentence: np.ndarray, covered: np.ndarra
 
 
 def _verdict(rank: int, judged: Judged) -> str:
-    if rank >= CANDIDATES or judged.cosine < MIN_COSINE:
+    far_out = rank == 0 and judged.standing is not None and judged.standing >= FAR_STANDING
+    if rank >= CANDIDATES or (judged.cosine < MIN_COSINE and not far_out):
         return "no"
     if judged.standing is None:
         return "maybe"
@@ -142,18 +212,28 @@ def judge_margin(paper: Paper, sentences: Sequence[str], question: str, score_ch
 
 
 def evidence(library, topic: str, papers: Sequence[Paper], count: int = 2) -> dict[str, list[tuple[int, str]]]:
-    """Each paper's abstract sentences closest to the topic, best first (dense cosine, with the topic's
-    rare words as a bonus); sentences that address a model are never chosen."""
+    """Each paper's abstract sentences closest to the topic, best first: dense cosine, with the topic's
+    rare words, a verbatim naming of the topic, and the authors' own voice as bonuses. Sentences that
+    address a model or point at code are never chosen."""
     if not papers:
         return {}
     topic_vector = np.asarray(library.searcher.query_vector(topic), dtype=np.float32)
     weights = term_weights(library, topic)
+    naming = [_mention_pattern(words) for words in _alternatives(topic)]
     found = {}
     for pid, kept in library.sentence_vectors.of(papers).items():
         cosines = kept.vectors @ topic_vector if len(kept.vectors) else []
-        scored = [(float(cosine) + 0.3 * coverage(weights, text), index, text)
+        own = _own_from(kept.sentences)
+        scored = [(float(cosine) + 0.3 * coverage(weights, text) + OWN_BONUS * (index >= own)
+                   + any(n.search(text) for n in naming), index, text)
                   for index, (text, cosine) in enumerate(zip(kept.sentences, cosines, strict=True))
-                  if not addresses_model(text)]
+                  if not addresses_model(text) and not points_at_code(text)]
         if scored:
             found[pid] = [(index, text) for _, index, text in sorted(scored, key=lambda x: -x[0])[:count]]
     return found
+
+
+def _own_from(texts: Sequence[str]) -> int:
+    """Where the abstract turns from the field to the paper: the first sentence where the authors speak
+    (0 when they never do)."""
+    return next((index for index, text in enumerate(texts) if AUTHORED.search(text)), 0)

@@ -32,13 +32,16 @@ _COMPARE = re.compile(
     re.IGNORECASE)
 _LIST = re.compile(
     rf"^(?:which|what|list|show me|find)(?: of)?(?: (?:the|today's|today’s|these|new|recent|other))* {_SEVERAL}\b|"
-    rf"\bwhich {_SEVERAL}\b|^(?:are|is) there (?:any|a|other) {_PAPERS}\b|^any {_PAPERS}\b|^list\b|"
-    rf"\bhow many {_PAPERS}\b",
+    rf"\bwhich {_SEVERAL}\b|^(?:are|is) there (?:(?:any|a|other) )?{_PAPERS}\b|^any {_PAPERS}\b|^list\b|"
+    rf"\bhow many {_PAPERS}\b|"
+    r"^(?:(?:is|are) )?(?:anything|any ?one|any ?body|someone)\b",  # "is anyone working on X?", "anything on X?"
     re.IGNORECASE)
 _RECOMMEND = re.compile(
     rf"\b(?:should i read|(?:would|could|can|might) help me|i should read|recommend|worth reading|"
     rf"(?:what|which {_PAPERS}?) (?:to|should i) read|where (?:should|do|can) i start|must[- ]read|"
-    rf"most (?:relevant|useful) (?:{_PAPERS} )?(?:for|to)|best (?:paper|read) (?:for|on|about)|the best read)\b",
+    rf"most (?:relevant|useful) (?:{_PAPERS} )?(?:for|to)|best (?:paper|read) (?:for|on|about)|the best read)\b|"
+    # a need told first, then one paper asked for: "My model does X. Is there a paper on Y?", "I want Z. Which paper?"
+    r"^(?:i|i'm|i am|my|we|our)\b.{1,300}?\b(?:which paper|is there a paper|any paper)\b",
     re.IGNORECASE)
 _OVERVIEW = re.compile(
     r"\b(?:what(?:'s| is| are)? (?:new|happening|the trends?|the latest)|overview|summar(?:y|ise|ize) "

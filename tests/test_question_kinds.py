@@ -8,10 +8,13 @@ import re
 
 import pytest
 
+from index.models import Paper
 from index.text import sentences
 from service.ask import Token, ask, ask_stream
 from service.compare_answer import how_it_works, named_papers, question_aspect, what_it_does
 from service.evaluation.answers import load_questions
+from service.listing import topic_of
+from service.paper_judging import evidence, naming_papers
 from service.question_kinds import (
     COMPARE,
     FACT,
@@ -49,6 +52,12 @@ MOSAIC = "MosaicBERT: A Bidirectional Encoder Optimized for Fast Pretraining"
     ("What does TracksTo4D take as input?", FACT),
     ("Which paper introduces ENEL?", FACT),
     ("By how much does TracksTo4D reduce runtime?", FACT),
+    ("Is anyone working on image inpainting today?", LIST),
+    ("Anything related to music today?", LIST),
+    ("Are there papers on LLM agents or tool use?", LIST),
+    ("My translation model only uses the top encoder layer. Is there a paper on using the other layers?", RECOMMEND),
+    ("I want better fusion between my image and text encoders. Which paper?", RECOMMEND),
+    ("Is the model trained on public data?", FACT),
 ])
 def test_rules_tell_the_kinds_apart(question, kind):
     assert kind_by_rules(question) == kind
@@ -130,6 +139,51 @@ def test_without_log_probabilities_borderline_papers_are_decided_by_a_cosine_lin
     titles = [c.title for c in result.citations]
     assert any(title.startswith("BridgeTower") for title in titles)  # borderline: its cosine alone decides
     assert not any("judged by the model" in note for note in result.notes)  # no model judged anything
+
+
+@pytest.mark.parametrize(("question", "topic"), [
+    ("Which papers report results on GLUE?", "GLUE"),
+    ("Is anyone working on image inpainting today?", "image inpainting"),
+    ("Anything related to music today?", "music"),
+    ("Which papers run experiments on text machine translation?", "text machine translation"),
+    ("I run DNNs on weak IoT devices over a wireless link. What should I read?", "run DNNs on weak IoT devices over a wireless link"),
+    ("My translation model only uses the top encoder layer. Is there a paper on using the other layers?",
+     "My translation model only uses the top encoder layer using the other layers"),
+    ("I want better fusion between my image and text encoders — which paper should I read first?",
+     "want better fusion between my image and text encoders"),
+])
+def test_the_topic_is_the_question_without_its_frame(question, topic):
+    assert topic_of(question) == topic
+
+
+def test_papers_that_name_a_short_topic_verbatim_are_listed_whatever_their_cosines(sample_library):
+    result = ask(sample_library, RelevanceJudge(), "Which papers report results on GLUE?")
+    titles = {c.title for c in result.citations}
+    assert titles == {MOSAIC, "Latency Adjustable Transformer Encoder for Language Understanding"}
+    assert all("GLUE" in c.sentences[0] for c in result.citations)  # the evidence is where it says so
+
+
+def test_a_topic_is_named_by_its_phrase_or_acronym_but_not_by_a_common_word():
+    day = [Paper("p-vqa", "VQA paper", "We reach 78.7% on the VQAv2 test-std set.", "t"),
+           Paper("p-glue", "Glue paper", "We glue two encoders together.", "t"),
+           Paper("p-gan", "GAN paper", "We invert a 3D GAN for faces.", "t"),
+           *[Paper(f"p-{n}", f"Other {n}", "We pretrain a model on text.", "t") for n in range(7)]]
+    ids = {p.title: p.id for p in day}
+    assert naming_papers("visual question answering", day) == {ids["VQA paper"]}
+    assert naming_papers("GLUE", day) == set()  # "glue" the verb is not the benchmark
+    assert naming_papers("GANs", day) == {ids["GAN paper"]}
+    assert naming_papers("pretrain or fine-tune BERT models", day) == set()  # a lone verb is no name
+    assert naming_papers("text", day) == set()  # said by most of the day: no topic of its own
+
+
+def test_evidence_says_what_the_paper_did_rather_than_what_the_field_does(sample_library):
+    papers = {p.title: p for p in sample_library.papers()}
+    upsample = papers["More than Encoder: Introducing Transformer Decoder to Upsample"]
+    found = evidence(sample_library, "medical image segmentation", [upsample])[upsample.id]
+    # not its opening line on the field ("Medical image segmentation methods downsample images …")
+    assert found[0][1].startswith("To this end, we propose a novel upsample approach for medical image segmentation")
+    quoted = evidence(sample_library, "code available on github", list(papers.values()), count=3)
+    assert not any("github" in text.lower() for kept in quoted.values() for _, text in kept)
 
 
 def test_a_topic_no_paper_covers_is_answered_not_abstained(sample_library):
