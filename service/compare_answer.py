@@ -22,6 +22,7 @@ from service.compare import MAX_PAPERS, MIN_PAPERS, Comparison, Row, compare_pap
 from service.compare_cells import AUTHORED, NOT_STATED
 from service.engines.protocol import Generator
 from service.listing import default_scope
+from service.plain_checks import built_by_authors
 from service.question_kinds import COMPARE
 from service.search import ALL_PAPERS, SearchFilter
 
@@ -125,10 +126,13 @@ def compare_answer(library, generator: Generator, question: str, named: Sequence
     names = [name for name, _ in named]
     aspect = question_aspect(question, names, [paper.title for _, paper in named])
     quotes = [what_it_does(library, paper, aspect, name) for name, paper in named]
-    opening = quoted_lines(named, quotes)
+    # a name shown as the paper's is one its authors gave it ("3D GAN inversion" makes no paper "GAN")
+    shown = [(name if name and built_by_authors(name, paper.title, paper.abstract) else "", paper)
+             for name, paper in named]
+    opening = quoted_lines(shown, quotes)
     yield Token("\n".join(opening))
     comparison = compare_papers([paper for _, paper in named], generator, cache)
-    rows, citations = row_lines(comparison, names, quotes)
+    rows, citations = row_lines(comparison, [name for name, _ in shown], quotes)
     if rows:
         yield Token("\n" + "\n".join(rows))
     result = AskResult(question, "\n".join(opening + rows), citations, False, "", "",

@@ -112,7 +112,7 @@ def unsupported(text: str, title: str, abstract: str) -> str | None:
         ("new term", lambda: any(_is_new_term(m.group(0), m.start(), text, folded) for m in _TERM.finditer(text))),
         ("new claim", lambda: _unbacked(_CLAIMS, text, source)),
         ("new comparison", lambda: _unbacked(_COMPARISONS, text, source)),
-        ("credited name", lambda: any(not _built_by_authors(m.group("name"), title, abstract)
+        ("credited name", lambda: any(not built_by_authors(m.group("name"), title, abstract)
                                       for m in _CREDITED_NAME.finditer(text))),
     )
     return next((reason for reason, failed in checks if failed()), None)
@@ -138,13 +138,13 @@ def supported_sentences(text: str, title: str, abstract: str) -> str:
 
 
 def _without_wrong_names(sentence: str, title: str, abstract: str) -> str:
-    wrong = [m for m in _CREDITED_NAME.finditer(sentence) if not _built_by_authors(m.group("name"), title, abstract)]
+    wrong = [m for m in _CREDITED_NAME.finditer(sentence) if not built_by_authors(m.group("name"), title, abstract)]
     for match in reversed(wrong):
         sentence = sentence[:match.start("naming")] + sentence[match.end("name"):]
     return re.sub(r"\s+([.,;])", r"\1", " ".join(sentence.split()))
 
 
-def _built_by_authors(name: str, title: str, abstract: str) -> bool:
+def built_by_authors(name: str, title: str, abstract: str) -> bool:
     """Whether the abstract credits `name` to its authors: it stands in the words their verb of building
     reaches or a naming word gives, or the title opens with it ("MosaicBERT: …")."""
     wanted = re.compile(rf"(?<![\w-]){re.escape(name.strip(' .,'))}(?![\w-])", re.IGNORECASE)  # "DE" isn't in "models"

@@ -322,3 +322,13 @@ def test_a_compare_answer_shows_each_papers_own_sentences_before_the_model_runs(
     assert answer.kind == COMPARE and answer.comparison is not None
     assert answer.text == "".join(event.text for event in events if isinstance(event, Token))
     assert [c.number for c in answer.citations] == [1, 2]
+
+
+def test_a_compare_answer_shows_a_name_as_the_papers_only_where_its_authors_gave_it(sample_library):
+    question = "Compare TracksTo4D with the geometry-aware 3D GAN inversion encoder."
+    result = ask(sample_library, _RecordingExtractor([]), question)
+    first, second = result.text.splitlines()[:2]
+    assert first.startswith("TracksTo4D (Fast Encoder-Based 3D from Casual Videos")  # "we present TracksTo4D"
+    # "GAN" picks the paper out, but the authors built an encoder, not a GAN: the title stands alone
+    assert second.startswith("Self-Supervised Geometry-Aware Encoder for Style-Based 3D GAN Inversion [2]")
+    assert not any(line.startswith("GAN ") for line in result.text.splitlines())
