@@ -35,7 +35,7 @@ _FRAME = re.compile(
     r"anything|anyone|anybody|someone|working|related to|with|"
     # "which papers evaluate on X": the reporting verb, not the topic ("evaluate on GLUE" embeds as evaluation)
     r"(?:evaluate|test)(?:s|d)? on|(?:report|run|show)s? (?:\w+ )?(?:results|experiments|numbers) on|"
-    r"deals? with|experiments? (?:on|with))(?![\w'’])[\s,]*)+",
+    r"deals? with|experiments? (?:on|with)|(?:build|builds|built|based) (?:on|upon)|uses?|using)(?![\w'’])[\s,]*)+",
     re.IGNORECASE)
 _TAIL = re.compile(r"\b(?:(?:out )?today|this week|these days|in (?:today's|these) papers)\b|[?.!]+$", re.IGNORECASE)
 # A clause that only asks for a reading ("… . Which paper?", "— what should I read first?"): no topic in it.
