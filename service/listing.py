@@ -27,7 +27,7 @@ RECOMMEND_LIMIT = 3  # papers a recommendation ranks
 OVERVIEW_LIMIT = 5
 # Frame words of a list/recommend question, cut to leave its topic ("which papers are about X today?").
 _FRAME = re.compile(
-    r"^(?:(?:which|what|are there|is there|any|list|show me|find|of|the|today'?s|today’s|these|new|recent|other|"
+    r"^(?:(?:which|what|are there|is there|any|list|show me|find|of|the|today'?s|today’s|these|new|recent|other(?= (?:papers?|works?|studies)\b)|"
     r"papers?|works?|studies|articles|preprints|publications|paper|one|should i read|would|could|can|might|"
     r"help me|i|read|recommend|do you|me|to|for|a|an|how many|are|is|about|on|in|that|which|what's new|"
     r"what is new|overview of|give me|an overview|worth reading|best|most relevant|useful|there|"
@@ -35,7 +35,7 @@ _FRAME = re.compile(
     r"anything|anyone|anybody|someone|working|related to|with|"
     # "which papers evaluate on X": the reporting verb, not the topic ("evaluate on GLUE" embeds as evaluation)
     r"(?:evaluate|test)(?:s|d)? on|(?:report|run|show)s? (?:\w+ )?(?:results|experiments|numbers) on|"
-    r"deals? with|experiments? (?:on|with)|(?:build|builds|built|based) (?:on|upon)|uses?|using)(?![\w'’])[\s,]*)+",
+    r"deals? with|experiments? (?:on|with)|(?:build|builds|built|based) (?:on|upon)|uses?)(?![\w'’])[\s,]*)+",
     re.IGNORECASE)
 _TAIL = re.compile(r"\b(?:(?:out )?today|this week|these days|in (?:today's|these) papers)\b|[?.!]+$", re.IGNORECASE)
 # A clause that only asks for a reading ("… . Which paper?", "— what should I read first?"): no topic in it.

@@ -146,6 +146,7 @@ def test_without_log_probabilities_borderline_papers_are_decided_by_a_cosine_lin
     ("Is anyone working on image inpainting today?", "image inpainting"),
     ("Anything related to music today?", "music"),
     ("Which papers run experiments on text machine translation?", "text machine translation"),
+    ("Which other papers are about speech?", "speech"),
     ("I run DNNs on weak IoT devices over a wireless link. What should I read?", "run DNNs on weak IoT devices over a wireless link"),
     ("My translation model only uses the top encoder layer. Is there a paper on using the other layers?",
      "My translation model only uses the top encoder layer using the other layers"),
