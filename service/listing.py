@@ -12,8 +12,8 @@ answer says so: that is an answer about the day, not an abstention.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 
 from index.models import Paper
 from service.ask_records import Answer, AskEvent, AskResult, Retrieval, Sources, Token
@@ -44,6 +44,13 @@ _READ_REQUEST = re.compile(
     r" (?:is|would be) the best read| do you recommend)?(?: first)?$", re.IGNORECASE)
 
 
+# What the question leaves out: "(translating written text, not speech)", "(leaving out video and 3D models)".
+# Left in the topic, "not speech" would pull speech papers up: its words embed like any others.
+# Only set apart by a bracket or a comma: "I'd rather not train a dual encoder" is part of the need.
+_LEFT_OUT = re.compile(r"(?:,\s*|(?<=\())(?:but not|not|leaving out|excluding|except(?: for)?|other than)\s+"
+                       r"(?:merely\s+|to\s+)?(?P<what>[^(),;.?!]+)", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class ListedPaper:
     paper: Paper
@@ -54,12 +61,27 @@ class ListedPaper:
 
 
 def topic_of(question: str) -> str:
-    """The topic a list/recommend/overview question asks about, without its frame words."""
-    text = " ".join(question.split())
+    """The topic a list/recommend/overview question asks about, without its frame words or what it
+    leaves out."""
+    text = re.sub(r"\(\s*\)", "", _LEFT_OUT.sub("", " ".join(question.split())))
     clauses = [c.strip(" ,;:") for c in re.split(r"(?<=[.?!;])\s+|\s+[—–]\s+|\s+-\s+", text)]
     asking = [c for c in clauses if c and not _READ_REQUEST.match(c.rstrip("?.! "))] or clauses
     topic = " ".join(_TAIL.sub("", _FRAME.sub("", c)).strip(" ,;:") for c in asking).strip()
     return topic or text
+
+
+def left_out(question: str) -> list[str]:
+    """What the question says to leave out, one term each ("video and 3D models" → "video", "3D models")."""
+    found = []
+    for match in _LEFT_OUT.finditer(" ".join(question.split())):
+        found += [term.strip(" ?.!") for term in re.split(r"\s+(?:and|or)\s+|,\s*", match["what"]) if term.strip(" ?.!")]
+    return found
+
+
+def _left_out_by(paper: Paper, terms: Sequence[str]) -> bool:
+    """Whether the paper's title names something the question leaves out (its abstract may mention anything)."""
+    return any(re.search(rf"(?<![\w-]){re.escape(term.split()[0].rstrip('s'))}", paper.title, re.IGNORECASE)
+               for term in terms)
 
 
 def default_scope(library, filters: SearchFilter = ALL_PAPERS) -> SearchFilter:
@@ -75,7 +97,9 @@ def listed_papers(library, generator: Generator | None, kind: str, question: str
     """The papers of the scope the question asks for: clear ones first, then borderline ones as the
     model decides them; recommend and overview rank the papers not clearly off the topic instead."""
     scope = default_scope(library, filters)
-    judged = judge_papers(library, topic, library.papers(scope.days, scope.sources))
+    excluded = left_out(question)
+    judged = [replace(j, verdict="no") if _left_out_by(j.paper, excluded) else j
+              for j in judge_papers(library, topic, library.papers(scope.days, scope.sources))]
     limit = {RECOMMEND: RECOMMEND_LIMIT, OVERVIEW: OVERVIEW_LIMIT}.get(kind)
     if limit is not None:  # ranked: the best is listed even when no paper stands out
         ranked = [j for rank, j in enumerate(judged) if j.verdict != "no" or (rank == 0 and j.cosine >= MIN_COSINE)]

@@ -54,6 +54,9 @@ MENTION_SHARE = 0.2
 # An evidence sentence should say what the paper did about the topic; the abstract's opening lines on the
 # field ("U-Net and its variants have been widely used in …") only say the topic exists.
 OWN_BONUS = 0.1
+# "We open source our model weights and code.": about the release, never why a paper fits a topic
+_RELEASE = re.compile(r"\b(?:open[- ]?sourc\w*|releas\w*|available)\b[^.]*\b(?:code|weights|checkpoints)\b|"
+                      r"\b(?:code|weights|checkpoints)\b[^.]*\b(?:open[- ]?sourc\w*|releas\w*|available)\b", re.IGNORECASE)
 
 ScoreChoices = Callable[[list, Sequence[str]], Sequence[float]]
 
@@ -227,7 +230,7 @@ def evidence(library, topic: str, papers: Sequence[Paper], count: int = 2) -> di
         scored = [(float(cosine) + 0.3 * coverage(weights, text) + OWN_BONUS * (index >= own)
                    + any(n.search(text) for n in naming), index, text)
                   for index, (text, cosine) in enumerate(zip(kept.sentences, cosines, strict=True))
-                  if not addresses_model(text) and not points_at_code(text)]
+                  if not addresses_model(text) and not points_at_code(text) and not _RELEASE.search(text)]
         if scored:
             found[pid] = [(index, text) for _, index, text in sorted(scored, key=lambda x: -x[0])[:count]]
     return found

@@ -13,7 +13,7 @@ from index.text import sentences
 from service.ask import Token, ask, ask_stream
 from service.compare_answer import how_it_works, named_papers, question_aspect, what_it_does
 from service.evaluation.answers import load_questions
-from service.listing import topic_of
+from service.listing import left_out, topic_of
 from service.paper_judging import evidence, naming_papers
 from service.question_kinds import (
     COMPARE,
@@ -183,8 +183,28 @@ def test_evidence_says_what_the_paper_did_rather_than_what_the_field_does(sample
     found = evidence(sample_library, "medical image segmentation", [upsample])[upsample.id]
     # not its opening line on the field ("Medical image segmentation methods downsample images …")
     assert found[0][1].startswith("To this end, we propose a novel upsample approach for medical image segmentation")
-    quoted = evidence(sample_library, "code available on github", list(papers.values()), count=3)
-    assert not any("github" in text.lower() for kept in quoted.values() for _, text in kept)
+    quoted = evidence(sample_library, "code and model weights available, open source on github",
+                      list(papers.values()), count=3)
+    said = [text for kept in quoted.values() for _, text in kept]
+    assert not any("github" in text.lower() or "open source" in text.lower() for text in said)
+
+
+@pytest.mark.parametrize(("question", "topic", "left"), [
+    ("Which papers run experiments on text machine translation (translating written text, not speech)?",
+     "text machine translation (translating written text)", ["speech"]),
+    ("Which papers propose vision-language models for still images and text (leaving out video and 3D models)?",
+     "propose vision-language models for still images and text", ["video", "3D models"]),
+    ("My cross-encoder is too expensive, and I'd rather not train a dual encoder. What should I read?",
+     "My cross-encoder is too expensive, and I'd rather not train a dual encoder", []),
+])
+def test_what_a_question_leaves_out_is_not_its_topic(question, topic, left):
+    assert (topic_of(question), left_out(question)) == (topic, left)
+
+
+def test_a_paper_whose_title_names_what_the_question_leaves_out_is_not_listed(sample_library):
+    question = "Which papers run experiments on machine translation, not speech?"
+    titles = [c.title for c in ask(sample_library, RelevanceJudge("translation"), question).citations]
+    assert titles and not any("Speech" in title for title in titles)
 
 
 def test_a_topic_no_paper_covers_is_answered_not_abstained(sample_library):
