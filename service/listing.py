@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from index.models import Paper
+from index.text import STOPWORDS
 from service.ask_records import Answer, AskEvent, AskResult, Retrieval, Sources, Token
 from service.citations import Citation, Passage, SourceSentence
 from service.engines.protocol import Generator
@@ -79,9 +80,11 @@ def left_out(question: str) -> list[str]:
 
 
 def _left_out_by(paper: Paper, terms: Sequence[str]) -> bool:
-    """Whether the paper's title names something the question leaves out (its abstract may mention anything)."""
-    return any(re.search(rf"(?<![\w-]){re.escape(term.split()[0].rstrip('s'))}", paper.title, re.IGNORECASE)
-               for term in terms)
+    """Whether the paper's title names something the question leaves out (its abstract may mention
+    anything): the term's first word that is not a stopword ("the video ones" → "video")."""
+    heads = [next((w for w in term.split() if w.lower() not in STOPWORDS), "") for term in terms]
+    return any(re.search(rf"(?<![\w-]){re.escape(head.rstrip('s'))}", paper.title, re.IGNORECASE)
+               for head in heads if head)
 
 
 def default_scope(library, filters: SearchFilter = ALL_PAPERS) -> SearchFilter:

@@ -205,6 +205,9 @@ def test_a_paper_whose_title_names_what_the_question_leaves_out_is_not_listed(sa
     question = "Which papers run experiments on machine translation, not speech?"
     titles = [c.title for c in ask(sample_library, RelevanceJudge("translation"), question).citations]
     assert titles and not any("Speech" in title for title in titles)
+    question = "Which papers build vision-language models (not the video ones)?"  # "the" leaves nothing out
+    titles = [c.title for c in ask(sample_library, RelevanceJudge("vision"), question).citations]
+    assert titles and not any("Video" in title for title in titles)
 
 
 def test_a_topic_no_paper_covers_is_answered_not_abstained(sample_library):
