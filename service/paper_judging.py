@@ -16,7 +16,7 @@ import numpy as np
 
 from index.models import Paper
 from index.text import STOPWORDS, points_at_code
-from service.compare_cells import AUTHORED
+from service.compare_cells import background_sentences
 from service.engines.protocol import Generator
 from service.guard import addresses_model, paper_block
 from service.prompts import load_prompt
@@ -226,7 +226,7 @@ def evidence(library, topic: str, papers: Sequence[Paper], count: int = 2) -> di
     found = {}
     for pid, kept in library.sentence_vectors.of(papers).items():
         cosines = kept.vectors @ topic_vector if len(kept.vectors) else []
-        own = _own_from(kept.sentences)
+        own = background_sentences(kept.sentences)  # from here on the abstract is about the paper
         scored = [(float(cosine) + 0.3 * coverage(weights, text) + OWN_BONUS * (index >= own)
                    + any(n.search(text) for n in naming), index, text)
                   for index, (text, cosine) in enumerate(zip(kept.sentences, cosines, strict=True))
@@ -235,8 +235,3 @@ def evidence(library, topic: str, papers: Sequence[Paper], count: int = 2) -> di
             found[pid] = [(index, text) for _, index, text in sorted(scored, key=lambda x: -x[0])[:count]]
     return found
 
-
-def _own_from(texts: Sequence[str]) -> int:
-    """Where the abstract turns from the field to the paper: the first sentence where the authors speak
-    (0 when they never do)."""
-    return next((index for index, text in enumerate(texts) if AUTHORED.search(text)), 0)
