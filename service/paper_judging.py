@@ -234,4 +234,3 @@ def evidence(library, topic: str, papers: Sequence[Paper], count: int = 2) -> di
         if scored:
             found[pid] = [(index, text) for _, index, text in sorted(scored, key=lambda x: -x[0])[:count]]
     return found
-
