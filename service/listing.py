@@ -28,14 +28,15 @@ RECOMMEND_LIMIT = 3  # papers a recommendation ranks
 OVERVIEW_LIMIT = 5
 # Frame words of a list/recommend question, cut to leave its topic ("which papers are about X today?").
 _FRAME = re.compile(
-    r"^(?:(?:which|what|are there|is there|any|list|show me|find|of|the|today'?s|today’s|these|new|recent|other(?= (?:papers?|works?|studies)\b)|"
+    r"^(?:(?:what(?:'s|’s| is) out|which|what|are there|is there|any|list|show me|find|of|the|today'?s|today’s|these|new|recent|other(?= (?:papers?|works?|studies)\b)|"
     r"papers?|works?|studies|articles|preprints|publications|paper|one|should i read|would|could|can|might|"
-    r"help me|i|read|recommend|do you|me|to|for|a|an|how many|are|is|about|on|in|that|which|what's new|"
+    r"help me|i|read|recommend|do you|me|to|for|a|an|how many|are|is|about|on|in|that|which|what(?:'s|’s) new|"
     r"what is new|overview of|give me|an overview|worth reading|best|most relevant|useful|there|"
     # "is anyone working on X", "anything related to X": who asks, not what about
-    r"anything|anyone|anybody|someone|working|related to|with|"
+    r"anything|anyone|anybody|someone|working|related to|with|does|do|did|make use of|makes use of|"
+    r"came out|today|where (?:you|one|i|we) can|"
     # "which papers evaluate on X": the reporting verb, not the topic ("evaluate on GLUE" embeds as evaluation)
-    r"(?:evaluate|test)(?:s|d)? on|(?:report|run|show)s? (?:\w+ )?(?:results|experiments|numbers) on|"
+    r"(?:evaluate|test)(?:s|d)? (?:(?:a|the|their|its) )?(?:(?:models?|methods?|approach(?:es)?|systems?) )?on|(?:report|run|show)s? (?:\w+ )?(?:results|experiments|numbers) on|"
     r"deals? with|experiments? (?:on|with)|(?:build|builds|built|based) (?:on|upon)|uses?)(?![\w'’])[\s,]*)+",
     re.IGNORECASE)
 _TAIL = re.compile(r"\b(?:(?:out )?today|this week|these days|in (?:today's|these) papers)\b|[?.!]+$", re.IGNORECASE)
@@ -52,6 +53,11 @@ _LEFT_OUT = re.compile(r"(?:,\s*|(?<=\())(?:but not|not|leaving out|excluding|ex
                        r"(?:merely\s+|to\s+)?(?P<what>[^(),;.?!]+)", re.IGNORECASE)
 
 
+# What the topic is set against ("a new dataset of their own, rather than only using existing ones"):
+# not the topic, and not a reason to drop a paper either (it may do both).
+_CONTRAST = re.compile(r",?\s*\b(?:rather than|instead of|as opposed to)\b[^(),;.?!]*", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class ListedPaper:
     paper: Paper
@@ -62,9 +68,9 @@ class ListedPaper:
 
 
 def topic_of(question: str) -> str:
-    """The topic a list/recommend/overview question asks about, without its frame words or what it
-    leaves out."""
-    text = re.sub(r"\(\s*\)", "", _LEFT_OUT.sub("", " ".join(question.split())))
+    """The topic a list/recommend/overview question asks about, without its frame words, what it
+    leaves out, or what it sets the topic against."""
+    text = re.sub(r"\(\s*\)", "", _CONTRAST.sub("", _LEFT_OUT.sub("", " ".join(question.split()))))
     clauses = [c.strip(" ,;:") for c in re.split(r"(?<=[.?!;])\s+|\s+[—–]\s+|\s+-\s+", text)]
     asking = [c for c in clauses if c and not _READ_REQUEST.match(c.rstrip("?.! "))] or clauses
     topic = " ".join(_TAIL.sub("", _FRAME.sub("", c)).strip(" ,;:") for c in asking).strip()

@@ -34,7 +34,13 @@ _LIST = re.compile(
     rf"^(?:which|what|list|show me|find)(?: of)?(?: (?:the|today's|today’s|these|new|recent|other))* {_SEVERAL}\b|"
     rf"\bwhich {_SEVERAL}\b|^(?:are|is) there (?:(?:any|a|other) )?{_PAPERS}\b|^any {_PAPERS}\b|^list\b|"
     rf"\bhow many {_PAPERS}\b|"
-    r"^(?:(?:is|are) )?(?:anything|any ?one|any ?body|someone)\b",  # "is anyone working on X?", "anything on X?"
+    r"^(?:(?:is|are) )?(?:anything|any ?one|any ?body|someone)\b|"  # "is anyone working on X?", "anything on X?"
+    # "Does any paper use X?", "Any mixture-of-experts models out today?", "What's out today on X?"
+    rf"^(?:does|do|did) (?:any|some)(?: of)?(?: (?:the|today's|today’s|these))* {_PAPERS}\b|^any\b|"
+    r"^what(?:'s|’s| is| came) out\b|"
+    # a few words and "papers?": "Diffusion papers today?"
+    rf"^(?!(?:what|which|who|whom|how|why|when|where|does|do|did|is|are|was|were|can|could)\b)"
+    rf"[\w\s'’-]{{1,60}} {_SEVERAL}(?: (?:out )?today)?\?$",
     re.IGNORECASE)
 _RECOMMEND = re.compile(
     rf"\b(?:should i read|(?:would|could|can|might) help me|i should read|recommend|worth reading|"

@@ -14,7 +14,7 @@ from service.ask import Token, ask, ask_stream
 from service.compare_answer import how_it_works, named_papers, question_aspect, what_it_does
 from service.evaluation.answers import load_questions
 from service.listing import left_out, topic_of
-from service.paper_judging import evidence, naming_papers
+from service.paper_judging import evidence, naming_papers, words_topic
 from service.question_kinds import (
     COMPARE,
     FACT,
@@ -58,6 +58,12 @@ MOSAIC = "MosaicBERT: A Bidirectional Encoder Optimized for Fast Pretraining"
     ("My translation model only uses the top encoder layer. Is there a paper on using the other layers?", RECOMMEND),
     ("I want better fusion between my image and text encoders. Which paper?", RECOMMEND),
     ("Is the model trained on public data?", FACT),
+    ("Does any paper make use of wavelet transforms?", LIST),
+    ("Any mixture-of-experts models out today?", LIST),
+    ("What's out today on speech translation?", LIST),
+    ("Diffusion papers today?", LIST),
+    ("Does the paper use wavelet transforms?", FACT),
+    ("How many layers do the papers use?", FACT),
 ])
 def test_rules_tell_the_kinds_apart(question, kind):
     assert kind_by_rules(question) == kind
@@ -152,6 +158,12 @@ def test_without_log_probabilities_borderline_papers_are_decided_by_a_cosine_lin
      "My translation model only uses the top encoder layer using the other layers"),
     ("I want better fusion between my image and text encoders — which paper should I read first?",
      "want better fusion between my image and text encoders"),
+    ("What's out today that evaluates a model on image captioning?", "image captioning"),
+    ("What is out today on diffusion?", "diffusion"),
+    ("Does any paper make use of wavelet transforms?", "wavelet transforms"),
+    ("Which papers test their method on cardiac imaging data?", "cardiac imaging data"),
+    ("Which papers build a new dataset of their own, rather than only using existing ones?",
+     "build a new dataset of their own"),
 ])
 def test_the_topic_is_the_question_without_its_frame(question, topic):
     assert topic_of(question) == topic
@@ -175,6 +187,28 @@ def test_a_topic_is_named_by_its_phrase_or_acronym_but_not_by_a_common_word():
     assert naming_papers("GANs", day) == {ids["GAN paper"]}
     assert naming_papers("pretrain or fine-tune BERT models", day) == set()  # a lone verb is no name
     assert naming_papers("text", day) == set()  # said by most of the day: no topic of its own
+
+
+def test_a_borderline_paper_that_never_says_a_short_topic_is_not_listed(sample_library):
+    # the crowd-counting paper stands near "object detection" ("features of the target object"), and a
+    # judge saying yes to every paper would list it; it never says "detection"
+    result = ask(sample_library, RelevanceJudge(" "), "Anything on object detection?")
+    assert result.kind == LIST and result.citations == ()
+    day = [Paper("p-seg", "Segmenting organs", "We segment medical images of the heart.", "t"),
+           Paper("p-face", "Faces", "A face editing method.", "t")]
+    assert words_topic([["medical", "image", "segmentation"]], day[0])  # by first letters and plurals
+    assert not words_topic([["object", "detection"]], day[0])
+    assert words_topic([["graph", "networks"], ["human", "faces"]], day[1]) is False  # "human" is unsaid
+    assert words_topic([["faces"]], day[1]) and words_topic([], day[1])  # a longer topic has no words to say
+
+
+def test_a_paper_standing_clearly_out_passes_the_cosine_floor(sample_library):
+    # a described topic embeds far from every abstract: the upsampling paper stands clearly out (2.4)
+    # at a cosine below the floor
+    question = "Which papers analyse or change the U-Net architecture itself?"
+    titles = {c.title for c in ask(sample_library, RelevanceJudge(), question).citations}
+    assert {"More complex encoder is not all you need",
+            "More than Encoder: Introducing Transformer Decoder to Upsample"} <= titles
 
 
 def test_evidence_says_what_the_paper_did_rather_than_what_the_field_does(sample_library):
