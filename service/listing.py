@@ -39,7 +39,8 @@ _FRAME = re.compile(
     r"(?:evaluate|test)(?:s|d)? (?:(?:a|the|their|its) )?(?:(?:models?|methods?|approach(?:es)?|systems?) )?on|(?:report|run|show)s? (?:\w+ )?(?:results|experiments|numbers) on|"
     r"deals? with|experiments? (?:on|with)|(?:build|builds|built|based) (?:on|upon)|uses?)(?![\w'’])[\s,]*)+",
     re.IGNORECASE)
-_TAIL = re.compile(r"\b(?:(?:out )?today|this week|these days|in (?:today's|these) papers)\b|[?.!]+$", re.IGNORECASE)
+_TAIL = re.compile(r"\b(?:(?:out )?today|this week|these days|in (?:today's|these) papers)\b|"
+                   r"\s+(?:papers?|studies)(?=(?:\s+(?:out\s+)?today)?\s*[?.!]*$)|[?.!]+$", re.IGNORECASE)  # "Channel attention papers?"
 # A clause that only asks for a reading ("… . Which paper?", "— what should I read first?"): no topic in it.
 _READ_REQUEST = re.compile(
     r"^(?:so )?(?:what|which(?: one| paper)?)(?: (?:should|would|could) (?:i|you) (?:read|recommend)| to read|"
@@ -55,7 +56,8 @@ _LEFT_OUT = re.compile(r"(?:,\s*|(?<=\())(?:but not|not|leaving out|excluding|ex
 
 # What the topic is set against ("a new dataset of their own, rather than only using existing ones"):
 # not the topic, and not a reason to drop a paper either (it may do both).
-_CONTRAST = re.compile(r",?\s*\b(?:rather than|instead of|as opposed to)\b[^(),;.?!]*", re.IGNORECASE)
+# One opening the question ("Instead of X, I want Y") is the need itself, so only one after the topic goes.
+_CONTRAST = re.compile(r"(?:,\s*|\s+)(?:rather than|instead of|as opposed to)\b[^(),;.?!]*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

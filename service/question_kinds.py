@@ -49,6 +49,10 @@ _RECOMMEND = re.compile(
     # a need told first, then one paper asked for: "My model does X. Is there a paper on Y?", "I want Z. Which paper?"
     r"^(?:i|i'm|i am|my|we|our)\b.{1,300}?\b(?:which paper|is there a paper|any paper)\b",
     re.IGNORECASE)
+# A question closing on a request for a reading asks what to read, whatever it said before.
+_READ_REQUEST_LAST = re.compile(
+    rf"(?:^|[.!?;]\s+|\s[—–-]\s)(?:so )?(?:what|which(?: {_PAPERS}| one)?) (?:should|would|do you recommend) (?:i|you) "
+    r"(?:read|recommend)(?: first)?\s*\??$", re.IGNORECASE)
 _OVERVIEW = re.compile(
     r"\b(?:what(?:'s| is| are)? (?:new|happening|the trends?|the latest)|overview|summar(?:y|ise|ize) "
     r"(?:of |the |today)|trends? (?:in|on)|state of)\b",
@@ -79,6 +83,8 @@ def classify(question: str, is_follow_up: bool = False, generator: Generator | N
 def kind_by_rules(question: str, is_follow_up: bool = False) -> str | None:
     """The kind when the wording settles it; None when only the model could tell."""
     text = " ".join(question.split())
+    if _READ_REQUEST_LAST.search(text):  # "… a principled comparison of the two. What should I read?"
+        return RECOMMEND
     if _COMPARE.search(text):
         return COMPARE
     if _RECOMMEND.search(text):

@@ -64,6 +64,9 @@ MOSAIC = "MosaicBERT: A Bidirectional Encoder Optimized for Fast Pretraining"
     ("Diffusion papers today?", LIST),
     ("Does the paper use wavelet transforms?", FACT),
     ("How many layers do the papers use?", FACT),
+    ("Channel attention papers?", LIST),
+    ("I must choose between a decoder-only model and an encoder-decoder, and I want a principled comparison. "
+     "What should I read?", RECOMMEND),
 ])
 def test_rules_tell_the_kinds_apart(question, kind):
     assert kind_by_rules(question) == kind
@@ -164,6 +167,11 @@ def test_without_log_probabilities_borderline_papers_are_decided_by_a_cosine_lin
     ("Which papers test their method on cardiac imaging data?", "cardiac imaging data"),
     ("Which papers build a new dataset of their own, rather than only using existing ones?",
      "build a new dataset of their own"),
+    ("Channel attention papers?", "Channel attention"),
+    ("Diffusion papers today?", "Diffusion"),
+    ("Which papers explain how attention works?", "explain how attention works"),
+    ("Instead of many small attention blocks, I want one module. What should I read?",
+     "Instead of many small attention blocks, I want one module"),
 ])
 def test_the_topic_is_the_question_without_its_frame(question, topic):
     assert topic_of(question) == topic
