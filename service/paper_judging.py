@@ -24,7 +24,7 @@ from service.search import best_score_per_paper, coverage, term_weights
 
 # Papers from INCLUDE_STANDING are listed at once, papers below EXCLUDE_STANDING dropped; between them
 # the model weighs in and LIST_LINE decides. Only the top CANDIDATES papers can be listed at all, and
-# none below MIN_COSINE unless it stands clearly out. Calibrated on the sample day's list questions and checked on a fresh set
+# none below MIN_COSINE unless it stands out beyond FLOOR_EXEMPT_STANDING. Calibrated on the sample day's list questions and checked on a fresh set
 # (`python -m bench.list_calibration`; docs/BENCHMARKS.md, "List answers").
 INCLUDE_STANDING = 2.2
 EXCLUDE_STANDING = 1.6
@@ -32,9 +32,11 @@ LIST_LINE = 1.8
 MIN_COSINE = 0.26
 CANDIDATES = 8
 # The floor keeps the borderline band from listing papers merely nearer than the rest to a topic the day
-# lacks. A paper standing clearly out passes it: a one-word topic ("music" against a lyrics paper: cosine
+# lacks. A paper standing out this far passes it: a one-word topic ("music" against a lyrics paper: cosine
 # 0.19) or a described one ("test their method on heart (cardiac) imaging data": 0.22) embeds far from
-# any long abstract (docs/BENCHMARKS.md, sessions 27 and 28).
+# any long abstract. Just above the include line, below the floor, stood papers of topics the day lacks
+# ("sports analytics": 2.22 at cosine 0.17; docs/BENCHMARKS.md, sessions 27 and 28).
+FLOOR_EXEMPT_STANDING = 2.3
 TOP_SENTENCES = 2  # a paper's sentence cosine: the mean of its best two
 # The 0.5B model's yes-minus-no margin hardly moves from paper to paper; how it compares with the other
 # borderline papers of the same question carries what signal there is, so each margin counts relative
@@ -207,12 +209,12 @@ def _standings(cosines: np.ndarray, per_sentence: np.ndarray, covered: np.ndarra
 
 
 def _verdict(rank: int, judged: Judged) -> str:
-    clear = judged.standing is not None and judged.standing >= INCLUDE_STANDING
-    if rank >= CANDIDATES or (judged.cosine < MIN_COSINE and not clear):
+    far_out = judged.standing is not None and judged.standing >= FLOOR_EXEMPT_STANDING
+    if rank >= CANDIDATES or (judged.cosine < MIN_COSINE and not far_out):
         return "no"
     if judged.standing is None:
         return "maybe"
-    return "yes" if clear else "no" if judged.standing < EXCLUDE_STANDING else "maybe"
+    return "yes" if judged.standing >= INCLUDE_STANDING else "no" if judged.standing < EXCLUDE_STANDING else "maybe"
 
 
 def decide(borderline: Sequence[Judged], question: str, generator: Generator | None,
