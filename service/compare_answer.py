@@ -43,6 +43,8 @@ _HOW = re.compile(r"\b(?:by|using|uses?|via|through|consists? of|based on|combin
 _RESULT = re.compile(r"\d+(?:\.\d+)?\s*(?:%|x\b|×|times\b)|\d+\.\d+|\b(?:outperform\w*|state-of-the-art|sota|achiev\w*|"
                      r"surpass\w*|improv\w*|results?|available|releas\w*)\b", re.IGNORECASE)
 _MIN_HOW = 2
+_CONTRIBUTES = re.compile(r"\b(?:we|this (?:paper|work|study))\s+(?:\w+\s+){0,2}?"
+                          r"(?:propose|present|introduce|develop|design|devise)s?\b", re.IGNORECASE)
 # Words of a compare question that ask nothing about the papers: what is left is its aspect ("how they
 # process videos" → "process videos").
 _QUESTION_FRAME = re.compile(
@@ -200,9 +202,13 @@ def what_it_does(library, paper: Paper, aspect: str, name: str = "") -> tuple[tu
     chosen = naming[:1]
     named_title = f"{name}: {paper.title}" if name else paper.title  # the title may not say what it does
     targets = ([] if naming else [named_title]) + ([aspect] if aspect else [])
+    # the sentence standing for the title is one where the authors say what they propose, when one does
+    # ("We propose decoupled softmax loss …", not "existing … losses are not appropriate …")
+    contributing = [i for i in candidates if _CONTRIBUTES.search(kept.sentences[i])] or candidates
     for target in targets:
         vector = np.asarray(library.searcher.query_vector(target), dtype=np.float32)
-        best = max(candidates, key=lambda i: float(kept.vectors[i] @ vector))
+        among = contributing if target is named_title else candidates
+        best = max(among, key=lambda i: float(kept.vectors[i] @ vector))
         if best not in chosen:
             chosen.append(best)
     if not aspect and (how := how_it_works(kept.sentences, usable, candidates[0], chosen, name)) is not None:

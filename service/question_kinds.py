@@ -28,7 +28,9 @@ _COMPARE = re.compile(
     r"(?:how|what) (?:is|are) .{1,60}? (?:different|similar)|the same as|better than|outperform|"
     # "How do A and B each speed up inference?": one question of two things side by side ("how many … each"
     # is a count per paper, a fact)
-    r"^(?:how|what|in what ways?) (?:do|does|did) .{1,80}? and .{1,80}? each)\b",
+    # "What pre-training objectives do A and B each use?", "A and B both study X: what problem does each see?"
+    r"^(?:how(?! many| much)|what|which|in what ways?)(?: [\w-]+){0,4} (?:do|does|did) .{1,80}? and .{1,80}? each|"
+    r"^.{1,80}? and .{1,80}? both\b.{1,100}\b(?:does|do|did) each)\b",
     re.IGNORECASE)
 _LIST = re.compile(
     rf"^(?:which|what|list|show me|find)(?: of)?(?: (?:the|today's|today’s|these|new|recent|other))* {_SEVERAL}\b|"

@@ -48,6 +48,10 @@ MOSAIC = "MosaicBERT: A Bidirectional Encoder Optimized for Fast Pretraining"
     ("EVE vs ENEL", COMPARE),
     ("How do Faster Diffusion and the latency adjustable transformer encoder each speed up inference?", COMPARE),
     ("How many benchmark datasets are Uni-Encoder and JPQ each evaluated on?", FACT),
+    ("How many layers do MosaicBERT and BERTurk each have?", FACT),
+    ("What pre-training objectives do M2-Encoder and LXMERT each use?", COMPARE),
+    ("What new datasets do VideoGPT+ and M2-Encoder each contribute?", COMPARE),
+    ("EVE and the decoder-only analysis both study decoder-only models: what problem does each identify?", COMPARE),
     ("What's new in 3D vision today?", OVERVIEW),
     ("What does TracksTo4D take as input?", FACT),
     ("Which paper introduces ENEL?", FACT),
@@ -342,9 +346,20 @@ def test_how_a_method_works_is_a_sentence_of_mechanism_not_of_results():
 def test_a_name_said_before_the_authors_speak_is_not_what_their_paper_does(sample_library):
     [(name, paper)] = [pair for pair in named_papers(
         sample_library, "Compare TracksTo4D with the geometry-aware 3D GAN inversion encoder.") if pair[0] == "GAN"]
-    quoted = [text for _, text in what_it_does(sample_library, paper, "", name)]
-    assert quoted and not any(text.startswith("While studies over extending 2D StyleGAN") for text in quoted)
-    assert any("single face image" in text for text in quoted)
+    quoted = what_it_does(sample_library, paper, "", name)
+    assert quoted and not any(text.startswith("While studies over extending 2D StyleGAN") for _, text in quoted)
+    own = next(i for i, text in enumerate(sentences(paper.abstract)) if text.startswith("In this paper, we study"))
+    assert all(index >= own for index, _ in quoted)  # from where the authors first speak on
+
+
+def test_a_compare_quotes_what_the_authors_propose_for_the_title(sample_library):
+    question = "Compare the dual-encoder paper for extreme multi-label classification with the CUR decomposition approach."
+    named = named_papers(sample_library, question)
+    aspect = question_aspect(question, [name for name, _ in named], [paper.title for _, paper in named])
+    [(name, paper)] = [pair for pair in named if pair[1].title == "Dual-Encoders for Extreme Multi-Label Classification"]
+    quoted = [text for _, text in what_it_does(sample_library, paper, aspect, name)]
+    # not only the sentence on what others' losses lack, which is closest to the title as it is
+    assert any(text.startswith("We propose decoupled softmax loss") for text in quoted)
 
 
 def test_question_files_take_a_kind_and_warn_about_unknown_fields(tmp_path, caplog):
