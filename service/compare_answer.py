@@ -201,13 +201,12 @@ def what_it_does(library, paper: Paper, aspect: str, name: str = "") -> tuple[tu
     naming = [i for i in candidates if name and name not in paper.title and name in kept.sentences[i]]
     chosen = naming[:1]
     named_title = f"{name}: {paper.title}" if name else paper.title  # the title may not say what it does
-    targets = ([] if naming else [named_title]) + ([aspect] if aspect else [])
     # the sentence standing for the title is one where the authors say what they propose, when one does
     # ("We propose decoupled softmax loss …", not "existing … losses are not appropriate …")
     contributing = [i for i in candidates if _CONTRIBUTES.search(kept.sentences[i])] or candidates
-    for target in targets:
+    targets = ([] if naming else [(named_title, contributing)]) + ([(aspect, candidates)] if aspect else [])
+    for target, among in targets:
         vector = np.asarray(library.searcher.query_vector(target), dtype=np.float32)
-        among = contributing if target is named_title else candidates
         best = max(among, key=lambda i: float(kept.vectors[i] @ vector))
         if best not in chosen:
             chosen.append(best)

@@ -24,8 +24,9 @@ from service.search import best_score_per_paper, coverage, term_weights
 
 # Papers from INCLUDE_STANDING are listed at once, papers below EXCLUDE_STANDING dropped; between them
 # the model weighs in and LIST_LINE decides. Only the top CANDIDATES papers can be listed at all, and
-# none below MIN_COSINE unless it stands out beyond FLOOR_EXEMPT_STANDING. Calibrated on the sample day's list questions and checked on a fresh set
-# (`python -m bench.list_calibration`; docs/BENCHMARKS.md, "List answers").
+# none below MIN_COSINE unless it stands out beyond FLOOR_EXEMPT_STANDING. Calibrated on the sample
+# day's list questions and checked on fresh and blind sets (`python -m bench.list_calibration`;
+# docs/BENCHMARKS.md, "List answers").
 INCLUDE_STANDING = 2.2
 EXCLUDE_STANDING = 1.6
 LIST_LINE = 1.8
@@ -54,10 +55,6 @@ _ANSWERS = ("yes", "Yes", "no", "No")  # either case opens the reply
 # of the day says is no topic of its own, so it decides nothing.
 MENTION_WORDS = 4
 MENTION_SHARE = 0.2
-# A borderline paper that never says a short topic's words (a crowd-counting paper's "target object" for
-# "object detection", an image-segmentation paper for "graph neural networks") is near it in meaning but
-# about something else: it is dropped without the model, whose yes/no hardly tells such papers apart
-# (docs/BENCHMARKS.md, session 28). A paper standing clearly out is still listed in other words.
 # An evidence sentence should say what the paper did about the topic; the abstract's opening lines on the
 # field ("U-Net and its variants have been widely used in …") only say the topic exists.
 OWN_BONUS = 0.1
@@ -127,7 +124,11 @@ def naming_papers(topic: str, papers: Sequence[Paper]) -> set[str]:
 
 
 def _unworded(judged: Judged, wordings: Sequence[list[str]]) -> bool:
-    """A borderline paper of a day (a standing to be borderline by) that doesn't say the short topic."""
+    """A borderline paper of a day (a standing to be borderline by) that doesn't say the short topic. Such a
+    paper (a crowd-counting paper's "target object" for "object detection", an image-segmentation paper for
+    "graph neural networks") is near the topic in meaning but about something else, and the model's yes/no
+    hardly tells them apart (docs/BENCHMARKS.md, session 28); a paper standing clearly out is still listed
+    in other words."""
     return judged.verdict == "maybe" and judged.standing is not None and not words_topic(wordings, judged.paper)
 
 
