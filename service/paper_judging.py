@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from index.models import Paper
-from index.text import STOPWORDS, points_at_code
+from index.text import STOPWORDS, points_at_code, query_terms
 from service.compare_cells import background_sentences
 from service.engines.protocol import Generator
 from service.guard import addresses_model, paper_block
@@ -139,12 +139,8 @@ def words_topic(wordings: Sequence[list[str]], paper: Paper) -> bool:
     if not wordings:
         return True
     said = {word.lower() for word in re.findall(r"[^\W_]+", f"{paper.title} {paper.abstract}")}
-    return any(all(any(w.startswith(_word_key(word)) for w in said) for word in _content_words(words))
+    return any(all(any(w.startswith(_word_key(word)) for w in said) for word in query_terms(" ".join(words)))
                for words in wordings)
-
-
-def _content_words(words: Sequence[str]) -> list[str]:
-    return [w for w in re.findall(r"[^\W_]+", " ".join(words)) if w.lower() not in STOPWORDS]
 
 
 def _word_key(word: str) -> str:
