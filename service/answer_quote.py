@@ -1,8 +1,8 @@
 """The answering sentence, quoted: for a small model an extractive answer often beats a generated one
 (it restates the question, or takes a number from the wrong sentence). The sentence of the retrieved
 passages closest to the question in meaning, with the question's rare words and the kind of thing it
-asks for (a number for "how much", a name for "which model") as bonuses, is quoted and cited. Over one
-paper's passages, the words of its title don't count (they name the paper, not the answer) unless the
+asks for (a number for "how much", a name for "which model") as bonuses, is quoted and cited. In each
+paper's sentences, the words of its title don't count (they name the paper, not the answer) unless the
 question has no other words ("What is LXMERT?").
 """
 
@@ -30,7 +30,7 @@ _NUMBER = re.compile(r"(?<![A-Za-z\d@^])\d+(?:[.,]\d+)*\s?[KMB]\b"  # a size, al
                      r"|(?<![A-Za-z\d@^-])\d+(?:[.,]\d+)*(?:\s?(?:%|x\b|×|times\b|-?fold\b))?(?![A-Za-z\d])",
                      re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Za-z]*[A-Z][a-z]*[A-Z0-9][\w\-]*")
-_COUNT_WORD = re.compile(rf"\b(?:{'|'.join(COUNT_WORDS)})\b", re.IGNORECASE)
+_COUNT_WORD = re.compile(rf"\b(?:{'|'.join(COUNT_WORDS)}|single|dual|double|triple|twin)\b", re.IGNORECASE)
 LEXICAL_WEIGHT = 0.5  # the question's words found in the sentence, as a share, against its dense cosine
 SHAPE_BONUS = 0.15  # the sentence holds what the question asks for (a number, a name it doesn't already say)
 # Alone (the model's answer did not stand), a quote must score this much: on the tuned question set the
@@ -46,7 +46,8 @@ class Quote:
 
 
 def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Quote | None:
-    """The passages' sentence that most likely answers the question."""
+    """The passages' sentence that most likely answers the question: the paper of the best-scoring
+    sentence, and of that paper's sentences the best once its title's words no longer count."""
     links = points_at_code(question)  # a sentence pointing at code answers only a question about code
     candidates = [(p, s) for p in passages for s in p.sentences if links or not points_at_code(s.text)]
     if not candidates:
@@ -54,25 +55,34 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
     vectors = np.asarray(library.embedder.embed_batch([s.text for _, s in candidates]))
     question_vector = np.asarray(library.searcher.query_vector(question))
     asked = content_stems(question)
-    wanted = asked - _identifying(passages) or asked  # "What is LXMERT?": the sentences naming it answer
+    titles = _title_words(passages)
+    # across papers, title words pick the paper ("today's speech models": SpeechT5's "spoken language")
+    wanted = asked - titles[passages[0].paper.id] or asked if len(titles) == 1 else asked
     scored = [Quote(p, s, float(v @ question_vector) + LEXICAL_WEIGHT * _share(wanted, s.text)
                     + SHAPE_BONUS * _has_shape(question, s.text))
               for (p, s), v in zip(candidates, vectors, strict=True)]
     # asked for a figure, a sentence with none can't answer, however close in meaning: the bonus alone let
     # bf16 and fp32 embeddings pick different sentences ("How much does … speed up DeepFloyd-IF sampling?")
     figures = [quote for quote in scored if _states_figure(quote.sentence.text)] if _ASKS_NUMBER.search(question) else []
-    return max(figures or scored, key=lambda quote: quote.score)
+    # and of those, one that states what is asked ("four fine-tuned models" for "how many … models") beats a
+    # closer one with another figure, which would not be quoted alone
+    stating = [quote for quote in figures if not unstated_in(question, quote.sentence.text, quote.passage.paper.title)]
+    pool = stating or figures or scored
+    paper_id = max(pool, key=lambda quote: quote.score).passage.paper.id
+    own = asked - titles[paper_id] or asked  # "What is LXMERT?": the sentences naming it answer
+    return max((quote for quote in pool if quote.passage.paper.id == paper_id),
+               key=lambda quote: quote.score + LEXICAL_WEIGHT * (_share(own, quote.sentence.text)
+                                                                 - _share(wanted, quote.sentence.text)))
 
 
-def _identifying(passages: Sequence[Passage]) -> set[str]:
-    """The words that tell which paper, when all passages are one paper's: its title's. They pick out the
-    paper, not the sentence that answers ("the encoder-free 3D LMM" favours "we present the first
-    Encoder-free 3D LMM, ENEL" over its sentence with the VQA score)."""
-    papers = {passage.paper.id: passage.paper for passage in passages}
-    if len(papers) != 1:
-        return set()
-    title = content_stems(next(iter(papers.values())).title)
-    return title | {word.removesuffix("s") for word in title}  # "LMMs" names what "LMM" does
+def _title_words(passages: Sequence[Passage]) -> dict[str, set[str]]:
+    """Each paper's title words. They tell which paper, not which of its sentences answers: "the U-Net
+    paper arguing against more complex encoders" favoured "most current U-Net variants … more complex
+    encoder" over the paper's sentence giving the reason asked for; "the encoder-free 3D LMM" favoured
+    "we present the first Encoder-free 3D LMM, ENEL" over its sentence with the VQA score."""
+    titles = {passage.paper.id: content_stems(passage.paper.title) for passage in passages}
+    return {paper_id: title | {word.removesuffix("s") for word in title}  # "LMMs" names what "LMM" does
+            for paper_id, title in titles.items()}
 
 
 def _share(wanted: set[str], text: str) -> float:
@@ -88,7 +98,7 @@ def _has_shape(question: str, sentence: str) -> bool:
 
 
 def _states_figure(sentence: str) -> bool:
-    """A number or a count in words ("two publicly available retrieval benchmarks")."""
+    """A number or a count in words ("two publicly available retrieval benchmarks", "dual paths")."""
     return bool(_NUMBER.search(sentence) or _COUNT_WORD.search(sentence))
 
 

@@ -42,7 +42,14 @@ from service.engines.protocol import Generator
 from service.fact_generation import abstention, generated_answer, quoted_answer, render_source
 from service.guard import injected_sentences, neutralise
 from service.listing import list_answer
-from service.paper_by_paper import NamedPart, is_named_by, paper_by_paper, primary_names, question_about
+from service.paper_by_paper import (
+    NamedPart,
+    described_papers,
+    is_named_by,
+    paper_by_paper,
+    primary_names,
+    question_about,
+)
 from service.question_kinds import COMPARE, FACT, LIST, OUT_OF_SCOPE, OVERVIEW, RECOMMEND, classify
 from service.search import ALL_PAPERS, SearchFilter, SearchHit, coverage, term_weights
 
@@ -226,12 +233,15 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
     retrieval = retrieve(library, query, filters, options, conversation.preferred_papers(question) or ids)
     relevant = bool(retrieval.passages)
     by_name = named_by_name(names) if kind == FACT and relevant else []
+    if kind == FACT and relevant:  # and the papers it calls by what they are about, in question order
+        by_name = sorted([*by_name, *described_papers(library, question, by_name, filters)],
+                         key=lambda named: question.find(named[0]))
     if MIN_PAPERS <= len(by_name) <= options.passages:
         yield from paper_by_paper(library, generator, question, retrieval,
                                   named_parts(library, question, by_name, filters, options), options)
         return
     named = of_named_papers(retrieval.passages, ids)
-    if ids and options.sentences:  # the named paper is known: its best sentences, wherever in its abstract
+    if options.sentences:  # each paper's best sentences, wherever in its abstract, not only its best chunk's
         called = {paper.id: name for name, paper in named_by_name(names)}
         named = tuple(with_best_sentences(library, query, p, options.sentences, called.get(p.paper.id, ""))
                       for p in named)

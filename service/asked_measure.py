@@ -24,7 +24,7 @@ _HOW_MANY = re.compile(r"\bhow\s+many\s+(?:of\s+)?(?:the\s+|its\s+|their\s+)?(?P
 # "what FID score", "what is the word error rate", "what batch size": the words naming the measure
 _WHAT_MEASURE = re.compile(
     r"\bwhat(?:\s+(?:is|was|are|were))?(?:\s+(?:the|its|their))?\s+"
-    r"(?P<qualifier>(?:[^\W\d_][\w-]*\s+){0,2})(?P<head>scores?|rates?|sizes?|accuracy|latency|throughput|"
+    r"(?P<qualifier>(?:(?!(?:the|a|an|its|their)\s)[^\W\d_][\w-]*\s+){0,2})(?P<head>scores?|rates?|sizes?|accuracy|latency|throughput|"
     r"perplexity|precision|recall|error)\b", re.I)
 # words after "how many" that are not what is counted ("how many times faster", "how many more")
 # or its unit ("how many points above …": a percentage)
@@ -78,13 +78,16 @@ def unstated_measures(question: str, papers: Iterable[Paper]) -> tuple[str, ...]
     return asked
 
 
-# a count before what is counted, up to three words apart: "five crowd counting datasets", "8 A100 80 GB GPUs"
-_COUNT = rf"(?:\d+(?:[.,]\d+)*\s?[KMB]?|{'|'.join(['one', *COUNT_WORDS])}|dozens|hundreds|thousands|millions|billions)"
+# a count before what is counted, up to three words apart: "five crowd counting datasets", "8 A100 80 GB GPUs",
+# "dual paths", "a single, unified self-attention mechanism"
+_COUNT = (rf"(?:\d+(?:[.,]\d+)*\s?[KMB]?|{'|'.join(['one', *COUNT_WORDS])}|single|dual|double|triple|twin|"
+          r"dozens|hundreds|thousands|millions|billions)")
 # a question asking how a figure changed, not what it is ("by what margin", "how much faster")
 _ASKS_CHANGE = re.compile(r"\b(?:by\s+(?:what|how)|how\s+much\s+\w+er\b|improve|gain|margin|speed-?up|reduc|cut|"
                           r"increase|decrease|boost|faster|slower|drop)", re.I)
-# a question asking what a score is: "what absolute R10@1 score", "what accuracy does … reach"
-_ASKS_SCORE = re.compile(r"\bwhat\s+(?:(?:is|was|are|were|the|its|their)\s+)*(?:\S+\s+){0,3}?"
+# a question asking what a score is: "what absolute R10@1 score", "what accuracy does … reach"; not "what
+# upper-bounds the accuracy" (a determiner after the first words: the measure is what's acted on, not asked for)
+_ASKS_SCORE = re.compile(r"\bwhat\s+(?:(?:is|was|are|were|the|its|their)\s+)*(?:(?!(?:the|a|an|its|their)\s)\S+\s+){0,3}?"
                          r"(?:scores?|accuracy|accuracies|rates?|perplexity|precision|recall|error)\b", re.I)
 # a figure that is neither a percentage nor a ratio nor part of a name ("a GLUE score of 79.6")
 _PLAIN_FIGURE = re.compile(r"(?<![\w.@^-])\d+(?:\.\d+)?(?![\w%×]|\.\d|\s*(?:%|×|x\b|times\b|-?fold\b|percent\b))",
@@ -116,7 +119,7 @@ def unstated_in(question: str, text: str, title: str = "") -> str | None:
         noun = match["noun"].lower()
         if noun in _NOT_COUNTED:
             continue
-        counted = rf"\b{_COUNT}(?:[\s-]+[\w@-]+){{0,3}}?[\s-]+{re.escape(_start(_singular(noun)))}"
+        counted = rf"\b{_COUNT}(?:,?[\s-]+[\w@-]+){{0,3}}?,?[\s-]+{re.escape(_start(_singular(noun)))}"
         if not re.search(counted, text, re.I):
             return f"it gives no count of {_counted_words(question[match.start('noun'):])}"
     if _ASKS_SCORE.search(question) and not _ASKS_CHANGE.search(question) and not _states_level(text):

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from index.models import Paper
+from index.text import query_terms
 from service.answer_scope import measure_abstention
 from service.ask_records import ABSTENTION, Answer, AskEvent, AskOptions, AskResult, Retrieval, Sources, Token
 from service.asked_measure import unstated_measures
@@ -23,7 +24,9 @@ from service.citations import Passage
 from service.compare import short_names
 from service.engines.protocol import Generator
 from service.fact_generation import abstention, generated_answer, quoted_answer, renumbered
+from service.listing import default_scope
 from service.question_kinds import FACT
+from service.search import SearchFilter, coverage, term_weights
 
 NOT_ANSWERED = "its abstract doesn't answer this."
 NOT_RETRIEVED = "no passage of this paper is relevant to the question"
@@ -38,6 +41,16 @@ _CONJUNCT_BREAK = re.compile(r",?\s+(?:and|or)\s+(?=(?:of|for|in|on|by|with|from
 _QUESTION_WORD = re.compile(r"(?:\w+\s+){0,3}(?:how|what|which|when|where|who|why|does|do|did|is|are|was|were|can)\b",
                             re.IGNORECASE)
 _SEVERAL = re.compile(r"\b(?:both|each of|all of)\s+(?=\w)", re.IGNORECASE)
+# a paper called by what it is about: "the mutual encoder-decoder inpainting method", "the cross-encoder
+# nearest neighbor search paper" (no function word inside: "the encoder do in the … paper" is not one)
+_FUNCTION = r"(?:the|a|an|of|in|on|at|for|to|by|with|from|and|or|do|does|did|is|are|was|were|what|which|how)"
+_DESCRIBED = re.compile(rf"\bthe\s+(?P<about>(?:(?!{_FUNCTION}\b)[\w'’+-]+\s+){{1,8}}?)"
+                        r"(?:paper|study|work|analysis|method|approach|framework|model|system)\b", re.IGNORECASE)
+# words that tell no paper apart: "the proposed model", "the new method"
+_UNDESCRIPTIVE = frozenset({"proposed", "new", "same", "other", "first", "second", "former", "latter", "above",
+                            "following", "this", "that", "their", "its", "two", "three", "both", "each", "whole"})
+# a description must hold this idf-weighted share of its words in the paper found for it
+MIN_DESCRIBED_COVERAGE = 0.5
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,29 @@ def primary_names(names: Sequence[tuple[str, Paper]]) -> list[tuple[str, Paper]]
         if paper.id not in chosen or (is_named_by(name, paper) and not is_named_by(*chosen[paper.id])):
             chosen[paper.id] = (name, paper)
     return list(chosen.values())
+
+
+def described_papers(library, question: str, named: Sequence[tuple[str, Paper]],
+                     filters: SearchFilter) -> list[tuple[str, Paper]]:
+    """(the description, the paper) for each paper the question calls by what it is about, not by a
+    name ("How do the mutual encoder-decoder inpainting method and ParaTransCNN pass features …?"):
+    the scope's best paper for the description, when it holds most of the description's words and is
+    not already named. A description of two words or fewer that say nothing ("the proposed model") or
+    one holding a name is skipped."""
+    scope, taken, found = default_scope(library, filters), {paper.id for _, paper in named}, []
+    for match in _DESCRIBED.finditer(question):
+        about = match["about"]
+        if (len([word for word in query_terms(about) if word not in _UNDESCRIPTIVE]) < 2
+                or any(name and name in match[0] for name, _ in named)):
+            continue
+        hits = library.search(about, 1, scope)
+        if not hits or hits[0].paper.id in taken:
+            continue
+        paper = hits[0].paper
+        if coverage(term_weights(library, about), f"{paper.title} {paper.abstract}") >= MIN_DESCRIBED_COVERAGE:
+            taken.add(paper.id)
+            found.append((match[0], paper))
+    return found
 
 
 def is_named_by(name: str, paper: Paper) -> bool:

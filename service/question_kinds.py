@@ -56,12 +56,15 @@ _READ_REQUEST_LAST = re.compile(
     rf"(?:^|[.!?;]\s+|\s[—–-]\s)(?:so )?(?:what|which(?: {_PAPERS}| one)?) (?:should|would|do you recommend) (?:i|you) "
     r"(?:read|recommend)(?: first)?\s*\??$", re.IGNORECASE)
 _OVERVIEW = re.compile(
-    r"\b(?:what(?:'s| is| are)? (?:new|happening|the trends?|the latest)|overview|summar(?:y|ise|ize) "
+    # not "what new activation function does X propose?": a fact asked with "new" in it
+    r"\b(?:what(?:'s| is| are)? (?:new(?! [\w-]+(?: [\w-]+)? (?:does|do|did)\b)|happening|"
+    r"the trends?|the latest)|overview|summar(?:y|ise|ize) "
     r"(?:of |the |today)|trends? (?:in|on)|state of)\b",
     re.IGNORECASE)
-# Openings of questions about one fact: the rules can tell these without the model.
+# Openings of questions about one fact: the rules can tell these without the model. A clause may come
+# first ("Apart from translation, what third task …?", "Because of their cost, what are …?").
 _FACT_OPENING = re.compile(
-    r"^(?:what|which (?!papers\b)|who|when|where|why|how|does|do|did|is|are|was|were|can|could|will|"
+    r"^(?:[^,?]{1,80},\s*)?(?:what|which (?!papers\b)|who|when|where|why|how|does|do|did|is|are|was|were|can|could|will|"
     r"would|has|have|in|on|for|by|according)\b",
     re.IGNORECASE)
 

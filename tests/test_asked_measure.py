@@ -134,6 +134,13 @@ def test_a_count_question_needs_a_count_of_what_it_counts():
     assert unstated_in("How many crowd counting datasets were the models tested on?", crowd) is None
     assert unstated_in("How many GPUs were used?", "in 1.13 hours on 8 A100 80 GB GPUs") is None
     assert unstated_in("How many times faster is it?", "It is much faster.") is None  # "times" is not counted
+    # counts in words other than numerals, and a comma between the count and what it counts
+    assert unstated_in("How many paths does the decoder have?", "M-SFANet's decoder has dual paths.") is None
+    assert unstated_in("How many self-attention mechanisms does MEDUSA use?", "MEDUSA uses a single, unified "
+                       "self-attention mechanism with multiple attention heads.") is None
+    assert unstated_in("How many face images does it need?", "given a single face image") is None
+    assert unstated_in("How many paths does the decoder have?", "The decoder has a path per scale.") == \
+        "it gives no count of paths"
 
 
 def test_a_score_question_needs_a_level_not_only_changes():
@@ -143,6 +150,10 @@ def test_a_score_question_needs_a_level_not_only_changes():
                        "78.73%, outperforming METER by 1.09%.") is None
     assert unstated_in("What average GLUE dev score does it reach?", "a downstream average GLUE (dev) score of 79.6") is None
     assert unstated_in("By what margin does it beat the SoTA?", UNI_SENTENCE) is None  # a change asked for
+    # what acts on the accuracy is asked for, not the accuracy: a thing, not a figure
+    bound = "What upper-bounds the accuracy of the two-stage retrieve-then-rerank approach?"
+    assert unstated_in(bound, "Its accuracy is upper-bounded by the recall of the initial candidate set.") is None
+    assert asked_measures(bound) == ()
 
 
 MOSAIC_SENTENCE = ("When pretrained from scratch on the C4 dataset, this base model achieves a downstream average GLUE "

@@ -366,6 +366,30 @@ def test_over_one_papers_passage_its_title_words_and_digits_in_names_dont_pick_t
     assert quote is not None and "42.7%" in quote.sentence.text
 
 
+def test_over_several_papers_passages_each_papers_title_words_dont_pick_its_quote(sample_library):
+    unet = passage(1, "More complex encoder is not all you need",
+                   "However, most current U-Net variants confine their improvement strategies to building more "
+                   "complex encoder, while leaving the decoder unchanged or adopting a simple symmetric structure. "
+                   "Furthermore, plain encoder has already possessed sufficient feature extraction capability "
+                   "because downsampling operation leads to the gradual expansion of the receptive field, but the "
+                   "loss of information during downsampling process is unignorable.")
+    other = passage(2, "More than Encoder: Introducing Transformer Decoder to Upsample",
+                    "Medical image segmentation methods downsample images for feature extraction.")
+    question = ("Why does the U-Net paper arguing against more complex encoders consider a plain encoder "
+                "sufficient for feature extraction?")
+    quote = answering_sentence(sample_library, question, [unet, other])
+    assert quote is not None and "receptive field" in quote.sentence.text
+
+
+def test_a_count_question_quotes_a_sentence_stating_that_count_over_a_closer_one(sample_library):
+    turkish = passage(1, "Fine-tuning Transformer-based Encoder for Turkish Language Understanding Tasks",
+                      "We successfully fine-tuned a Turkish BERT model, namely BERTurk, to 12 downstream tasks. "
+                      "We publicly released these four fine-tuned models and resources.")
+    question = "How many fine-tuned Turkish models did the Turkish language understanding study release?"
+    quote = answering_sentence(sample_library, question, [turkish])
+    assert quote is not None and "four fine-tuned models" in quote.sentence.text
+
+
 def test_a_question_made_only_of_the_papers_title_words_quotes_the_sentence_that_names_it(sample_library):
     lxmert = passage(1, "LXMERT: Learning Cross-Modality Encoder Representations from Transformers",
                      "Vision-and-language reasoning requires an understanding of visual concepts and language. "

@@ -192,3 +192,24 @@ def test_a_named_papers_passage_holds_its_best_sentences_from_the_whole_abstract
     neu_net = ScriptedGenerator("NOT IN THE PAPERS")
     ask(sample_library, neu_net, DATASETS, options=AskOptions(quote="none"))
     assert "introduce neU-Net" in neu_net.calls[0][-1]["content"]  # where it names itself; the title doesn't
+    described = ScriptedGenerator("NOT IN THE PAPERS")  # a paper described, not named: its best sentences too
+    ask(sample_library, described, "How many fine-tuned Turkish models did the Turkish language understanding "
+                                   "study release?", options=AskOptions(quote="none"))
+    assert "these four fine-tuned models" in described.calls[0][-1]["content"]
+
+
+def test_a_paper_called_by_what_it_is_about_is_answered_in_its_own_line(sample_library):
+    question = ("How do the mutual encoder-decoder inpainting method and ParaTransCNN pass encoder-side features "
+                "to the decoder?")
+    generator = ScriptedGenerator("NOT IN THE PAPERS")
+    result = ask(sample_library, generator, question, options=AskOptions(quote="none"))
+    read = [titles_read(call) for call in generator.calls]
+    assert [[title[:24] for title in titles] for titles in read] == [["Rethinking Image Inpaint"],
+                                                                     ["ParaTransCNN: Paralleliz"]]
+    assert result.text.startswith("Rethinking Image Inpainting") or result.abstained
+    # words that describe no paper in particular resolve nothing: one paper, one call
+    alone = ScriptedGenerator("NOT IN THE PAPERS")
+    ask(sample_library, alone, "What does the proposed model of ParaTransCNN merge with channel attention?",
+        options=AskOptions(quote="none"))
+    assert [titles_read(call) for call in alone.calls] == [[titles_read(alone.calls[0])[0]]]
+    assert titles_read(alone.calls[0])[0].startswith("ParaTransCNN")

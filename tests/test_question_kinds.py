@@ -69,6 +69,11 @@ MOSAIC = "MosaicBERT: A Bidirectional Encoder Optimized for Fast Pretraining"
     ("Does the paper use wavelet transforms?", FACT),
     ("How many layers do the papers use?", FACT),
     ("Channel attention papers?", LIST),
+    # a clause before the question word
+    ("Apart from translation and summarization, what third task is SurfaceFusion evaluated on?", FACT),
+    ("Because of their cost, what are cross-encoders typically limited to?", FACT),
+    ("What new activation function does the inpainting paper propose?", FACT),
+    ("What new datasets are out on speech today?", OVERVIEW),
     ("I must choose between a decoder-only model and an encoder-decoder, and I want a principled comparison. "
      "What should I read?", RECOMMEND),
 ])
