@@ -31,6 +31,8 @@ _NUMBER = re.compile(r"(?<![A-Za-z\d@^])\d+(?:[.,]\d+)*\s?[KMB]\b"  # a size, al
                      re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Za-z]*[A-Z][a-z]*[A-Z0-9][\w\-]*")
 _COUNT_WORD = re.compile(rf"\b(?:{'|'.join(COUNT_WORDS)}|single|dual|double|triple|twin)\b", re.IGNORECASE)
+# "the U-Net paper arguing against …", "the authors": a question about one paper, called by what it is about
+_ONE_PAPER = re.compile(r"\b(?:the|this|that)\s+(?:[\w'’-]+\s+){0,6}?(?:paper|study|article|authors)\b", re.IGNORECASE)
 LEXICAL_WEIGHT = 0.5  # the question's words found in the sentence, as a share, against its dense cosine
 SHAPE_BONUS = 0.15  # the sentence holds what the question asks for (a number, a name it doesn't already say)
 # Alone (the model's answer did not stand), a quote must score this much: on the tuned question set the
@@ -69,7 +71,11 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
     stating = [quote for quote in figures if not unstated_in(question, quote.sentence.text, quote.passage.paper.title)]
     pool = stating or figures or scored
     paper_id = max(pool, key=lambda quote: quote.score).passage.paper.id
-    own = asked - titles[paper_id] or asked  # "What is LXMERT?": the sentences naming it answer
+    # within the paper a question is about, its title words only tell it from others ("What is LXMERT?": the
+    # sentences naming it answer); a question about a topic ("Which spoken language tasks do today's speech
+    # models cover?") may ask for what a title says
+    about_one = len(titles) == 1 or _ONE_PAPER.search(question)
+    own = asked - titles[paper_id] or asked if about_one else wanted
     return max((quote for quote in pool if quote.passage.paper.id == paper_id),
                key=lambda quote: quote.score + LEXICAL_WEIGHT * (_share(own, quote.sentence.text)
                                                                  - _share(wanted, quote.sentence.text)))

@@ -381,6 +381,21 @@ def test_over_several_papers_passages_each_papers_title_words_dont_pick_its_quot
     assert quote is not None and "receptive field" in quote.sentence.text
 
 
+def test_over_several_papers_a_question_about_a_topic_may_ask_for_what_a_title_says(sample_library):
+    speech = passage(1, "SpeechT5: Unified-Modal Encoder-Decoder Pre-Training for Spoken Language Processing",
+                     "Leveraging large-scale unlabeled speech and text data, we pre-train SpeechT5 to learn a "
+                     "unified-modal representation, hoping to improve the modeling capability for both speech and "
+                     "text. Extensive evaluations show the superiority of the proposed SpeechT5 framework on a wide "
+                     "variety of spoken language processing tasks, including automatic speech recognition, speech "
+                     "synthesis, speech translation, voice conversion, speech enhancement, and speaker identification.")
+    turkish = passage(2, "Fine-tuning Transformer-based Encoder for Turkish Language Understanding Tasks",
+                      "In this study, we provide a Transformer-based model and a baseline benchmark for the Turkish "
+                      "Language.")
+    quote = answering_sentence(sample_library, "Which spoken language tasks do today's speech models cover?",
+                               [speech, turkish])
+    assert quote is not None and "speech recognition" in quote.sentence.text
+
+
 def test_a_count_question_quotes_a_sentence_stating_that_count_over_a_closer_one(sample_library):
     turkish = passage(1, "Fine-tuning Transformer-based Encoder for Turkish Language Understanding Tasks",
                       "We successfully fine-tuned a Turkish BERT model, namely BERTurk, to 12 downstream tasks. "
