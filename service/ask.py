@@ -2,11 +2,11 @@
 
     retrieve: hybrid search → one chunk per paper → its dense cosine and rare-word coverage
     abstain early (no model call) when no candidate reaches MIN_RELEVANCE or MIN_COVERAGE
-    a question that names papers keeps only their passages (none left: abstain, no model call), each
-    holding the paper's sentences closest to the question from its whole abstract (`with_best_sentences`)
+    a question that names papers keeps only their passages (none left: abstain, no model call); each
+    passage holds the paper's sentences closest to the question from its whole abstract (`with_best_sentences`)
     numbered `source_block`s within a token budget → the model's answer (service.fact_generation),
     streamed, its citations checked in code; the model's "NOT IN THE PAPERS" → abstain
-    a fact question naming two or more papers: answered paper by paper (service.paper_by_paper)
+    a fact question naming or describing two or more papers: answered paper by paper (service.paper_by_paper)
 
 `ask_stream` yields events (Sources, Token…, Answer) for the CLI and the web app; `ask` returns the
 final `AskResult`. A `Conversation` carries follow-up questions.
