@@ -77,12 +77,12 @@ def names_outright(library, question: str, filters: SearchFilter = ALL_PAPERS) -
     ("M2-Encoder", "ImageNet") comes once per name."""
     scope = default_scope(library, filters)
     papers = library.papers(scope.days, scope.sources)
-    return [(name, paper) for name in _names(question) if (paper := _paper_named(name, papers))]
+    return [(name, paper) for name in _names(as_typed(question)) if (paper := _paper_named(name, papers))]
 
 
 def _named_outright(question: str, papers: Sequence[Paper]) -> dict[str, tuple[str, Paper]]:
     found: dict[str, tuple[str, Paper]] = {}
-    for name in _names(question):
+    for name in _names(as_typed(question)):
         if (paper := _paper_named(name, papers)) and paper.id not in found:
             found[paper.id] = (name, paper)
     return found
@@ -96,6 +96,11 @@ def _names(question: str) -> list[str]:
     return sorted(dict.fromkeys([*runs, *singles]), key=question.find)
 
 
+def as_typed(text: str) -> str:
+    """The text as a reader types its names: "M^2-Encoder-10B" is asked about as "M2-Encoder-10B"."""
+    return text.replace("^", "")
+
+
 def is_name(word: str) -> bool:
     """A method or model name as readers write it: EVE, ENEL, JPQ, TextCraftor, M2-Encoder, U-Net, SpeechT5
     (two capitals, or a capital and a digit); not "Compare", not "encoder-free"."""
@@ -106,7 +111,7 @@ def is_name(word: str) -> bool:
 def _paper_named(name: str, papers: Sequence[Paper]) -> Paper | None:
     pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", 0 if name.isupper() else re.IGNORECASE)
     for field in ("title", "abstract"):
-        matches = [paper for paper in papers if pattern.search(getattr(paper, field))]
+        matches = [paper for paper in papers if pattern.search(as_typed(getattr(paper, field)))]
         if len(matches) == 1:
             return matches[0]
         if matches:

@@ -22,6 +22,7 @@ from service.ask_records import ABSTENTION, Answer, AskEvent, AskOptions, AskRes
 from service.asked_measure import unstated_measures
 from service.citations import Passage
 from service.compare import short_names
+from service.compare_answer import as_typed
 from service.engines.protocol import Generator
 from service.fact_generation import abstention, generated_answer, quoted_answer, renumbered
 from service.listing import default_scope
@@ -153,7 +154,7 @@ def described_papers(library, question: str, named: Sequence[tuple[str, Paper]],
 def is_named_by(name: str, paper: Paper) -> bool:
     """Whether the paper uses `name` as its name: in its title, where it introduces it, or more than once."""
     word = rf"(?<![\w-]){re.escape(name)}(?![\w-])"
-    text = f"{paper.title} {paper.abstract}"
+    text = as_typed(f"{paper.title} {paper.abstract}")
     return bool(re.search(word, paper.title) or re.search(rf"{_INTRODUCES}[^.]{{0,60}}?{word}", text, re.IGNORECASE)
                 or len(re.findall(word, text)) >= 2)
 

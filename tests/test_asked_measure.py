@@ -22,6 +22,7 @@ from service.ask import (
     settled_without_model,
 )
 from service.asked_measure import asked_measures, model_variants, names_measure, unstated_in, unstated_measures
+from service.compare_answer import names_outright
 from service.question_kinds import FACT, OUT_OF_SCOPE
 from tests.test_ask import TRACKS, ScriptedGenerator
 
@@ -118,6 +119,16 @@ def test_no_passage_of_the_named_paper_means_an_abstention_without_the_model(sam
     settled = settled_without_model("Q?", replace(retrieval, passages=()), True, FACT)
     assert settled.abstained and settled.reason == NOT_NAMED_PAPER_RETRIEVED and settled.kind == FACT
     assert settled_without_model("Q?", replace(retrieval, passages=()), False, FACT).kind == OUT_OF_SCOPE
+
+
+def test_a_name_typed_without_its_superscript_still_names_its_paper(sample_library):
+    # the abstract writes "M^2-Encoder-10B"; a reader types "M2-Encoder-10B"
+    question = "How many GPU hours did pretraining the M2-Encoder-10B model take?"
+    [(name, paper)] = names_outright(sample_library, question)
+    assert name == "M2-Encoder-10B" and paper.title.startswith("M2-Encoder")
+    generator = ScriptedGenerator("MosaicBERT took 1.13 hours [1].")
+    result = ask(sample_library, generator, question)
+    assert result.abstained and all("MosaicBERT" not in c.title for c in result.citations)
 
 
 # --- a sentence quoted alone must state what a quantity question asks for ---------------------------------
