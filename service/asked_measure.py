@@ -26,10 +26,13 @@ _WHAT_MEASURE = re.compile(
     r"\bwhat(?:\s+(?:is|was|are|were))?(?:\s+(?:the|its|their))?\s+"
     r"(?P<qualifier>(?:(?!(?:the|a|an|its|their)\s)[^\W\d_][\w-]*\s+){0,2})(?P<head>scores?|rates?|sizes?|accuracy|latency|throughput|"
     r"perplexity|precision|recall|error)\b", re.I)
-# words after "how many" that are not what is counted ("how many times faster", "how many more")
-# or its unit ("how many points above …": a percentage)
+# words after "how many" that are not what is counted ("how many times faster", "how many more"),
+# its unit ("how many points above …": a percentage), or a generic whole an abstract enumerates without
+# the word ("Into how many parts is … divided?": "… into feature regression and label classification")
 _NOT_COUNTED = STOPWORDS | {"more", "fewer", "less", "times", "other", "different", "such", "did", "were",
-                            "point", "points", "percent", "percentage"}
+                            "point", "points", "percent", "percentage", "part", "parts", "stage", "stages",
+                            "step", "steps", "phase", "phases", "component", "components", "kind", "kinds",
+                            "type", "types", "way", "ways", "aspect", "aspects", "category", "categories"}
 # words before a head that don't say which measure ("what overall score", "what top-1 accuracy")
 _GENERIC = frozenset({"overall", "final", "average", "best", "main", "reported", "exact", "typical", "total"})
 # measures named by two words side by side: "learning" alone is in every abstract

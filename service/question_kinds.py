@@ -62,10 +62,11 @@ _OVERVIEW = re.compile(
     r"(?:of |the |today)|trends? (?:in|on)|state of)\b",
     re.IGNORECASE)
 # Openings of questions about one fact: the rules can tell these without the model. A clause may come
-# first ("Apart from translation, what third task …?", "Because of their cost, what are …?").
+# first ("Apart from translation, what third task …?", "Because of their cost, what are …?"), or a
+# preposition before the question word ("Into which layers …?", "At which conference …?").
 _FACT_OPENING = re.compile(
     r"^(?:[^,?]{1,80},\s*)?(?:what|which (?!papers\b)|who|when|where|why|how|does|do|did|is|are|was|were|can|could|will|"
-    r"would|has|have|in|on|for|by|according)\b",
+    r"would|has|have|in|on|for|by|according|(?:into|from|at|to|with|under|through|during) (?:which|what|how)\b)\b",
     re.IGNORECASE)
 
 

@@ -45,6 +45,8 @@ def test_questions_without_a_nameable_measure_ask_for_none():
     assert asked_measures("How many points above the previous best is it?") == ()
     assert asked_measures("What accuracy does LXMERT reach on NLVR2?") == (), "papers give accuracies as bare figures"
     assert asked_measures("What does TracksTo4D take as input?") == ()
+    # a whole an abstract enumerates without naming it: "… divided into feature regression and label classification"
+    assert asked_measures("Into how many parts is LXMERT's masked object prediction task divided?") == ()
 
 
 def test_a_measure_is_named_in_any_form_and_a_fixed_term_only_whole():

@@ -73,6 +73,8 @@ MOSAIC = "MosaicBERT: A Bidirectional Encoder Optimized for Fast Pretraining"
     ("Apart from translation and summarization, what third task is SurfaceFusion evaluated on?", FACT),
     ("Because of their cost, what are cross-encoders typically limited to?", FACT),
     ("What new activation function does the inpainting paper propose?", FACT),
+    ("Into which layers does ENEL's aggregation strategy incorporate inductive bias?", FACT),
+    ("At which conference was the MEDUSA paper published?", FACT),
     ("What new datasets are out on speech today?", OVERVIEW),
     ("I must choose between a decoder-only model and an encoder-decoder, and I want a principled comparison. "
      "What should I read?", RECOMMEND),
