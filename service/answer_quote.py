@@ -1,9 +1,9 @@
 """The answering sentence, quoted: for a small model an extractive answer often beats a generated one
 (it restates the question, or takes a number from the wrong sentence). The sentence of the retrieved
 passages closest to the question in meaning, with the question's rare words and the kind of thing it
-asks for (a number for "how much", a name for "which model") as bonuses, is quoted and cited. In each
-paper's sentences, the words of its title don't count (they name the paper, not the answer) unless the
-question has no other words ("What is LXMERT?").
+asks for (a number for "how much", a name for "which model") as bonuses, is quoted and cited. Within the
+paper a question is about, the words of its title don't count (they name the paper, not the answer)
+unless the question has no other words ("What is LXMERT?").
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ _NUMBER = re.compile(r"(?<![A-Za-z\d@^])\d+(?:[.,]\d+)*\s?[KMB]\b"  # a size, al
 _NAME = re.compile(r"\b[A-Za-z]*[A-Z][a-z]*[A-Z0-9][\w\-]*")
 _COUNT_WORD = re.compile(rf"\b(?:{'|'.join(COUNT_WORDS)}|single|dual|double|triple|twin)\b", re.IGNORECASE)
 # "the U-Net paper arguing against …", "the authors": a question about one paper, called by what it is about
-_ONE_PAPER = re.compile(r"\b(?:the|this|that)\s+(?:[\w'’-]+\s+){0,6}?(?:paper|study|article|authors)\b", re.IGNORECASE)
+_ONE_PAPER = re.compile(r"\b(?:the|this|that)\s+(?:[\w'’-]+\s+){0,6}?(?:paper|study|article|authors)\b",
+                        re.IGNORECASE)
 LEXICAL_WEIGHT = 0.5  # the question's words found in the sentence, as a share, against its dense cosine
 SHAPE_BONUS = 0.15  # the sentence holds what the question asks for (a number, a name it doesn't already say)
 # Alone (the model's answer did not stand), a quote must score this much: on the tuned question set the
@@ -68,7 +69,8 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
     figures = [quote for quote in scored if _states_figure(quote.sentence.text)] if _ASKS_NUMBER.search(question) else []
     # and of those, one that states what is asked ("four fine-tuned models" for "how many … models") beats a
     # closer one with another figure, which would not be quoted alone
-    stating = [quote for quote in figures if not unstated_in(question, quote.sentence.text, quote.passage.paper.title)]
+    stating = [quote for quote in figures
+               if not unstated_in(question, quote.sentence.text, quote.passage.paper.title)]
     pool = stating or figures or scored
     paper_id = max(pool, key=lambda quote: quote.score).passage.paper.id
     # within the paper a question is about, its title words only tell it from others ("What is LXMERT?": the

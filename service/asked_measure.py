@@ -24,8 +24,8 @@ _HOW_MANY = re.compile(r"\bhow\s+many\s+(?:of\s+)?(?:the\s+|its\s+|their\s+)?(?P
 # "what FID score", "what is the word error rate", "what batch size": the words naming the measure
 _WHAT_MEASURE = re.compile(
     r"\bwhat(?:\s+(?:is|was|are|were))?(?:\s+(?:the|its|their))?\s+"
-    r"(?P<qualifier>(?:(?!(?:the|a|an|its|their)\s)[^\W\d_][\w-]*\s+){0,2})(?P<head>scores?|rates?|sizes?|accuracy|latency|throughput|"
-    r"perplexity|precision|recall|error)\b", re.I)
+    r"(?P<qualifier>(?:(?!(?:the|a|an|its|their)\s)[^\W\d_][\w-]*\s+){0,2})"
+    r"(?P<head>scores?|rates?|sizes?|accuracy|latency|throughput|perplexity|precision|recall|error)\b", re.I)
 # words after "how many" that are not what is counted ("how many times faster", "how many more"),
 # its unit ("how many points above …": a percentage), or a generic whole an abstract enumerates without
 # the word ("Into how many parts is … divided?": "… into feature regression and label classification")
@@ -90,7 +90,8 @@ _ASKS_CHANGE = re.compile(r"\b(?:by\s+(?:what|how)|how\s+much\s+\w+er\b|improve|
                           r"increase|decrease|boost|faster|slower|drop)", re.I)
 # a question asking what a score is: "what absolute R10@1 score", "what accuracy does … reach"; not "what
 # upper-bounds the accuracy" (a determiner after the first words: the measure is what's acted on, not asked for)
-_ASKS_SCORE = re.compile(r"\bwhat\s+(?:(?:is|was|are|were|the|its|their)\s+)*(?:(?!(?:the|a|an|its|their)\s)\S+\s+){0,3}?"
+_ASKS_SCORE = re.compile(r"\bwhat\s+(?:(?:is|was|are|were|the|its|their)\s+)*"
+                         r"(?:(?!(?:the|a|an|its|their)\s)\S+\s+){0,3}?"
                          r"(?:scores?|accuracy|accuracies|rates?|perplexity|precision|recall|error)\b", re.I)
 # a figure that is neither a percentage nor a ratio nor part of a name ("a GLUE score of 79.6")
 _PLAIN_FIGURE = re.compile(r"(?<![\w.@^-])\d+(?:\.\d+)?(?![\w%×]|\.\d|\s*(?:%|×|x\b|times\b|-?fold\b|percent\b))",

@@ -133,8 +133,8 @@ def described_papers(library, question: str, named: Sequence[tuple[str, Paper]],
     """(the description, the paper) for each paper the question calls by what it is about, not by a
     name ("How do the mutual encoder-decoder inpainting method and ParaTransCNN pass features …?"):
     the scope's best paper for the description, when it holds most of the description's words and is
-    not already named. A description of two words or fewer that say nothing ("the proposed model") or
-    one holding a name is skipped."""
+    not already named. A description with fewer than two telling words ("the proposed model") or one
+    holding a name is skipped."""
     scope, taken, found = default_scope(library, filters), {paper.id for _, paper in named}, []
     for match in _DESCRIBED.finditer(question):
         about = match["about"]

@@ -65,8 +65,9 @@ _OVERVIEW = re.compile(
 # first ("Apart from translation, what third task …?", "Because of their cost, what are …?"), or a
 # preposition before the question word ("Into which layers …?", "At which conference …?").
 _FACT_OPENING = re.compile(
-    r"^(?:[^,?]{1,80},\s*)?(?:what|which (?!papers\b)|who|when|where|why|how|does|do|did|is|are|was|were|can|could|will|"
-    r"would|has|have|in|on|for|by|according|(?:into|from|at|to|with|under|through|during) (?:which|what|how)\b)\b",
+    r"^(?:[^,?]{1,80},\s*)?(?:what|which (?!papers\b)|who|when|where|why|how|does|do|did|is|are|was|were|can|"
+    r"could|will|would|has|have|in|on|for|by|according|"
+    r"(?:into|from|at|to|with|under|through|during) (?:which|what|how)\b)\b",
     re.IGNORECASE)
 
 
