@@ -60,6 +60,11 @@ def _skip_space(text: str, position: int) -> int:
     return position
 
 
+def as_typed(text: str) -> str:
+    """The text as a reader types its names: "M^2-Encoder-10B" is asked about as "M2-Encoder-10B"."""
+    return text.replace("^", "")
+
+
 def query_terms(text: str) -> list[str]:
     """The lower-cased words of `text` that are not stopwords, each once, in order."""
     seen: dict[str, None] = {}

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from index.models import Paper
-from index.text import points_at_code, sentences
+from index.text import as_typed, points_at_code, sentences
 from service.ask_records import Answer, AskEvent, AskResult, Retrieval, Sources, Token
 from service.citations import Citation, Passage
 from service.compare import MAX_PAPERS, MIN_PAPERS, Comparison, Row, compare_papers
@@ -94,11 +94,6 @@ def _names(question: str) -> list[str]:
     runs = [m.group(0) for m in _CAPITALISED_RUN.finditer(question) if m.start() > 0]
     singles = [word for word in words if is_name(word) and word not in _GENERIC]
     return sorted(dict.fromkeys([*runs, *singles]), key=question.find)
-
-
-def as_typed(text: str) -> str:
-    """The text as a reader types its names: "M^2-Encoder-10B" is asked about as "M2-Encoder-10B"."""
-    return text.replace("^", "")
 
 
 def is_name(word: str) -> bool:

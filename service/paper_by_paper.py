@@ -16,13 +16,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from index.models import Paper
-from index.text import query_terms
+from index.text import as_typed, query_terms
 from service.answer_scope import measure_abstention
 from service.ask_records import ABSTENTION, Answer, AskEvent, AskOptions, AskResult, Retrieval, Sources, Token
 from service.asked_measure import unstated_measures
 from service.citations import Passage
 from service.compare import short_names
-from service.compare_answer import as_typed
 from service.engines.protocol import Generator
 from service.fact_generation import abstention, generated_answer, quoted_answer, renumbered
 from service.listing import default_scope
