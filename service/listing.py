@@ -33,7 +33,7 @@ _FRAME = re.compile(
     r"help me|i|read|recommend|do you|me|to|for|a|an|how many|are|is|about|on|in|that|which|what(?:'s|’s) new|"
     r"what is new|overview of|give me|an overview|worth reading|best|most relevant|useful|there|"
     # "is anyone working on X", "anything related to X": who asks, not what about
-    r"anything|anyone|anybody|someone|working|related to|with|does|do|did|make use of|makes use of|"
+    r"anything|anyone|anybody|someone|working|doing|related to|with|does|do|did|make use of|makes use of|"
     r"came out|today|where (?:you|one|i|we) can|"
     # "which papers evaluate on X": the reporting verb, not the topic ("evaluate on GLUE" embeds as evaluation)
     r"(?:evaluate|test)(?:s|d)? (?:(?:a|the|their|its) )?(?:(?:models?|methods?|approach(?:es)?|systems?) )?on|(?:report|run|show)s? (?:\w+ )?(?:results|experiments|numbers) on|"

@@ -36,7 +36,8 @@ _LIST = re.compile(
     rf"^(?:which|what|list|show me|find)(?: of)?(?: (?:the|today's|today’s|these|new|recent|other))* {_SEVERAL}\b|"
     rf"\bwhich {_SEVERAL}\b|^(?:are|is) there (?:(?:any|a|other) )?{_PAPERS}\b|^any {_PAPERS}\b|^list\b|"
     rf"\bhow many {_PAPERS}\b|"
-    r"^(?:(?:is|are) )?(?:anything|any ?one|any ?body|someone)\b|"  # "is anyone working on X?", "anything on X?"
+    # "is anyone working on X?", "anything on X?", "does anything today read X?"
+    r"^(?:(?:is|are|does|do) )?(?:anything|any ?one|any ?body|someone)\b|"
     # "Does any paper use X?", "Any mixture-of-experts models out today?", "What's out today on X?"
     rf"^(?:does|do|did) (?:any|some)(?: of)?(?: (?:the|today's|today’s|these))* {_PAPERS}\b|^any\b|"
     r"^what(?:'s|’s| is| came) out\b|"
@@ -48,8 +49,9 @@ _RECOMMEND = re.compile(
     rf"\b(?:should i read|(?:would|could|can|might) help me|i should read|recommend|worth reading|"
     rf"(?:what|which {_PAPERS}?) (?:to|should i) read|where (?:should|do|can) i start|must[- ]read|"
     rf"most (?:relevant|useful) (?:{_PAPERS} )?(?:for|to)|best (?:paper|read) (?:for|on|about)|the best read)\b|"
-    # a need told first, then one paper asked for: "My model does X. Is there a paper on Y?", "I want Z. Which paper?"
-    r"^(?:i|i'm|i am|my|we|our)\b.{1,300}?\b(?:which paper|is there a paper|any paper)\b",
+    # a need told first, then one paper asked for: "My model does X. Is there a paper on Y?", "I want Z. Which
+    # paper?", "Attention in my decoder costs too much memory. Is there a paper that …?"
+    r"^[^.?!;]{0,200}?\b(?:i|i'm|i am|my|we|our)\b.{1,300}?\b(?:which paper|is there a paper|any paper)\b",
     re.IGNORECASE)
 # A question closing on a request for a reading asks what to read, whatever it said before.
 _READ_REQUEST_LAST = re.compile(

@@ -61,6 +61,11 @@ MOSAIC = "MosaicBERT: A Bidirectional Encoder Optimized for Fast Pretraining"
     ("Are there papers on LLM agents or tool use?", LIST),
     ("My translation model only uses the top encoder layer. Is there a paper on using the other layers?", RECOMMEND),
     ("I want better fusion between my image and text encoders. Which paper?", RECOMMEND),
+    # the need in the first person, but not its opening word
+    ("Attention in the upsampling step of my decoder costs too much memory. Is there a paper that keeps it "
+     "affordable?", RECOMMEND),
+    ("Does anything today read doctors' notes?", LIST),
+    ("Does any paper I read today use wavelets?", LIST),
     ("Is the model trained on public data?", FACT),
     ("Does any paper make use of wavelet transforms?", LIST),
     ("Any mixture-of-experts models out today?", LIST),
@@ -164,6 +169,7 @@ def test_without_log_probabilities_borderline_papers_are_decided_by_a_cosine_lin
 @pytest.mark.parametrize(("question", "topic"), [
     ("Which papers report results on GLUE?", "GLUE"),
     ("Is anyone working on image inpainting today?", "image inpainting"),
+    ("Is anyone doing self-supervised pretraining on point clouds?", "self-supervised pretraining on point clouds"),
     ("Anything related to music today?", "music"),
     ("Which papers run experiments on text machine translation?", "text machine translation"),
     ("Which other papers are about speech?", "speech"),
