@@ -2,13 +2,13 @@
 cosines, topic-word coverage and standing (service/paper_judging.py), and how each include/exclude
 line pair splits them.
 
-    python -m bench.list_calibration [--data samples/questions-hf-daily.jsonl] [--judge]
+    python -m bench.list_calibration [--data samples/questions-hf-daily.jsonl ...] [--judge]
         [--out bench/results/list-calibration.json]
 
 Pairs above the include line are listed without the model; pairs below the exclude line are dropped
 without it; the model weighs in on the band between. The chosen pair keeps the clear verdicts right
 (precision of "yes", recall kept by "no") with the fewest model calls. --judge runs the model on every
-pair of a wider band, for how much its margin adds. docs/BENCHMARKS.md has the tables.
+pair of a wider band, for how much its likelihood gain adds under each rule. docs/BENCHMARKS.md has the tables.
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ from service.library import Library
 from service.listing import default_scope, topic_of
 from service.paper_judging import (
     CANDIDATES,
-    EXCLUDE_STANDING,
-    INCLUDE_STANDING,
+    FLOOR_EXEMPT_STANDING,
     MIN_COSINE,
-    centred,
     evidence,
-    judge_margin,
     judge_papers,
-    listed_after_judgement,
+    likelihood_gains,
+    naming_papers,
+    topic_alternatives,
+    words_topic,
 )
 from service.settings import Settings
 
@@ -84,65 +84,64 @@ def _cost(result: dict) -> float:
     return result["relevant_dropped"] + wrong + 0.05 * result["model_calls"]
 
 
-WIDE_BAND = (1.2, 2.6)  # the band --judge runs the model on, wider than the shipped one
+GAIN_BAND = (1.0, 3.0)  # the standings --judge runs the model on, wider than the shipped band
 
 
-def judge_margins(library: Library, data: Path) -> list[dict]:
-    """The model's yes-minus-no margin for every list (question, paper) pair of the wide band, labelled."""
-    generator = shared_generator(library.settings)
+def judge_gains(library: Library, data: Path) -> list[dict]:
+    """The model's likelihood gain for every list (question, paper) pair of the wide band, labelled, with
+    what else decides the pair: a verbatim naming, the cosine floor, a short topic's words."""
+    scorer = shared_generator(library.settings).score_continuations
     papers = library.papers(default_scope(library).days)
     rows = []
     for question in load_questions(data):
         if question.kind != "list":
             continue
         topic = topic_of(question.question)
-        band = [j for rank, j in enumerate(judge_papers(library, topic, papers)) if rank < CANDIDATES
-                and j.cosine >= MIN_COSINE and WIDE_BAND[0] <= j.standing < WIDE_BAND[1]]
+        named, wordings = naming_papers(topic, papers), topic_alternatives(topic)
+        band = [j for rank, j in enumerate(judge_papers(library, topic, papers))
+                if rank < CANDIDATES and GAIN_BAND[0] <= j.standing < GAIN_BAND[1]]
         found = evidence(library, topic, [j.paper for j in band])
-        for item in band:
-            margin = judge_margin(item.paper, [t for _, t in found.get(item.paper.id, [])], question.question,
-                                  generator.score_choices)
-            rows.append({"id": question.id, "paper": item.paper.id, "standing": item.standing,
-                         "margin": round(margin, 3),
-                         "relevant": any(matches(e, item.paper.id, item.paper.title) for e in question.papers)})
+        gains = likelihood_gains([(j.paper, [t for _, t in found.get(j.paper.id, [])]) for j in band],
+                                 question.question, scorer)
+        rows += [{"id": question.id, "paper": j.paper.id, "standing": round(j.standing, 3), "gain": round(gain, 3),
+                  "named": j.paper.id in named, "worded": words_topic(wordings, j.paper),
+                  "above_floor": j.cosine >= MIN_COSINE or j.standing >= FLOOR_EXEMPT_STANDING,
+                  "relevant": any(matches(e, j.paper.id, j.paper.title) for e in question.papers)}
+                 for j, gain in zip(band, gains, strict=True)]
     return rows
 
 
-def margin_table(rows: list[dict], band: tuple[float, float] = (EXCLUDE_STANDING, INCLUDE_STANDING)) -> list[dict]:
-    """Per weight of the question-centred margin (as the product centres it: on the mean of the band's
-    margins and the model's typical one): right and wrong decisions on the band's papers."""
-    inside = [r for r in rows if band[0] <= r["standing"] < band[1]]
+def gain_table(rows: list[dict], relevant: int) -> list[dict]:
+    """Per rule (include line, exclude line, weight of a nat of gain, list line): the wide band's pairs
+    listed right and wrong, the relevant pairs of all the questions missed, and the model calls."""
     table = []
-    for weight in (0.0, 0.5, 1.0, 2.0, 4.0):
-        decided = []
-        for qid in {r["id"] for r in inside}:
-            mine = [r for r in inside if r["id"] == qid]
-            margins = centred([r["margin"] for r in mine])
-            decided += [(r, listed_after_judgement(r["standing"], margin, weight))
-                        for r, margin in zip(mine, margins, strict=True)]
-        table.append({"weight": weight, "band": band, "pairs": len(decided),
-                      "relevant_listed": sum(r["relevant"] and listed for r, listed in decided),
-                      "wrong_listed": sum(not r["relevant"] and listed for r, listed in decided),
-                      "relevant_dropped": sum(r["relevant"] and not listed for r, listed in decided)})
+    for include, exclude, weight, line in itertools.product((2.2, 2.4, 2.6, 3.0), (1.2, 1.4, 1.6),
+                                                            (0.0, 0.05, 0.07, 0.1), (1.8, 2.0, 2.2, 2.4)):
+        band = [r for r in rows if r["above_floor"] and not r["named"] and exclude <= r["standing"] < include
+                and r["worded"]]
+        listed = [r for r in rows if r["named"] or (r["above_floor"] and r["standing"] >= include)]
+        listed += [r for r in band if r["standing"] + weight * r["gain"] >= line]
+        right = sum(r["relevant"] for r in listed)
+        table.append({"include": include, "exclude": exclude, "weight": weight, "line": line, "right": right,
+                      "wrong": len(listed) - right, "missed": relevant - right, "model_calls": len(band)})
     return table
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO / "samples" / "questions-hf-daily.jsonl")
+    parser.add_argument("--data", type=Path, nargs="+", default=[REPO / "samples" / "questions-hf-daily.jsonl"])
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "list-calibration.json")
     parser.add_argument("--judge", action="store_true", help="also run the model on the borderline pairs")
     args = parser.parse_args()
     library = Library(Settings(home=Path(tempfile.mkdtemp(prefix="pb-list-"))))
     library.ingest([parse_file(SAMPLE)])
-    rows = pairs(library, args.data)
+    rows = [row for data in args.data for row in pairs(library, data)]
     results = grid(rows)
-    report = {"machine": machine(), "data": str(args.data), "pairs": rows, "grid": results}
+    report = {"machine": machine(), "data": [str(data) for data in args.data], "pairs": rows, "grid": results}
     if args.judge:
-        report["margins"] = judge_margins(library, args.data)
-        report["margin_table"] = margin_table(report["margins"])
-        for line in report["margin_table"]:
-            print(line)
+        report["gains"] = [row for data in args.data for row in judge_gains(library, data)]
+        relevant = sum(r["relevant"] for r in rows if r["kind"] == "list")
+        report["gain_table"] = gain_table(report["gains"], relevant)
     args.out.write_text(json.dumps(report, indent=1))
     for result in sorted(results, key=_cost)[:10]:
         print(result)

@@ -2,9 +2,9 @@
 default), never from a few retrieved passages.
 
 Every paper in scope is judged on its own (`service/paper_judging.py`): how far it stands above the
-other papers of the day on the topic decides the clear cases; for the borderline ones the model's
-yes/no on the question, read from its first-token log-probabilities, weighs in (without a scoring
-model, a cosine line). Recommendations rank the papers that are not clearly off the topic. Each
+other papers of the day on the topic decides the clear cases; for the borderline ones the model weighs
+in with how much likelier each paper makes the question, read from its log-probabilities (without a
+scoring model, a cosine line). Recommendations rank the papers that are not clearly off the topic. Each
 listed paper carries one evidence sentence from its abstract, cited. When no paper qualifies, the
 answer says so: that is an answer about the day, not an abstention.
 """

@@ -3,7 +3,8 @@
 A paper's standing on the topic is how far its best chunk's and its two best sentences' dense cosines
 stand above the day's other papers, in standard deviations (averaged), plus the idf-weighted share of
 the topic's words in its title and abstract. The clear cases are decided by the standing; the band
-between by the standing with the model's yes/no margin added, read from first-token log-probabilities.
+between by the standing with the model's judgement added: how much likelier the paper makes the reader's
+question (query likelihood, read from the log-probabilities of the question's tokens).
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from service.search import best_score_per_paper, coverage, term_weights
 # none below MIN_COSINE unless it stands out beyond FLOOR_EXEMPT_STANDING. Calibrated on the sample
 # day's list questions and checked on fresh and blind sets (`python -m bench.list_calibration`;
 # docs/BENCHMARKS.md, "List answers").
-INCLUDE_STANDING = 2.2
+INCLUDE_STANDING = 2.4
 EXCLUDE_STANDING = 1.6
-LIST_LINE = 1.8
+LIST_LINE = 2.2
 MIN_COSINE = 0.26
 CANDIDATES = 8
 # The floor keeps the borderline band from listing papers merely nearer than the rest to a topic the day
@@ -39,16 +40,13 @@ CANDIDATES = 8
 # ("sports analytics": 2.22 at cosine 0.17; docs/BENCHMARKS.md, sessions 27 and 28).
 FLOOR_EXEMPT_STANDING = 2.3
 TOP_SENTENCES = 2  # a paper's sentence cosine: the mean of its best two
-# The 0.5B model's yes-minus-no margin hardly moves from paper to paper; how it compares with the other
-# borderline papers of the same question carries what signal there is, so each margin counts relative
-# to their mean, with the model's typical margin among them as an anchor: a lone borderline paper is
-# still moved by a clear yes or no (docs/BENCHMARKS.md).
-JUDGE_WEIGHT = 0.5
-TYPICAL_MARGIN = -0.45
-SMALL_SCOPE_MARGIN = TYPICAL_MARGIN  # too few papers for a standing: the model's own margin decides
+# The model weighs in by query likelihood: how much likelier a paper makes the reader's question, in
+# nats (`likelihood_gains`), each worth GAIN_WEIGHT of standing. Its yes/no on the same pairs was at
+# chance on the blind list sets (docs/BENCHMARKS.md, session 30).
+GAIN_WEIGHT = 0.07
+SMALL_SCOPE_GAIN = 8.0  # too few papers for a standing: the model's gain alone decides
 NO_SCORER_COSINE = 0.45  # no log-probabilities (a remote server): a borderline paper listed from this cosine
 MIN_PAPERS_FOR_STANDING = 8  # fewer papers than this: no spread to measure, the model judges each candidate
-_ANSWERS = ("yes", "Yes", "no", "No")  # either case opens the reply
 # A short topic ("GLUE", "image inpainting", "5G or wireless links") that a few papers' abstracts name
 # verbatim lists those papers whatever their cosines: a reader asking for a term means the papers that
 # say it, and a dense vector of a long abstract barely moves for one benchmark name in it. A term most
@@ -62,7 +60,7 @@ OWN_BONUS = 0.1
 _RELEASE = re.compile(r"\b(?:open[- ]?sourc\w*|releas\w*|available)\b[^.]*\b(?:code|weights|checkpoints)\b|"
                       r"\b(?:code|weights|checkpoints)\b[^.]*\b(?:open[- ]?sourc\w*|releas\w*|available)\b", re.IGNORECASE)
 
-ScoreChoices = Callable[[list, Sequence[str]], Sequence[float]]
+ScoreContinuations = Callable[[list[list[dict]], str], Sequence[Sequence[float]]]
 
 
 @dataclass(frozen=True)
@@ -107,7 +105,7 @@ def judge_papers(library, topic: str, papers: Sequence[Paper]) -> list[Judged]:
     judged.sort(key=lambda j: -j.score)
     named = naming_papers(topic, papers)
     judged = [replace(j, verdict="yes" if j.paper.id in named else _verdict(rank, j)) for rank, j in enumerate(judged)]
-    wordings = _alternatives(topic)
+    wordings = topic_alternatives(topic)
     return [replace(j, verdict="no") if _unworded(j, wordings) else j for j in judged]
 
 
@@ -115,7 +113,7 @@ def naming_papers(topic: str, papers: Sequence[Paper]) -> set[str]:
     """Ids of the papers whose title or abstract names one of the topic's short alternatives verbatim (or
     its acronym), when few of the scope's papers do."""
     named: set[str] = set()
-    for phrase in _alternatives(topic):
+    for phrase in topic_alternatives(topic):
         pattern = _mention_pattern(phrase)
         saying = {p.id for p in papers if pattern.search(f"{p.title}\n{p.abstract}")}
         if len(saying) <= max(1, MENTION_SHARE * len(papers)):
@@ -126,7 +124,7 @@ def naming_papers(topic: str, papers: Sequence[Paper]) -> set[str]:
 def _unworded(judged: Judged, wordings: Sequence[list[str]]) -> bool:
     """A borderline paper of a day (a standing to be borderline by) that doesn't say the short topic. Such a
     paper (a crowd-counting paper's "target object" for "object detection", an image-segmentation paper for
-    "graph neural networks") is near the topic in meaning but about something else, and the model's yes/no
+    "graph neural networks") is near the topic in meaning but about something else, and the model's judgement
     hardly tells them apart (docs/BENCHMARKS.md, session 28); a paper standing clearly out is still listed
     in other words."""
     return judged.verdict == "maybe" and judged.standing is not None and not words_topic(wordings, judged.paper)
@@ -149,7 +147,7 @@ def _word_key(word: str) -> str:
     return (word[:-1] if len(word) > 3 and word.endswith("s") else word)[:5]
 
 
-def _alternatives(topic: str) -> list[list[str]]:
+def topic_alternatives(topic: str) -> list[list[str]]:
     """The "X or Y" alternatives of a short topic as word lists, each naming something; none for a
     longer topic, which describes rather than names."""
     words = re.findall(r"[A-Za-z0-9][\w'’-]*|[^\sA-Za-z0-9]", topic)
@@ -216,34 +214,33 @@ def _verdict(rank: int, judged: Judged) -> str:
 
 def decide(borderline: Sequence[Judged], question: str, generator: Generator | None,
            evidence_of: Callable[[str], Sequence[str]]) -> list[Judged]:
-    """The borderline papers decided: by the model over each paper's title and best sentences (short:
-    a judgement costs a fraction of a second), or by a cosine line without a scoring model."""
-    scorer = getattr(generator, "score_choices", None)
-    if scorer is None:
+    """The borderline papers decided: by how much likelier each paper makes the question under the model
+    (its title and best sentences: short, so a judgement costs about a second), or by a cosine line
+    where the model can't score a given reply (a remote server)."""
+    scorer = getattr(generator, "score_continuations", None)
+    if scorer is None or not borderline:
         return [replace(j, verdict="yes" if j.cosine >= NO_SCORER_COSINE else "no") for j in borderline]
-    margins = centred([judge_margin(j.paper, evidence_of(j.paper.id), question, scorer) for j in borderline])
-    return [replace(j, verdict="model-yes" if listed_after_judgement(j.standing, margin) else "model-no")
-            for j, margin in zip(borderline, margins, strict=True)]
+    gains = likelihood_gains([(j.paper, evidence_of(j.paper.id)) for j in borderline], question, scorer)
+    return [replace(j, verdict="model-yes" if listed_after_judgement(j.standing, gain) else "model-no")
+            for j, gain in zip(borderline, gains, strict=True)]
 
 
-def centred(margins: Sequence[float]) -> list[tuple[float, float]]:
-    """Each margin with its value relative to the mean of the question's margins and the typical one."""
-    mean = float(np.mean([*margins, TYPICAL_MARGIN]))
-    return [(margin, margin - mean) for margin in margins]
-
-
-def listed_after_judgement(standing: float | None, margin: tuple[float, float], weight: float = JUDGE_WEIGHT) -> bool:
-    """Whether a borderline paper is listed, given its (margin, centred margin)."""
+def listed_after_judgement(standing: float | None, gain: float, weight: float = GAIN_WEIGHT) -> bool:
+    """Whether a borderline paper is listed, given the likelihood gain the model gives the question."""
     if standing is None:
-        return margin[0] >= SMALL_SCOPE_MARGIN
-    return standing + weight * margin[1] >= LIST_LINE
+        return gain >= SMALL_SCOPE_GAIN
+    return standing + weight * gain >= LIST_LINE
 
 
-def judge_margin(paper: Paper, sentences: Sequence[str], question: str, score_choices: ScoreChoices) -> float:
-    """log P("yes") - log P("no") for "is this paper one the question asks for?"."""
-    block = paper_block(paper.title, " ".join(sentences), where=paper.id)
-    scores = score_choices(load_prompt("paper_relevance").render(paper=block, question=question), _ANSWERS)
-    return float(np.logaddexp(scores[0], scores[1]) - np.logaddexp(scores[2], scores[3]))
+def likelihood_gains(papers: Sequence[tuple[Paper, Sequence[str]]], question: str,
+                     score_continuations: ScoreContinuations) -> list[float]:
+    """Per (paper, its best sentences): log P(question | paper) - log P(question | no paper), the question
+    scored as the reply to "write a question this paper answers" (query likelihood), all decoded together."""
+    prompt = load_prompt("question_likelihood")
+    blocks = [paper_block("", "")] + [paper_block(paper.title, " ".join(sentences), where=paper.id)
+                                      for paper, sentences in papers]
+    scores = [sum(tokens) for tokens in score_continuations([prompt.render(paper=b) for b in blocks], question)]
+    return [score - scores[0] for score in scores[1:]]
 
 
 def evidence(library, topic: str, papers: Sequence[Paper], count: int = 2) -> dict[str, list[tuple[int, str]]]:
@@ -254,7 +251,7 @@ def evidence(library, topic: str, papers: Sequence[Paper], count: int = 2) -> di
         return {}
     topic_vector = np.asarray(library.searcher.query_vector(topic), dtype=np.float32)
     weights = term_weights(library, topic)
-    naming = [_mention_pattern(words) for words in _alternatives(topic)]
+    naming = [_mention_pattern(words) for words in topic_alternatives(topic)]
     found = {}
     for pid, kept in library.sentence_vectors.of(papers).items():
         cosines = kept.vectors @ topic_vector if len(kept.vectors) else []

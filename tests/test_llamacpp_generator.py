@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service.engines.llamacpp import EngineConfig, RequestError
+from service.engines.llamacpp import EngineConfig, EngineError, RequestError
 from service.engines.llamacpp_generator import LlamaCppGenerator
 
 
@@ -153,3 +153,29 @@ def test_choices_are_scored_from_the_first_tokens_alternatives():
     generator, _ = fake(reply)
     yes, no, maybe = generator.score_choices([{"role": "user", "content": "q"}], ["yes", "no", "maybe"])
     assert (yes, no) == (-0.1, -2.5) and maybe < -1000
+
+
+
+def _forced_choice(text: str, logprobs: list[float]) -> dict:
+    """A reply whose tokens are its characters (the fake server's tokenizer), with these log-probabilities."""
+    tokens = [{"id": ord(c), "logprob": lp, "top_logprobs": []} for c, lp in zip(text, logprobs, strict=True)]
+    return {"message": {"content": text}, "finish_reason": "length", "logprobs": {"content": tokens}}
+
+
+def test_a_given_reply_is_scored_token_by_token_under_a_grammar_of_its_own_tokens():
+    def reply(request):
+        assert request["grammar"] == "root ::= <[104]> <[105]>" and request["max_tokens"] == 2
+        assert request["logprobs"] and request["cache_prompt"] is False and request["temperature"] == 0.0
+        paper = request["messages"][-1]["content"]
+        return {"choices": [_forced_choice("hi", [-0.5, -1.0] if paper == "a" else [-2.0, -3.0])]}
+
+    generator, server = fake(reply)
+    scores = generator.score_continuations([[{"role": "user", "content": "a"}], [{"role": "user", "content": "b"}]],
+                                           "hi")
+    assert scores == [[-0.5, -1.0], [-2.0, -3.0]] and len(server.requests) == 2
+
+
+def test_a_reply_llama_cpp_did_not_force_is_an_error_not_a_score():
+    generator, _ = fake(lambda request: {"choices": [_forced_choice("ho", [-0.5, -1.0])]})
+    with pytest.raises(EngineError, match="forced continuation"):
+        generator.score_continuations([[{"role": "user", "content": "a"}]], "hi")

@@ -14,7 +14,7 @@ from service.ask import Token, ask, ask_stream
 from service.compare_answer import how_it_works, named_papers, question_aspect, what_it_does
 from service.evaluation.answers import load_questions
 from service.listing import left_out, topic_of
-from service.paper_judging import evidence, naming_papers, words_topic
+from service.paper_judging import evidence, likelihood_gains, listed_after_judgement, naming_papers, words_topic
 from service.question_kinds import (
     COMPARE,
     FACT,
@@ -34,6 +34,7 @@ MEDICAL_SEGMENTATION = {
     "More than Encoder: Introducing Transformer Decoder to Upsample",
 }
 MOSAIC = "MosaicBERT: A Bidirectional Encoder Optimized for Fast Pretraining"
+JPQ = "Jointly Optimizing Query Encoder and Product Quantization to Improve Retrieval Performance"
 
 
 @pytest.mark.parametrize(("question", "kind"), [
@@ -128,21 +129,27 @@ class WritesOnly:
 
 
 class RelevanceJudge(WritesOnly):
-    """A generator that only judges: "yes" for papers whose block holds one of `words`; never writes."""
+    """A generator that only judges: the question is far likelier after a paper whose block holds one of
+    `words`, and unlikelier after any other, than after no paper; never writes."""
 
     name = "relevance-judge"
 
     def __init__(self, *words: str):
         self.words, self.judged = words, []
 
-    def score_choices(self, messages, choices):
-        block = messages[-1]["content"]
-        if "Kind:" in block:  # asked for a question's kind: leave it to the rules' default
-            return [0.0 if c == FACT else -5.0 for c in choices]
-        paper = block[block.index("<paper>"):]  # the question above it names the topic too
-        self.judged.append(paper)
-        yes = any(word.lower() in paper.lower() for word in self.words)
-        return [0.0 if (c.lower() == "yes") == yes else -5.0 for c in choices]
+    def score_choices(self, messages, choices):  # asked for a question's kind: leave it to the rules' default
+        return [0.0 if c == FACT else -5.0 for c in choices]
+
+    def score_continuations(self, batch, text):
+        scores = []
+        for messages in batch:
+            paper = messages[-1]["content"]
+            if "Title:" not in paper:  # no paper: the question's likelihood on its own
+                scores.append([-20.0, -20.0])
+                continue
+            self.judged.append(paper)
+            scores.append([-1.0, -1.0] if any(w.lower() in paper.lower() for w in self.words) else [-30.0, -30.0])
+        return scores
 
 
 def test_a_list_answer_names_each_paper_with_a_cited_sentence_of_its_own(sample_library):
@@ -157,6 +164,28 @@ def test_a_list_answer_names_each_paper_with_a_cited_sentence_of_its_own(sample_
         assert citation.sentences[0] == own[citation.sentence_indices[0]]
         assert f"[{number}]" in result.text and citation.sentences[0] in result.text
     assert all(len(block) < 2500 for block in judge.judged)  # judged on a few sentences, not whole abstracts
+
+
+def test_a_borderline_paper_is_listed_when_it_makes_the_question_likelier(sample_library):
+    question = "Is anyone doing negative sampling when training dense retrievers?"  # several borderline papers
+    judge = RelevanceJudge("product quantization")
+    result = ask(sample_library, judge, question)
+    assert [c.title for c in result.citations] == [JPQ]
+    assert result.notes == ("[1] judged by the model (borderline by retrieval)",)
+    assert len(judge.judged) >= 2
+    assert ask(sample_library, RelevanceJudge(), question).citations == ()  # no paper makes it likelier
+
+
+def test_a_likelihood_gain_is_against_the_question_after_no_paper():
+    def scorer(batch, text):
+        assert all(m[-1]["content"].endswith("Write a question a reader might ask that this paper answers.")
+                   for m in batch)
+        return [[-4.0, -6.0], [-0.5, -0.5], [-7.0, -9.0]]
+
+    papers = [Paper(id=name, title=name, abstract=name, source="jsonl") for name in "ab"]
+    assert likelihood_gains([(papers[0], ["a"]), (papers[1], ["b"])], "q?", scorer) == [9.0, -6.0]
+    assert listed_after_judgement(None, 9.0) and not listed_after_judgement(None, -6.0)  # too few papers
+    assert listed_after_judgement(1.7, 9.0) and not listed_after_judgement(1.7, -6.0)
 
 
 def test_without_log_probabilities_borderline_papers_are_decided_by_a_cosine_line(sample_library):
@@ -228,10 +257,10 @@ def test_a_borderline_paper_that_never_says_a_short_topic_is_not_listed(sample_l
 
 
 def test_a_paper_standing_far_out_passes_the_cosine_floor(sample_library):
-    # a described topic embeds far from every abstract: the upsampling paper stands far out (2.4)
-    # at a cosine below the floor
+    # a described topic embeds far from every abstract: the upsampling paper stands far out (2.4) at a
+    # cosine below the floor, so it reaches the model, whose judgement lists it
     question = "Which papers analyse or change the U-Net architecture itself?"
-    titles = {c.title for c in ask(sample_library, RelevanceJudge(), question).citations}
+    titles = {c.title for c in ask(sample_library, RelevanceJudge("U-Net"), question).citations}
     assert {"More complex encoder is not all you need",
             "More than Encoder: Introducing Transformer Decoder to Upsample"} <= titles
     # two papers stand just above the include line for a topic the day lacks, at cosines far below the floor

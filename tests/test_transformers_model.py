@@ -61,6 +61,18 @@ def test_greedy_outputs_match_the_llamacpp_engine(generator, llamacpp):
     assert tuned.generate(TUNED_ON_BOTH, max_new_tokens=24) == tuned_cpp.generate(TUNED_ON_BOTH, max_new_tokens=24)
 
 
+def test_a_given_reply_scores_alike_on_both_engines(generator, llamacpp):
+    about, other = ([{"role": "user", "content": f"{text}\nWrite a question this paper answers."}] for text in
+                    ("We propose FastSort, a sorting method for GPUs that is 3x faster than radix sort.",
+                     "We release a dataset of 10,000 bird songs for species identification."))
+    question = "Which papers make sorting on GPUs faster?"
+    torch_scores, cpp_scores = (engine.score_continuations([about, other], question) for engine in (generator, llamacpp))
+    assert len(torch_scores[0]) == len(cpp_scores[0]) == generator.count_tokens(question)
+    for mine, theirs in zip(torch_scores, cpp_scores, strict=True):
+        assert sum(mine) == pytest.approx(sum(theirs), abs=0.5 + 0.05 * abs(sum(theirs)))
+    assert sum(torch_scores[0]) > sum(torch_scores[1]) + 5, "the paper the question is about makes it likelier"
+
+
 PRECISION = """
 import json, torch
 from index.hf import native_bf16, torch_dtype

@@ -68,6 +68,20 @@ class LlamaCppGenerator:
             raise ValueError("every choice needs at least one character")
         return [known.get(self._server.tokenize(choice)[0], _UNLISTED) for choice in choices]
 
+    def score_continuations(self, batch: list[list[Message]], text: str) -> list[list[float]]:
+        """Per conversation, the log-probability of each token of `text` as its reply, the conversations
+        decoded together. The reply is forced by a grammar of its own token ids (one of its characters
+        lets llama.cpp spell it in unlikely pieces: "the"+"re"); the log-probabilities reported are the
+        model's own, before the grammar."""
+        ids = self._server.tokenize(text)
+        if not ids:
+            raise ValueError("the continuation to score is empty")
+        grammar = "root ::= " + " ".join(f"<[{token}]>" for token in ids)
+        # prefilled whole every time (no slot cache): a score must not move with what ran before it
+        requests = [dict(self.request(m, len(ids), ()), logprobs=True, grammar=grammar, cache_prompt=False)
+                    for m in batch]
+        return [_forced(reply, ids) for reply in self._server.chat_many(requests)]
+
     def sample(self, messages: list[Message], n: int, *, temperature: float, seed: int = SAMPLE_SEED,
                max_new_tokens: int = 256, stop: Sequence[str] = ()) -> list[str]:
         """`n` sampled replies to one conversation (no adapter), a slot's worth at a time: the children
@@ -196,6 +210,13 @@ def _scored(choice: dict[str, Any], greedy: bool) -> dict[str, Any]:
     total = sum(logprobs)
     return {"text": choice["message"]["content"] or "", "logprob": total, "tokens": len(logprobs),
             "mean_logprob": total / max(len(logprobs), 1), "greedy": greedy}
+
+
+def _forced(reply: dict[str, Any], ids: list[int]) -> list[float]:
+    tokens = ((reply["choices"][0].get("logprobs") or {}).get("content") or [])[: len(ids)]
+    if [token.get("id") for token in tokens] != ids:
+        raise EngineError("llama.cpp did not decode the forced continuation it was given")
+    return [token["logprob"] for token in tokens]
 
 
 def _text(reply: dict[str, Any]) -> str:

@@ -68,6 +68,13 @@ class ChoiceScorer(Protocol):
         """Log-probability of each choice's first token as the start of the reply."""
 
 
+class ContinuationScorer(Protocol):
+    """Optional: generators that can score a given reply token by token (local models)."""
+
+    def score_continuations(self, batch: list[list[Message]], text: str) -> list[list[float]]:
+        """Per conversation, the log-probability of each token of `text` as the reply."""
+
+
 # --- stop strings ------------------------------------------------------------------------
 
 

@@ -64,6 +64,10 @@ class LocalGenerator:
         """Log-probability of each choice's first token opening the reply (optional `ChoiceScorer`)."""
         return self._lm.first_token_logprobs(self._lm.encode_chat(messages), choices)
 
+    def score_continuations(self, batch: list[list[Message]], text: str) -> list[list[float]]:
+        """Per conversation, the log-probability of each token of `text` as its reply (`ContinuationScorer`)."""
+        return [self._lm.continuation_logprobs(self._lm.encode_chat(messages), text) for messages in batch]
+
 
 class AdaptedGenerator:
     """A loaded LoRA adapter over a `LocalGenerator`'s model: batched generation only, which is

@@ -136,6 +136,14 @@ class CausalLM:
             logprobs = torch.log_softmax(logits.float(), dim=-1)
         return [float(logprobs[token]) for token in first]
 
+    def continuation_logprobs(self, prompt: list[int], text: str) -> list[float]:
+        """Log-probability of each token of `text` right after `prompt`: one forward pass, no decoding."""
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        with self._lock, torch.inference_mode():
+            logits = self.model(input_ids=torch.tensor([prompt + ids], device=self.model.device)).logits[0]
+            logprobs = torch.log_softmax(logits[len(prompt) - 1 : -1].float(), dim=-1)
+        return logprobs[torch.arange(len(ids)), torch.tensor(ids)].tolist()
+
     def stream(self, prompt: list[int], max_new_tokens: int, stop: Sequence[str] = ()) -> Iterator[str]:
         """Text pieces as they are decoded; closing the iterator early cancels the generation."""
         from transformers import TextIteratorStreamer
