@@ -7,7 +7,8 @@
   assembling and checking the GGUF, writing the GGUF adapter, or converting for transformers);
   else from the cache;
 - ask: time to first answer token and to the whole answer (question in → answer out, retrieval and
-  prompt included) over the answerable questions of samples/questions-hf-daily.jsonl;
+  prompt included) over the answerable questions of samples/questions-hf-daily.jsonl, or over the
+  questions of `--kind` in `--data` (a list answer's first token is its first paper);
 - tldr: wall time for TL;DRs of all 30 sample papers with an empty cache, per run;
 - peak RSS of the process (ru_maxrss) at the end.
 Medians over --runs; every result names the CPU capability and cores (`bench.machine`). Results:
@@ -59,7 +60,7 @@ def tldr_wall_time(library: Library, generator, home: Path, run: int) -> float:
     return time.perf_counter() - started
 
 
-def timed_runs(library: Library, generator, questions: list[str], runs: int, home: Path):
+def timed_runs(library: Library, generator, questions: list[str], runs: int, home: Path, tldr: bool = True):
     """Per run: every question's time to first token (answered ones) and to the whole answer, then 30 TL;DRs."""
     firsts, wholes, tldr_s = [], [], []
     for run in range(runs):
@@ -68,8 +69,9 @@ def timed_runs(library: Library, generator, questions: list[str], runs: int, hom
             wholes.append(whole)
             if first is not None and not abstained:
                 firsts.append(first)
-        tldr_s.append(tldr_wall_time(library, generator, home, run))
-        print(f"run {run + 1}: tldr {tldr_s[-1]:.1f} s, load avg {os.getloadavg()[0]:.2f}", file=sys.stderr)
+        if tldr:
+            tldr_s.append(tldr_wall_time(library, generator, home, run))
+            print(f"run {run + 1}: tldr {tldr_s[-1]:.1f} s, load avg {os.getloadavg()[0]:.2f}", file=sys.stderr)
     return firsts, wholes, tldr_s
 
 
@@ -80,6 +82,9 @@ def main() -> None:
     parser.add_argument("--engine", choices=["auto", "llamacpp", "transformers"], default="auto")
     parser.add_argument("--fresh", action="store_true", help="time the model's first start from an empty model cache")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "tasks.json")
+    parser.add_argument("--data", type=Path, default=QUESTIONS, help="the questions to time (JSONL with a kind)")
+    parser.add_argument("--kind", default="fact", help="time the questions of this kind (fact, list, recommend, …)")
+    parser.add_argument("--tldr", action=argparse.BooleanOptionalAction, default=True, help="also time 30 TL;DRs")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="pb-tasks-"))
@@ -90,10 +95,11 @@ def main() -> None:
     generator = shared_generator(library.settings)
     generator.count_tokens("warm-up")
     load_s = time.perf_counter() - started
-    questions = [row["question"] for row in map(json.loads, QUESTIONS.open()) if row["papers"] and row.get("kind", "fact") == "fact"][: args.questions]
+    questions = [row["question"] for row in map(json.loads, args.data.open())  # a list may rightly name none
+                 if (row["papers"] or args.kind == "list") and row.get("kind", "fact") == args.kind][: args.questions]
     answer_times(library, generator, questions[0])  # warm-up: first-call allocations
 
-    firsts, wholes, tldr_s = timed_runs(library, generator, questions, args.runs, home)
+    firsts, wholes, tldr_s = timed_runs(library, generator, questions, args.runs, home, args.tldr)
     results = {
         "machine": machine(),
         "engine": getattr(generator, "engine", "?"),
@@ -103,7 +109,9 @@ def main() -> None:
                        "answers_timed": len(firsts)},
         "ask_whole_answer_s": {"median": round(statistics.median(wholes), 2), "max": round(max(wholes), 2),
                                "questions_timed": len(wholes)},
-        "tldr_30_papers_s": {"median": round(statistics.median(tldr_s), 1), "runs": [round(s, 1) for s in tldr_s]},
+        "kind": args.kind, "data": str(args.data),
+        "tldr_30_papers_s": {"median": round(statistics.median(tldr_s), 1), "runs": [round(s, 1) for s in tldr_s]}
+        if tldr_s else None,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "load_average_1min_end": round(os.getloadavg()[0], 2),
     }
