@@ -44,6 +44,7 @@ TOP_SENTENCES = 2  # a paper's sentence cosine: the mean of its best two
 # nats (`likelihood_gains`), each worth GAIN_WEIGHT of standing. Its yes/no on the same pairs was at
 # chance on the blind list sets (docs/BENCHMARKS.md, session 30).
 GAIN_WEIGHT = 0.07
+SCORED_WORDS = 40  # a long question is scored on its opening: a token decoded per word, per paper
 SMALL_SCOPE_GAIN = 8.0  # too few papers for a standing: the model's gain alone decides
 NO_SCORER_COSINE = 0.45  # no log-probabilities (a remote server): a borderline paper listed from this cosine
 MIN_PAPERS_FOR_STANDING = 8  # fewer papers than this: no spread to measure, the model judges each candidate
@@ -239,7 +240,8 @@ def likelihood_gains(papers: Sequence[tuple[Paper, Sequence[str]]], question: st
     prompt = load_prompt("question_likelihood")
     blocks = [paper_block("", "")] + [paper_block(paper.title, " ".join(sentences), where=paper.id)
                                       for paper, sentences in papers]
-    scores = [sum(tokens) for tokens in score_continuations([prompt.render(paper=b) for b in blocks], question)]
+    asked = " ".join(question.split()[:SCORED_WORDS])
+    scores = [sum(tokens) for tokens in score_continuations([prompt.render(paper=b) for b in blocks], asked)]
     return [score - scores[0] for score in scores[1:]]
 
 

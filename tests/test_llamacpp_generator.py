@@ -179,3 +179,10 @@ def test_a_reply_llama_cpp_did_not_force_is_an_error_not_a_score():
     generator, _ = fake(lambda request: {"choices": [_forced_choice("ho", [-0.5, -1.0])]})
     with pytest.raises(EngineError, match="forced continuation"):
         generator.score_continuations([[{"role": "user", "content": "a"}]], "hi")
+
+
+def test_a_continuation_longer_than_a_reply_may_be_is_refused_before_llama_cpp_sees_it():
+    generator, server = fake(lambda request: {"choices": [_forced_choice("x", [-0.5])]}, context=64)
+    with pytest.raises(RequestError, match="too long to score"):
+        generator.score_continuations([[{"role": "user", "content": "a"}]], "y" * 33)
+    assert server.requests == []

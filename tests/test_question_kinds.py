@@ -184,6 +184,9 @@ def test_a_likelihood_gain_is_against_the_question_after_no_paper():
 
     papers = [Paper(id=name, title=name, abstract=name, source="jsonl") for name in "ab"]
     assert likelihood_gains([(papers[0], ["a"]), (papers[1], ["b"])], "q?", scorer) == [9.0, -6.0]
+    seen = []
+    likelihood_gains([(papers[0], ["a"])], " ".join(["word"] * 100), lambda b, text: seen.append(text) or [[0.0]] * 2)
+    assert seen == [" ".join(["word"] * 40)]  # a long question is scored on its opening
     assert listed_after_judgement(None, 9.0) and not listed_after_judgement(None, -6.0)  # too few papers
     assert listed_after_judgement(1.7, 9.0) and not listed_after_judgement(1.7, -6.0)
 

@@ -76,6 +76,9 @@ class LlamaCppGenerator:
         ids = self._server.tokenize(text)
         if not ids:
             raise ValueError("the continuation to score is empty")
+        if len(ids) > self._server.config.context_per_slot // 2:  # `request` caps a reply there
+            raise RequestError(f"a continuation of {len(ids)} tokens is too long to score "
+                               f"(at most {self._server.config.context_per_slot // 2})")
         grammar = "root ::= " + " ".join(f"<[{token}]>" for token in ids)
         # prefilled whole every time (no slot cache): a score must not move with what ran before it
         requests = [dict(self.request(m, len(ids), ()), logprobs=True, grammar=grammar, cache_prompt=False)
