@@ -66,7 +66,8 @@ def test_a_given_reply_scores_alike_on_both_engines(generator, llamacpp):
                     ("We propose FastSort, a sorting method for GPUs that is 3x faster than radix sort.",
                      "We release a dataset of 10,000 bird songs for species identification."))
     question = "Which papers make sorting on GPUs faster?"
-    torch_scores, cpp_scores = (engine.score_continuations([about, other], question) for engine in (generator, llamacpp))
+    torch_scores, cpp_scores = (engine.score_continuations([about, other], question)
+                                for engine in (generator, llamacpp))
     assert len(torch_scores[0]) == len(cpp_scores[0]) == generator.count_tokens(question)
     for mine, theirs in zip(torch_scores, cpp_scores, strict=True):
         assert sum(mine) == pytest.approx(sum(theirs), abs=0.5 + 0.05 * abs(sum(theirs)))

@@ -87,8 +87,8 @@ def _validated(path: Path, number: int, row: dict) -> _QuestionLine:
 
 def cache_config(generator, library, corpus: Path, options: AskOptions, k: int) -> str:
     """Answers depend on the model and prompt, and on everything retrieval depends on."""
-    prompts = ",".join(load_prompt(name).key for name in ("answer", "question_kind", "question_likelihood", "extract_json",
-                                                          "compare_summary"))
+    names = ("answer", "question_kind", "question_likelihood", "extract_json", "compare_summary")
+    prompts = ",".join(load_prompt(name).key for name in names)
     return f"model={generator.name}|prompts={prompts}|{library_config(library, corpus)}|options={options}|k={k}"
 
 
