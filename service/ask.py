@@ -231,6 +231,10 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
     ids = tuple(dict.fromkeys(paper.id for _, paper in names))
     query = conversation.standalone_query(question)
     retrieval = retrieve(library, query, filters, options, conversation.preferred_papers(question) or ids)
+    if not retrieval.passages and kind == FACT and len(called := named_by_name(names)) == 1:
+        # the question calls one paper by its name: no relevance bar ("How big is ENEL in parameters?" embeds
+        # far from ENEL's abstract); the claim checks stand between its passage and an answer it doesn't hold
+        retrieval = retrieve(library, query, filters, replace(options, min_relevance=-1.0), (called[0][1].id,))
     relevant = bool(retrieval.passages)
     by_name = named_by_name(names) if kind == FACT and relevant else []
     if kind == FACT and relevant:  # and the papers it calls by what they are about, in question order

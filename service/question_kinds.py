@@ -64,10 +64,11 @@ _OVERVIEW = re.compile(
     r"(?:of |the |today)|trends? (?:in|on)|state of)\b",
     re.IGNORECASE)
 # Openings of questions about one fact: the rules can tell these without the model. A clause may come
-# first ("Apart from translation, what third task …?", "Because of their cost, what are …?"), or a
-# preposition before the question word ("Into which layers …?", "At which conference …?").
+# first ("Apart from translation, what third task …?", "Because of their cost, what are …?", "crowd counting
+# paper - what are …?"), or a preposition before the question word ("Into which layers …?").
 _FACT_OPENING = re.compile(
-    r"^(?:[^,?]{1,80},\s*)?(?:what|which (?!papers\b)|who|when|where|why|how|does|do|did|is|are|was|were|can|"
+    r"^(?:[^,?]{1,80}(?:,|\s[-–—]|:)\s*)?(?:what|which (?!papers\b)|who|when|where|why|how|does|do|did|is|are|"
+    r"was|were|can|"
     r"could|will|would|has|have|in|on|for|by|according|"
     r"(?:into|from|at|to|with|under|through|during) (?:which|what|how)\b)\b",
     re.IGNORECASE)

@@ -154,6 +154,10 @@ def test_a_count_question_needs_a_count_of_what_it_counts():
     assert unstated_in("How many face images does it need?", "given a single face image") is None
     assert unstated_in("How many paths does the decoder have?", "The decoder has a path per scale.") == \
         "it gives no count of paths"
+    # the whole or nothing of what is counted
+    assert unstated_in("How many of the encoder layers does it fuse?", "It fuses all the encoder layers.") is None
+    assert unstated_in("How many additional parameters does BridgeTower need?",
+                       "BridgeTower adds almost negligible additional parameters.") is None
 
 
 def test_a_score_question_needs_a_level_not_only_changes():

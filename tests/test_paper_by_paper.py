@@ -179,6 +179,14 @@ def test_a_named_paper_gets_its_passage_however_far_the_question_embeds_from_it(
     assert [title.split(":")[0][:24] for title in read] == ["Exploring the Potential ", "M2-Encoder"]
 
 
+def test_one_named_paper_gets_its_passage_however_far_the_question_embeds_from_it(sample_library):
+    generator = ScriptedGenerator("NOT IN THE PAPERS")
+    result = ask(sample_library, generator, "how big is ENEL in parameters?", options=AskOptions(quote="none"))
+    assert [title.split(":")[0][:24] for title in titles_read(generator.calls[0])] == ["Exploring the Potential "]
+    assert result.kind == "fact"  # asked of ENEL's passage, not declined as out of scope before the model
+    assert ask(sample_library, generator, "how big is GPT-4 in parameters?").kind == "out_of_scope"  # no such paper
+
+
 def test_a_named_papers_passage_holds_its_best_sentences_from_the_whole_abstract(sample_library):
     generator = ScriptedGenerator("NOT IN THE PAPERS")
     ask(sample_library, generator, "How many pre-training tasks does LXMERT use, and how many pre/post-nets does "

@@ -81,6 +81,9 @@ JPQ = "Jointly Optimizing Query Encoder and Product Quantization to Improve Retr
     ("What new activation function does the inpainting paper propose?", FACT),
     ("Into which layers does ENEL's aggregation strategy incorporate inductive bias?", FACT),
     ("At which conference was the MEDUSA paper published?", FACT),
+    ("crowd counting paper with multi-scale modules - what are the decoder's two paths used to generate?", FACT),
+    ("neU-Net paper: what causes the artifacts?", FACT),
+    ("Medical segmentation - which papers?", LIST),
     ("What new datasets are out on speech today?", OVERVIEW),
     ("I must choose between a decoder-only model and an encoder-decoder, and I want a principled comparison. "
      "What should I read?", RECOMMEND),
