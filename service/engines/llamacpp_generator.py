@@ -70,7 +70,7 @@ class LlamaCppGenerator:
 
     def score_continuations(self, batch: list[list[Message]], text: str) -> list[list[float]]:
         """Per conversation, the log-probability of each token of `text` as its reply, the conversations
-        decoded together. The reply is forced by a grammar of its own token ids (one of its characters
+        decoded together. The reply is forced by a grammar of its own token ids (a grammar of its characters
         lets llama.cpp spell it in unlikely pieces: "the"+"re"); the log-probabilities reported are the
         model's own, before the grammar."""
         ids = self._server.tokenize(text)
