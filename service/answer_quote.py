@@ -18,7 +18,7 @@ from index.text import content_stems, points_at_code
 from service.ask_records import AskResult
 from service.asked_measure import unstated_in
 from service.citations import Citation, Passage, SourceSentence
-from service.figure_binding import COUNT_WORDS
+from service.figure_binding import COUNT_ADJECTIVES, COUNT_WORDS
 
 _ASKS_NUMBER = re.compile(r"\b(how (?:much|many|fast|large|big|long|often)|what (?:\w+ )?(?:accuracy|score|rate|"
                           r"percentage|speed-?up|size|number|cost)|by what|how .* (?:faster|smaller|better))\b",
@@ -30,7 +30,7 @@ _NUMBER = re.compile(r"(?<![A-Za-z\d@^])\d+(?:[.,]\d+)*\s?[KMB]\b"  # a size, al
                      r"|(?<![A-Za-z\d@^-])\d+(?:[.,]\d+)*(?:\s?(?:%|x\b|×|times\b|-?fold\b))?(?![A-Za-z\d])",
                      re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Za-z]*[A-Z][a-z]*[A-Z0-9][\w\-]*")
-_COUNT_WORD = re.compile(rf"\b(?:{'|'.join(COUNT_WORDS)}|single|dual|double|triple|twin)\b", re.IGNORECASE)
+_COUNT_WORD = re.compile(rf"\b(?:{'|'.join([*COUNT_WORDS, *COUNT_ADJECTIVES])})\b", re.IGNORECASE)
 # "the U-Net paper arguing against …", "the authors": a question about one paper, called by what it is about
 _ONE_PAPER = re.compile(r"\b(?:the|this|that)\s+(?:[\w'’-]+\s+){0,6}?(?:paper|study|article|authors)\b",
                         re.IGNORECASE)

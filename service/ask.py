@@ -230,15 +230,16 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
     names = names_outright(library, question, filters)
     ids = tuple(dict.fromkeys(paper.id for _, paper in names))
     query = conversation.standalone_query(question)
+    called = named_by_name(names)  # the papers it calls by a name they go by
     retrieval = retrieve(library, query, filters, options, conversation.preferred_papers(question) or ids)
-    if not retrieval.passages and kind == FACT and len(called := named_by_name(names)) == 1:
+    if not retrieval.passages and kind == FACT and len(called) == 1:
         # the question calls one paper by its name: no relevance bar ("How big is ENEL in parameters?" embeds
         # far from ENEL's abstract); the claim checks stand between its passage and an answer it doesn't hold
         retrieval = retrieve(library, query, filters, replace(options, min_relevance=-1.0), (called[0][1].id,))
     relevant = bool(retrieval.passages)
-    by_name = named_by_name(names) if kind == FACT and relevant else []
+    by_name = []
     if kind == FACT and relevant:  # and the papers it calls by what they are about, in question order
-        by_name = sorted([*by_name, *described_papers(library, question, by_name, filters)],
+        by_name = sorted([*called, *described_papers(library, question, called, filters)],
                          key=lambda named: question.find(named[0]))
     if MIN_PAPERS <= len(by_name) <= options.passages:
         yield from paper_by_paper(library, generator, question, retrieval,
@@ -246,8 +247,8 @@ def fact_answer(library, generator: Generator, question: str, filters: SearchFil
         return
     named = of_named_papers(retrieval.passages, ids)
     if options.sentences:  # each paper's best sentences, wherever in its abstract, not only its best chunk's
-        called = {paper.id: name for name, paper in named_by_name(names)}
-        named = tuple(with_best_sentences(library, query, p, options.sentences, called.get(p.paper.id, ""))
+        name_of = {paper.id: name for name, paper in called}
+        named = tuple(with_best_sentences(library, query, p, options.sentences, name_of.get(p.paper.id, ""))
                       for p in named)
     retrieval = replace(retrieval, passages=within_budget(named, generator.count_tokens, options.source_tokens))
     yield Sources(retrieval)

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from index.models import Paper
 from index.text import STOPWORDS
 from service.citations import strip_markers
-from service.figure_binding import COUNT_WORDS, figure_measures, measures_named
+from service.figure_binding import COUNT_ADJECTIVES, COUNT_WORDS, figure_measures, measures_named
 from service.figure_roles import LEVEL, percent_roles
 
 # "how many GPUs", "how many of the languages"
@@ -84,7 +84,7 @@ def unstated_measures(question: str, papers: Iterable[Paper]) -> tuple[str, ...]
 # a count before what is counted, up to three words apart: "five crowd counting datasets", "8 A100 80 GB GPUs",
 # "dual paths", "a single, unified self-attention mechanism"; or the whole or nothing of it ("all the encoder
 # layers", "almost negligible additional parameters"), which answers "how many" too
-_COUNT = (rf"(?:\d+(?:[.,]\d+)*\s?[KMB]?|{'|'.join(['one', *COUNT_WORDS])}|single|dual|double|triple|twin|"
+_COUNT = (rf"(?:\d+(?:[.,]\d+)*\s?[KMB]?|{'|'.join(['one', *COUNT_WORDS, *COUNT_ADJECTIVES])}|"
           r"dozens|hundreds|thousands|millions|billions|all|every|both|no|zero|negligible)")
 # a question asking how a figure changed, not what it is ("by what margin", "how much faster")
 _ASKS_CHANGE = re.compile(r"\b(?:by\s+(?:what|how)|how\s+much\s+\w+er\b|improve|gain|margin|speed-?up|reduc|cut|"

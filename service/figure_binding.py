@@ -29,6 +29,8 @@ from service.tldr_checks import result_figures, result_numbers
 # Counts written out ("three bridge layers"). "one" is left out: it is mostly not a count ("one of the …").
 COUNT_WORDS = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
                "nine": "9", "ten": "10", "eleven": "11", "twelve": "12"}
+# counts said by an adjective ("dual paths", "a single, unified … mechanism"): no figure to compare
+COUNT_ADJECTIVES = ("single", "dual", "double", "triple", "twin")
 # How many content words on each side of a figure say what it measures.
 WORDS_BEFORE, WORDS_AFTER = 5, 4
 # A list item or a counted thing is a short noun phrase.
