@@ -10,7 +10,7 @@ question (query likelihood, read from the log-probabilities of the question's to
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -45,6 +45,7 @@ TOP_SENTENCES = 2  # a paper's sentence cosine: the mean of its best two
 # chance on the blind list sets (docs/BENCHMARKS.md, session 30).
 GAIN_WEIGHT = 0.07
 SCORED_WORDS = 40  # a long question is scored on its opening: a token decoded per word, per paper
+FIRST_ROUND = 1  # papers judged in the first round (see `decide`)
 SMALL_SCOPE_GAIN = 8.0  # too few papers for a standing: the model's gain alone decides
 NO_SCORER_COSINE = 0.45  # no log-probabilities (a remote server): a borderline paper listed from this cosine
 MIN_PAPERS_FOR_STANDING = 8  # fewer papers than this: no spread to measure, the model judges each candidate
@@ -214,16 +215,26 @@ def _verdict(rank: int, judged: Judged) -> str:
 
 
 def decide(borderline: Sequence[Judged], question: str, generator: Generator | None,
-           evidence_of: Callable[[str], Sequence[str]]) -> list[Judged]:
-    """The borderline papers decided: by how much likelier each paper makes the question under the model
-    (its title and best sentences: short, so a judgement costs about a second), or by a cosine line
-    where the model can't score a given reply (a remote server)."""
+           evidence_of: Callable[[str], Sequence[str]]) -> Iterator[Judged]:
+    """The borderline papers decided, in their order, each round as soon as it is scored: by how much
+    likelier each paper makes the question under the model (its title and best sentences, so prompts stay
+    short), or by a cosine line where the model can't score a given reply (a remote server). The first
+    round is the likeliest paper beside the no-paper prompt, so a list whose papers are all borderline
+    shows its first line after two prompts, not after all of them; later rounds fill the slots batch
+    work may take (on 2 cores, two rounds took no longer than one batch of all: docs/BENCHMARKS.md)."""
     scorer = getattr(generator, "score_continuations", None)
     if scorer is None or not borderline:
-        return [replace(j, verdict="yes" if j.cosine >= NO_SCORER_COSINE else "no") for j in borderline]
-    gains = likelihood_gains([(j.paper, evidence_of(j.paper.id)) for j in borderline], question, scorer)
-    return [replace(j, verdict="model-yes" if listed_after_judgement(j.standing, gain) else "model-no")
-            for j, gain in zip(borderline, gains, strict=True)]
+        yield from (replace(j, verdict="yes" if j.cosine >= NO_SCORER_COSINE else "no") for j in borderline)
+        return
+    likelihood = QuestionLikelihood(question, scorer)
+    width = max(getattr(generator, "batch_width", 1), 1)
+    start = 0
+    while start < len(borderline):
+        batch = borderline[start : start + (FIRST_ROUND if start == 0 else width)]
+        start += len(batch)
+        gains = likelihood.gains([(j.paper, evidence_of(j.paper.id)) for j in batch])
+        for judged, gain in zip(batch, gains, strict=True):
+            yield replace(judged, verdict="model-yes" if listed_after_judgement(judged.standing, gain) else "model-no")
 
 
 def listed_after_judgement(standing: float | None, gain: float, weight: float = GAIN_WEIGHT) -> bool:
@@ -233,16 +244,32 @@ def listed_after_judgement(standing: float | None, gain: float, weight: float = 
     return standing + weight * gain >= LIST_LINE
 
 
+class QuestionLikelihood:
+    """Per (paper, its best sentences): log P(question | paper) - log P(question | no paper), the question
+    scored as the reply to "write a question this paper answers" (query likelihood). The no-paper score is
+    taken once, beside the first papers scored."""
+
+    def __init__(self, question: str, score_continuations: ScoreContinuations):
+        self._prompt = load_prompt("question_likelihood")
+        self._asked = " ".join(question.split()[:SCORED_WORDS])
+        self._score = score_continuations
+        self._without_paper: float | None = None
+
+    def gains(self, papers: Sequence[tuple[Paper, Sequence[str]]]) -> list[float]:
+        blocks = [paper_block(paper.title, " ".join(sentences), where=paper.id) for paper, sentences in papers]
+        first = self._without_paper is None
+        if first:
+            blocks.insert(0, paper_block("", ""))
+        scores = [sum(tokens) for tokens in self._score([self._prompt.render(paper=b) for b in blocks], self._asked)]
+        if first:
+            self._without_paper, scores = scores[0], scores[1:]
+        return [score - self._without_paper for score in scores]
+
+
 def likelihood_gains(papers: Sequence[tuple[Paper, Sequence[str]]], question: str,
                      score_continuations: ScoreContinuations) -> list[float]:
-    """Per (paper, its best sentences): log P(question | paper) - log P(question | no paper), the question
-    scored as the reply to "write a question this paper answers" (query likelihood), all decoded together."""
-    prompt = load_prompt("question_likelihood")
-    blocks = [paper_block("", "")] + [paper_block(paper.title, " ".join(sentences), where=paper.id)
-                                      for paper, sentences in papers]
-    asked = " ".join(question.split()[:SCORED_WORDS])
-    scores = [sum(tokens) for tokens in score_continuations([prompt.render(paper=b) for b in blocks], asked)]
-    return [score - scores[0] for score in scores[1:]]
+    """Every paper's gain (`QuestionLikelihood`), all decoded together."""
+    return QuestionLikelihood(question, score_continuations).gains(papers)
 
 
 def evidence(library, topic: str, papers: Sequence[Paper], count: int = 2) -> dict[str, list[tuple[int, str]]]:

@@ -14,7 +14,15 @@ from service.ask import Token, ask, ask_stream
 from service.compare_answer import how_it_works, named_papers, question_aspect, what_it_does
 from service.evaluation.answers import load_questions
 from service.listing import left_out, topic_of
-from service.paper_judging import evidence, likelihood_gains, listed_after_judgement, naming_papers, words_topic
+from service.paper_judging import (
+    Judged,
+    decide,
+    evidence,
+    likelihood_gains,
+    listed_after_judgement,
+    naming_papers,
+    words_topic,
+)
 from service.question_kinds import (
     COMPARE,
     FACT,
@@ -192,6 +200,29 @@ def test_a_likelihood_gain_is_against_the_question_after_no_paper():
     assert seen == [" ".join(["word"] * 40)]  # a long question is scored on its opening
     assert listed_after_judgement(None, 9.0) and not listed_after_judgement(None, -6.0)  # too few papers
     assert listed_after_judgement(1.7, 9.0) and not listed_after_judgement(1.7, -6.0)
+
+
+def test_borderline_papers_are_decided_round_by_round_the_likeliest_first():
+    class Scorer:
+        batch_width = 3
+
+        def __init__(self):
+            self.rounds = []
+
+        def score_continuations(self, batch, text):
+            titles = [re.search(r"Title: (\w+)", m[-1]["content"]) for m in batch]
+            self.rounds.append([title.group(1) if title else "" for title in titles])
+            return [[-5.0] if not title else [-1.0 if title in "ace" else -9.0] for title in self.rounds[-1]]
+
+    papers = [Paper(id=name, title=name, abstract=name, source="jsonl") for name in "abcde"]
+    borderline = [Judged(p, 0.4, 0.0, "maybe", standing=2.0) for p in papers]
+    scorer = Scorer()
+    decided = decide(borderline, "q?", scorer, lambda pid: [pid])
+    first = next(decided)
+    assert first.paper.id == "a" and first.included and scorer.rounds == [["", "a"]]  # shown before the rest run
+    rest = list(decided)
+    assert scorer.rounds == [["", "a"], ["b", "c", "d"], ["e"]]  # no paper again: its score is kept
+    assert [j.paper.id for j in rest if j.included] == ["c", "e"]  # 2.0 + 0.07 × 4 nats passes the 2.2 line
 
 
 def test_without_log_probabilities_borderline_papers_are_decided_by_a_cosine_line(sample_library):

@@ -80,7 +80,8 @@ class LlamaCppGenerator:
             raise RequestError(f"a continuation of {len(ids)} tokens is too long to score "
                                f"(at most {self._server.config.context_per_slot // 2})")
         grammar = "root ::= " + " ".join(f"<[{token}]>" for token in ids)
-        # prefilled whole every time (no slot cache): a score must not move with what ran before it
+        # prefilled whole every time: with a slot's cached opening the same question and papers scored
+        # again moved by up to a nat (docs/BENCHMARKS.md, session 31); without it they repeat exactly
         requests = [dict(self.request(m, len(ids), ()), logprobs=True, grammar=grammar, cache_prompt=False)
                     for m in batch]
         return [_forced(reply, ids) for reply in self._server.chat_many(requests)]
