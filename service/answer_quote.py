@@ -35,6 +35,11 @@ _COUNT_WORD = re.compile(rf"\b(?:{'|'.join([*COUNT_WORDS, *COUNT_ADJECTIVES])})\
 _ONE_PAPER = re.compile(r"\b(?:the|this|that)\s+(?:[\w'’-]+\s+){0,6}?(?:paper|study|article|authors)\b",
                         re.IGNORECASE)
 LEXICAL_WEIGHT = 0.5  # the question's words found in the sentence, as a share, against its dense cosine
+# Within the paper, the question's own words count for more: which of its sentences answers is more a
+# matter of the words asked about than of closeness in meaning, which a question that calls the paper by
+# what it is about spends on the paper (docs/BENCHMARKS.md, session 31). Not in the score a quote alone
+# must reach, which is calibrated without it.
+OWN_WORDS_EXTRA = 0.2
 SHAPE_BONUS = 0.15  # the sentence holds what the question asks for (a number, a name it doesn't already say)
 # Alone (the model's answer did not stand), a quote must score this much: on the tuned question set the
 # off-topic questions' best sentences scored at most 0.70, answerable ones from 0.74 (docs/BENCHMARKS.md).
@@ -79,8 +84,8 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
     about_one = len(titles) == 1 or _ONE_PAPER.search(question)
     own = asked - titles[paper_id] or asked if about_one else wanted
     return max((quote for quote in pool if quote.passage.paper.id == paper_id),
-               key=lambda quote: quote.score + LEXICAL_WEIGHT * (_share(own, quote.sentence.text)
-                                                                 - _share(wanted, quote.sentence.text)))
+               key=lambda quote: quote.score + (LEXICAL_WEIGHT + OWN_WORDS_EXTRA) * _share(own, quote.sentence.text)
+               - LEXICAL_WEIGHT * _share(wanted, quote.sentence.text))
 
 
 def _title_words(passages: Sequence[Passage]) -> dict[str, set[str]]:

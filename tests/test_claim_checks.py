@@ -164,6 +164,17 @@ def test_the_answering_sentence_is_quoted_after_the_answer(sample_library):
     assert citation.sentences == (quote.sentence.text,) and f"[{citation.number}]" in quoted.text
 
 
+def test_within_the_paper_the_words_asked_about_outweigh_closeness_in_meaning(sample_library):
+    # the sentences describing the paper's attention over candidates are closer in meaning; the words
+    # "all candidates" asked about are in the one that answers
+    question = "What does Uni-Encoder give all candidates so that they are treated equally?"
+    [paper] = [p for p in sample_library.papers() if p.title.startswith("Uni-Encoder")]
+    found = sample_library.sentence_vectors.of([paper])[paper.id].sentences
+    whole = Passage(1, paper, f"{paper.id}#0", tuple(SourceSentence(i, text) for i, text in enumerate(found)), 0.6)
+    quote = answering_sentence(sample_library, question, [whole])
+    assert quote is not None and "same positional embedding" in quote.sentence.text
+
+
 def test_a_sentence_pointing_at_code_is_never_a_cell():
     found = ["We propose WidgetNet.", "WidgetNet is faster than the baselines.",
              "Our code is available in https://github.com/x/Faster-WidgetNet."]  # "Faster" is a result cue

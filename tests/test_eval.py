@@ -184,8 +184,9 @@ def quote_best_sentence(messages) -> str:
 
 def test_eval_answers_hit_rate_and_abstention(tmp_path, minilm):
     generator = FakeGenerator(quote_best_sentence)
+    # the fake's answers alone (no quote after them: the answering sentence would supply the number)
     result = invoke(["--home", str(tmp_path / "home"), "eval", "answers", "--corpus", str(FIXTURES / "corpus.jsonl"),
-                     "--data", str(FIXTURES / "questions.jsonl"), "--out", str(tmp_path / "out")],
+                     "--data", str(FIXTURES / "questions.jsonl"), "--out", str(tmp_path / "out"), "--quote", "none"],
                     generator=generator, embedder=minilm)
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "out" / "answers.json").read_text())["summary"]
@@ -195,6 +196,12 @@ def test_eval_answers_hit_rate_and_abstention(tmp_path, minilm):
     assert summary["abstention_recall"] == 1.0 and summary["abstention_precision"] == 1.0
     misses = (tmp_path / "out" / "answers.md").read_text().split("without the expected answer")[1]
     assert "solar-slope" in misses and "sort-speed" not in misses
+    quoted = invoke(["--home", str(tmp_path / "home"), "eval", "answers", "--corpus", str(FIXTURES / "corpus.jsonl"),
+                     "--data", str(FIXTURES / "questions.jsonl"), "--out", str(tmp_path / "quoted")],
+                    generator=FakeGenerator(quote_best_sentence), embedder=minilm)
+    assert quoted.exit_code == 0, quoted.output
+    # by default the answering sentence is quoted after the answer: the one with "thirty five degrees"
+    assert json.loads((tmp_path / "quoted" / "answers.json").read_text())["summary"]["answer_contains_rate"] == 1.0
 
 
 def test_eval_answers_reuses_cached_answers_until_a_search_setting_changes(tmp_path, minilm, monkeypatch):
