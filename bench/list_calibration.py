@@ -32,6 +32,7 @@ from service.paper_judging import (
     evidence,
     judge_papers,
     likelihood_gains,
+    listed_after_judgement,
     naming_papers,
     topic_alternatives,
     words_topic,
@@ -120,7 +121,7 @@ def gain_table(rows: list[dict], relevant: int) -> list[dict]:
         band = [r for r in rows if r["above_floor"] and not r["named"] and exclude <= r["standing"] < include
                 and r["worded"]]
         listed = [r for r in rows if r["named"] or (r["above_floor"] and r["standing"] >= include)]
-        listed += [r for r in band if r["standing"] + weight * r["gain"] >= line]
+        listed += [r for r in band if listed_after_judgement(r["standing"], r["gain"], weight, line)]
         right = sum(r["relevant"] for r in listed)
         table.append({"include": include, "exclude": exclude, "weight": weight, "line": line, "right": right,
                       "wrong": len(listed) - right, "missed": relevant - right, "model_calls": len(band)})

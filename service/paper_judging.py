@@ -237,11 +237,13 @@ def decide(borderline: Sequence[Judged], question: str, generator: Generator | N
             yield replace(judged, verdict="model-yes" if listed_after_judgement(judged.standing, gain) else "model-no")
 
 
-def listed_after_judgement(standing: float | None, gain: float, weight: float = GAIN_WEIGHT) -> bool:
-    """Whether a borderline paper is listed, given the likelihood gain the model gives the question."""
+def listed_after_judgement(standing: float | None, gain: float, weight: float = GAIN_WEIGHT,
+                           line: float = LIST_LINE) -> bool:
+    """Whether a borderline paper is listed, given the likelihood gain the model gives the question (the
+    weight and line as shipped, or others to try: `bench.list_calibration`)."""
     if standing is None:
         return gain >= SMALL_SCOPE_GAIN
-    return standing + weight * gain >= LIST_LINE
+    return standing + weight * gain >= line
 
 
 class QuestionLikelihood:
