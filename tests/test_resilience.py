@@ -35,7 +35,7 @@ def _embedded_chunks(catalog: Path) -> int:
 @pytest.mark.skipif(not SCITLDR_DEV.exists(), reason="shared/data not present")
 def test_an_ingest_killed_mid_run_is_completed_by_the_next(tmp_path, minilm):
     data = tmp_path / "papers.jsonl"
-    data.write_text("".join(SCITLDR_DEV.open().readlines()[:400]))
+    data.write_text("".join(SCITLDR_DEV.open().readlines()[:300]))
     home = tmp_path / "home"
     env = {**os.environ, "PAPERBRIEF_HOME": str(home)}
     command = [sys.executable, "-m", "service.cli", "ingest", str(data)]

@@ -106,25 +106,25 @@ def test_batch_gives_each_prompt_its_own_answer(generator):
         [{"role": "user", "content": "What is 2+2? Answer with a number."}],
         [{"role": "system", "content": "You answer in French."}, {"role": "user", "content": "Say good morning."}],
     ]
-    singles = [generator.generate([conversation], max_new_tokens=20)[0] for conversation in batch]
-    batched = generator.generate(batch, max_new_tokens=20)
+    singles = [generator.generate([conversation], max_new_tokens=12)[0] for conversation in batch]
+    batched = generator.generate(batch, max_new_tokens=12)
     # Not equal to the letter: a left-padded batch runs other bf16 kernels than a lone prompt, so a
     # near-tie late in an answer may flip (transformers 5.24: "… and Merge Sort" vs "… and Quick Sort").
     # Rows that were mixed up or mispositioned by the padding would differ from the first words on.
     for alone, together in zip(singles, batched, strict=True):
         assert len(os.path.commonprefix([alone, together])) >= 0.6 * len(alone), (alone, together)
     assert batched[1].strip().startswith("4") and "Bonjour" in batched[2]
-    assert "".join(generator.stream(batch[0], max_new_tokens=20)) == singles[0]
+    assert "".join(generator.stream(batch[0], max_new_tokens=12)) == singles[0]
 
 
 def test_a_shared_prompt_prefix_is_reused_and_changes_nothing(generator):
     system = {"role": "system", "content": "You are a terse assistant for researchers. " * 8}
     asks = [[system, {"role": "user", "content": question}]
             for question in ("Name a sorting algorithm.", "Name a graph algorithm.", "Name a prime number.")]
-    expected = [generator.generate([conversation], max_new_tokens=12)[0] for conversation in asks]
+    expected = [generator.generate([conversation], max_new_tokens=8)[0] for conversation in asks]
     prefix_cache = generator._lm._prefix  # noqa: SLF001 — the test inspects the reuse it can't see otherwise
     hits = prefix_cache.hits
-    streamed = ["".join(generator.stream(conversation, max_new_tokens=12)) for conversation in asks]
+    streamed = ["".join(generator.stream(conversation, max_new_tokens=8)) for conversation in asks]
     assert streamed == expected
     assert prefix_cache.hits >= hits + 2  # the 2nd request builds the shared prefix, the 3rd reuses it
     assert len(prefix_cache.prefix) >= 32
@@ -152,10 +152,10 @@ def test_concurrent_streams_are_not_interleaved(generator):
         [{"role": "user", "content": "Write the word 'alpha' five times."}],
         [{"role": "user", "content": "Count from 1 to 6."}],
     ]
-    expected = generator.generate(asks, max_new_tokens=16)
+    expected = generator.generate(asks, max_new_tokens=10)
     got: dict[int, str] = {}
     workers = [
-        threading.Thread(target=lambda i=i: got.__setitem__(i, "".join(generator.stream(asks[i], max_new_tokens=16))))
+        threading.Thread(target=lambda i=i: got.__setitem__(i, "".join(generator.stream(asks[i], max_new_tokens=10))))
         for i in range(2)
     ]
     for worker in workers:
@@ -177,7 +177,7 @@ def test_a_local_model_directory_works_by_configuration(generator):
     path = model_assets.converted_dir(model_assets.BUNDLED["bundled"], Settings(home=HOME).model_cache)
     by_path = make_generator(Settings(home=HOME, generator=str(path), generator_base_url=None))
     assert by_path.name == str(path)
-    assert by_path.generate([QUESTION], max_new_tokens=12) == generator.generate([QUESTION], max_new_tokens=12)
+    assert by_path.generate([QUESTION], max_new_tokens=6) == generator.generate([QUESTION], max_new_tokens=6)
 
 
 def test_the_tldr_adapter_changes_only_its_own_generations(generator):
@@ -189,11 +189,11 @@ def test_the_tldr_adapter_changes_only_its_own_generations(generator):
         "a retrained adapter (same file name) gets new cache keys"
     prompt = [{"role": "user", "content": "Write a one-sentence TL;DR: We propose FastSort, a sorting method "
                                           "for GPUs that is 3x faster than radix sort on large arrays."}]
-    before = generator.generate([prompt], max_new_tokens=24)
+    before = generator.generate([prompt], max_new_tokens=12)
     scores = generator.score_choices(prompt, ["We", "This"])
-    adapted = tuned.generate([prompt], max_new_tokens=24)
+    adapted = tuned.generate([prompt], max_new_tokens=12)
     assert adapted[0].strip() and adapted != before, "the adapter is active for the tuned variant"
-    assert generator.generate([prompt], max_new_tokens=24) == before, "and inactive again afterwards"
+    assert generator.generate([prompt], max_new_tokens=12) == before, "and inactive again afterwards"
     assert generator.score_choices(prompt, ["We", "This"]) == scores
     assert generator.tuned_for("compare") is None
 
@@ -203,7 +203,7 @@ def test_the_tuned_writer_returns_every_beam_best_first(generator):
     abstracts = ("We propose FastSort, a sorting method for GPUs that is 3x faster than radix sort on large arrays.",
                  "We release a dataset of 10,000 bird songs and show that a small CNN identifies the species.")
     prompts = [[{"role": "user", "content": f"Write a one-sentence TL;DR: {text}"}] for text in abstracts]
-    candidates = tuned.generate_candidates(prompts, max_new_tokens=24, stop=["\n\n"])
+    candidates = tuned.generate_candidates(prompts, max_new_tokens=12, stop=["\n\n"])
     assert [len(found) for found in candidates] == [4, 4], "4 beams for each prompt, kept apart"
-    assert [found[0] for found in candidates] == tuned.generate(prompts, max_new_tokens=24, stop=["\n\n"])
+    assert [found[0] for found in candidates] == tuned.generate(prompts, max_new_tokens=12, stop=["\n\n"])
     assert "sort" in " ".join(candidates[0]).lower() and "bird" in " ".join(candidates[1]).lower()
