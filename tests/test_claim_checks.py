@@ -175,6 +175,17 @@ def test_within_the_paper_the_words_asked_about_outweigh_closeness_in_meaning(sa
     assert quote is not None and "same positional embedding" in quote.sentence.text
 
 
+def test_the_words_asked_about_are_matched_by_their_stems(sample_library):
+    # "validated" in the question, "validate" in the answering sentence: the light suffix stemmer kept
+    # them apart, and a sentence closer in meaning won
+    question = "Besides text-to-image, which tasks is the diffusion encoder propagation scheme also validated on?"
+    [paper] = [p for p in sample_library.papers() if p.title.startswith("Faster Diffusion")]
+    found = sample_library.sentence_vectors.of([paper])[paper.id].sentences
+    whole = Passage(1, paper, f"{paper.id}#0", tuple(SourceSentence(i, text) for i, text in enumerate(found)), 0.6)
+    quote = answering_sentence(sample_library, question, [whole])
+    assert quote is not None and "text-to-video" in quote.sentence.text
+
+
 def test_a_sentence_pointing_at_code_is_never_a_cell():
     found = ["We propose WidgetNet.", "WidgetNet is faster than the baselines.",
              "Our code is available in https://github.com/x/Faster-WidgetNet."]  # "Faster" is a result cue
