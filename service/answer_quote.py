@@ -4,18 +4,19 @@ passages closest to the question in meaning, with the question's rare words and 
 asks for (a number for "how much", a name for "which model") as bonuses, is quoted and cited. Within the
 paper a question is about, the words of its title don't count (they name the paper, not the answer)
 unless the question has no other words ("What is LXMERT?"). Words are matched by their Porter stems
-(NLTK), so "validated" meets "validate" and "observations" "observe", which the index's light suffix
-stemmer keeps apart.
+(`snowballstemmer`), so "validated" meets "validate" and "observations" "observe", which the index's
+light suffix stemmer keeps apart.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from nltk.stem.porter import PorterStemmer
+import snowballstemmer
 
 from index.text import points_at_code, query_terms
 from service.ask_records import AskResult
@@ -47,7 +48,7 @@ SHAPE_BONUS = 0.15  # the sentence holds what the question asks for (a number, a
 # Alone (the model's answer did not stand), a quote must score this much: on the tuned question set the
 # off-topic questions' best sentences scored at most 0.70, answerable ones from 0.74 (docs/BENCHMARKS.md).
 QUOTE_ALONE_MIN = 0.72
-_PORTER = PorterStemmer()
+_STEMMERS = threading.local()  # a Snowball stemmer keeps state while it stems: one per thread
 
 
 @dataclass(frozen=True)
@@ -107,9 +108,11 @@ def _share(wanted: set[str], text: str) -> float:
 
 
 def _stems(text: str) -> set[str]:
-    """The Porter stems of the text's query terms (offline replay of the quote choice over every fact
-    set's expected paper: 2 more of 233 picked the answering sentence, none fewer; docs/BENCHMARKS.md)."""
-    return {_PORTER.stem(word) for word in query_terms(text)}
+    """The Porter stems of the text's query terms: on every fact set, replayed offline, they pick the
+    answering sentence at least as often as the light stemmer (docs/BENCHMARKS.md, session 32)."""
+    if not hasattr(_STEMMERS, "porter"):
+        _STEMMERS.porter = snowballstemmer.stemmer("porter")
+    return set(_STEMMERS.porter.stemWords(query_terms(text)))
 
 
 def _has_shape(question: str, sentence: str) -> bool:
