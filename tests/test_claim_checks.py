@@ -164,26 +164,28 @@ def test_the_answering_sentence_is_quoted_after_the_answer(sample_library):
     assert citation.sentences == (quote.sentence.text,) and f"[{citation.number}]" in quoted.text
 
 
+def quote_from_whole_paper(library, title_start: str, question: str) -> str:
+    """The sentence quoted for `question` when the passage is the whole abstract of the paper named."""
+    [paper] = [p for p in library.papers() if p.title.startswith(title_start)]
+    found = library.sentence_vectors.of([paper])[paper.id].sentences
+    whole = Passage(1, paper, f"{paper.id}#0", tuple(SourceSentence(i, text) for i, text in enumerate(found)), 0.6)
+    quote = answering_sentence(library, question, [whole])
+    assert quote is not None
+    return quote.sentence.text
+
+
 def test_within_the_paper_the_words_asked_about_outweigh_closeness_in_meaning(sample_library):
     # the sentences describing the paper's attention over candidates are closer in meaning; the words
     # "all candidates" asked about are in the one that answers
     question = "What does Uni-Encoder give all candidates so that they are treated equally?"
-    [paper] = [p for p in sample_library.papers() if p.title.startswith("Uni-Encoder")]
-    found = sample_library.sentence_vectors.of([paper])[paper.id].sentences
-    whole = Passage(1, paper, f"{paper.id}#0", tuple(SourceSentence(i, text) for i, text in enumerate(found)), 0.6)
-    quote = answering_sentence(sample_library, question, [whole])
-    assert quote is not None and "same positional embedding" in quote.sentence.text
+    assert "same positional embedding" in quote_from_whole_paper(sample_library, "Uni-Encoder", question)
 
 
 def test_the_words_asked_about_are_matched_by_their_stems(sample_library):
     # "validated" in the question, "validate" in the answering sentence: the light suffix stemmer kept
     # them apart, and a sentence closer in meaning won
     question = "Besides text-to-image, which tasks is the diffusion encoder propagation scheme also validated on?"
-    [paper] = [p for p in sample_library.papers() if p.title.startswith("Faster Diffusion")]
-    found = sample_library.sentence_vectors.of([paper])[paper.id].sentences
-    whole = Passage(1, paper, f"{paper.id}#0", tuple(SourceSentence(i, text) for i, text in enumerate(found)), 0.6)
-    quote = answering_sentence(sample_library, question, [whole])
-    assert quote is not None and "text-to-video" in quote.sentence.text
+    assert "text-to-video" in quote_from_whole_paper(sample_library, "Faster Diffusion", question)
 
 
 def test_a_sentence_pointing_at_code_is_never_a_cell():
