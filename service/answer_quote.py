@@ -68,10 +68,11 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
     vectors = np.asarray(library.embedder.embed_batch([s.text for _, s in candidates]))
     question_vector = np.asarray(library.searcher.query_vector(question))
     asked = _stems(question)
+    stems = {s.text: _stems(s.text) for _, s in candidates}  # each sentence's, stemmed once
     titles = _title_words(passages)
     # across papers, title words pick the paper ("today's speech models": SpeechT5's "spoken language")
     wanted = asked - titles[passages[0].paper.id] or asked if len(titles) == 1 else asked
-    scored = [Quote(p, s, float(v @ question_vector) + LEXICAL_WEIGHT * _share(wanted, s.text)
+    scored = [Quote(p, s, float(v @ question_vector) + LEXICAL_WEIGHT * _share(wanted, stems[s.text])
                     + SHAPE_BONUS * _has_shape(question, s.text))
               for (p, s), v in zip(candidates, vectors, strict=True)]
     # asked for a figure, a sentence with none can't answer, however close in meaning: the bonus alone let
@@ -88,9 +89,13 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
     # models cover?") may ask for what a title says
     about_one = len(titles) == 1 or _ONE_PAPER.search(question)
     own = asked - titles[paper_id] or asked if about_one else wanted
-    return max((quote for quote in pool if quote.passage.paper.id == paper_id),
-               key=lambda quote: quote.score + (LEXICAL_WEIGHT + OWN_WORDS_EXTRA) * _share(own, quote.sentence.text)
-               - LEXICAL_WEIGHT * _share(wanted, quote.sentence.text))
+
+    def within_paper(quote: Quote) -> float:
+        said = stems[quote.sentence.text]
+        own_words = (LEXICAL_WEIGHT + OWN_WORDS_EXTRA) * _share(own, said)
+        return quote.score + own_words - LEXICAL_WEIGHT * _share(wanted, said)
+
+    return max((quote for quote in pool if quote.passage.paper.id == paper_id), key=within_paper)
 
 
 def _title_words(passages: Sequence[Passage]) -> dict[str, set[str]]:
@@ -103,8 +108,8 @@ def _title_words(passages: Sequence[Passage]) -> dict[str, set[str]]:
             for paper_id, title in titles.items()}
 
 
-def _share(wanted: set[str], text: str) -> float:
-    return len(wanted & _stems(text)) / len(wanted) if wanted else 0.0
+def _share(wanted: set[str], stems: set[str]) -> float:
+    return len(wanted & stems) / len(wanted) if wanted else 0.0
 
 
 def _stems(text: str) -> set[str]:
