@@ -11,6 +11,9 @@ from service.compare import Comparison
 from service.question_kinds import FACT
 
 ABSTENTION = "The indexed papers don't answer this."
+# Why an answer abstained where the model cited a source but every sentence it wrote only said the question
+# back: the one reason a quote standing alone may take a lower bar (service/answer_quote.py).
+RESTATED = "the model's answer only says the question back"
 # A question is relevant to a chunk when their dense cosine (all-MiniLM-L6-v2) reaches MIN_RELEVANCE or
 # the chunk holds MIN_COVERAGE of the question's idf-weighted words (short questions like "What is
 # WAU?" embed poorly but name rare words). Below both for every candidate: abstain, no model call.

@@ -106,6 +106,7 @@ class CheckedAnswer:
     text: str  # the answer with markers and quotes cleaned
     citations: tuple[Citation, ...]  # in order of first use
     notes: tuple[str, ...]  # what was changed or flagged, for the user
+    restated: tuple[int, ...] = ()  # the markers of the sentences removed as only saying the question back
 
 
 @dataclass(frozen=True)
@@ -169,14 +170,15 @@ def split_claims(answer: str) -> list[_Claim]:
         piece = answer[start:end]
         leading = _LEADING_MARKERS.match(piece)
         if claims and leading and leading.end():  # "… tracks. [1] It …": the [1] closes the sentence before
-            claims[-1] = _Claim(claims[-1].text, claims[-1].numbers + _numbers(leading.group(0)))
+            claims[-1] = _Claim(claims[-1].text, claims[-1].numbers + marker_numbers(leading.group(0)))
             piece = piece[leading.end():]
         if piece.strip():
-            claims.append(_Claim(strip_markers(piece), _numbers(piece)))
+            claims.append(_Claim(strip_markers(piece), marker_numbers(piece)))
     return [claim for claim in claims if claim.text or claim.numbers]
 
 
-def _numbers(text: str) -> tuple[int, ...]:
+def marker_numbers(text: str) -> tuple[int, ...]:
+    """The source numbers the text's citation markers give, in order: "[1] … [2, 3]" → (1, 2, 3)."""
     return tuple(int(n) for group in MARKER.findall(text) for n in re.findall(r"\d+", group))
 
 
@@ -224,9 +226,11 @@ def check_answer(answer: str, passages: Sequence[Passage], question: str = "") -
     notes: list[str] = []
     rendered: list[str] = []
     evidence: dict[int, dict] = {}
+    restated: list[int] = []
     for claim in split_claims(answer):
         if only_restates(claim.text, question):
             notes.append(f"removed the sentence {_short(claim.text)}: it only says the question back")
+            restated += claim.numbers
             continue
         numbers, added, claim_notes = _sources_for(claim, passages, by_number)
         judged_by = numbers or [n for n in dict.fromkeys(claim.numbers) if n in by_number]  # else the model's own
@@ -245,7 +249,7 @@ def check_answer(answer: str, passages: Sequence[Passage], question: str = "") -
             _collect(evidence.setdefault(number, {"sentences": {}, "support": 0.0, "added": True}),
                      claim.text, by_number[number], added)
     citations = tuple(_citation(by_number[number], found) for number, found in evidence.items())
-    return CheckedAnswer(" ".join(rendered), citations, tuple(notes))
+    return CheckedAnswer(" ".join(rendered), citations, tuple(notes), tuple(dict.fromkeys(restated)))
 
 
 def unfit_claim(claim: str, cited: Sequence[Passage], passages: Sequence[Passage]) -> str | None:

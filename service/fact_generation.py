@@ -14,7 +14,7 @@ from langchain_core.runnables import Runnable
 
 from service.answer_quote import answering_sentence, with_quote
 from service.answer_scope import scoped
-from service.ask_records import ABSTENTION, AskOptions, AskResult, Retrieval, Token
+from service.ask_records import ABSTENTION, RESTATED, AskOptions, AskResult, Retrieval, Token
 from service.asked_measure import unstated_in
 from service.citations import Passage, check_answer
 from service.engines.langchain_bridge import GeneratorChatModel
@@ -133,7 +133,8 @@ def finish(question: str, retrieval: Retrieval, raw: str) -> AskResult:
         return abstention(question, retrieval, MODEL_DECLINED, raw)
     checked = check_answer(raw.strip(), retrieval.passages, question)
     if not checked.citations:  # never present an uncited guess as sourced
-        return abstention(question, retrieval, NO_SUPPORT, raw, checked.notes)
+        reason = RESTATED if checked.restated and not checked.text else NO_SUPPORT
+        return abstention(question, retrieval, reason, raw, checked.notes)
     cited = {citation.number for citation in checked.citations}
     titles = " ".join(passage.paper.title for passage in retrieval.passages if passage.number in cited)
     # "What GLUE score …" answered "it is Pareto optimal [1]"; a question asking two things is partly answered

@@ -202,6 +202,16 @@ def test_an_uncited_guess_is_never_presented_as_sourced(sample_library):
     assert any("did not stand" in note for note in quoted.notes)
 
 
+def test_an_answer_that_only_says_the_question_back_gives_way_to_the_cited_papers_sentence(sample_library):
+    question = ("In the latency-adjustable Transformer encoder, what metric decides which word-vectors "
+                "are important enough to keep?")
+    generator = ScriptedGenerator("In the latency-adjustable Transformer encoder, the metric decides which "
+                                  "word-vectors are important [1].")
+    result = ask(sample_library, generator, question)
+    assert not result.abstained and "Attention Context Contribution (ACC) metric" in result.text
+    assert result.citations[0].title.startswith("Latency Adjustable Transformer Encoder")
+
+
 def test_the_prompt_holds_numbered_sources_and_the_question(sample_library):
     retrieval = retrieve(sample_library, "What does TracksTo4D take as input?")
     assert 1 <= len(retrieval.passages) <= AskOptions().passages

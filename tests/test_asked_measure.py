@@ -43,6 +43,7 @@ def test_questions_without_a_nameable_measure_ask_for_none():
     assert asked_measures("How much faster is Uni-Encoder?") == ()
     assert asked_measures("How many times faster is inference?") == ()
     assert asked_measures("How many points above the previous best is it?") == ()
+    assert asked_measures("By how many absolute points did LXMERT improve on NLVR2?") == ()
     assert asked_measures("What accuracy does LXMERT reach on NLVR2?") == (), "papers give accuracies as bare figures"
     assert asked_measures("What does TracksTo4D take as input?") == ()
     # a whole an abstract enumerates without naming it: "… divided into feature regression and label classification"
@@ -147,6 +148,9 @@ def test_a_count_question_needs_a_count_of_what_it_counts():
     assert unstated_in("How many crowd counting datasets were the models tested on?", crowd) is None
     assert unstated_in("How many GPUs were used?", "in 1.13 hours on 8 A100 80 GB GPUs") is None
     assert unstated_in("How many times faster is it?", "It is much faster.") is None  # "times" is not counted
+    # "absolute points" are a percentage's unit, not something counted
+    assert unstated_in("By how many absolute points did LXMERT improve the previous best on NLVR2?",
+                       "improve the previous best result by 22% absolute (54% to 76%).") is None
     # counts in words other than numerals, and a comma between the count and what it counts
     assert unstated_in("How many paths does the decoder have?", "M-SFANet's decoder has dual paths.") is None
     assert unstated_in("How many self-attention mechanisms does MEDUSA use?", "MEDUSA uses a single, unified "

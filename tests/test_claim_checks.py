@@ -4,17 +4,26 @@ stated as a score."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from index.models import Paper
 from index.text import sentences
-from service.answer_quote import QUOTE_ALONE_MIN, Quote, answering_sentence, with_quote
+from service.answer_quote import (
+    QUOTE_AFTER_RESTATEMENT_MIN,
+    QUOTE_ALONE_MIN,
+    RESTATED_WORDS_SAID,
+    Quote,
+    answering_sentence,
+    with_quote,
+)
 from service.ask import AskOptions, Token, ask_stream, retrieve
-from service.ask_records import Retrieval
+from service.ask_records import RESTATED, Retrieval
 from service.citations import Passage, SourceSentence, check_answer
 from service.compare import FIELDS, ComparisonTable, Row, check_summary
 from service.compare_cells import Cell, extractive_cell, of_its_field, trace_cell
-from service.fact_generation import finish
+from service.fact_generation import NO_SUPPORT, finish
 from service.figure_roles import CHANGE, LEVEL, figure_in_another_role, percent_roles
 from service.restatement import only_restates
 from service.subject_binding import rightful_subject
@@ -451,6 +460,21 @@ def test_a_sentence_that_only_says_the_question_back_is_removed(both):
     assert only_restates("EVE models are trained [1].", "Which EVE model is trained?")  # plural or singular alike
     assert not only_restates("EVE is trained with public data [1].", "Is EVE trained with public data?")  # yes/no
     assert not only_restates("EVE is not trained with 3D data [1].", "What is EVE trained with?")
+
+
+def test_a_quote_stands_at_a_lower_bar_only_where_the_model_cited_its_paper_and_said_the_question_back(both):
+    question = "What data is the encoder-free vision-language model trained with?"
+    retrieval = Retrieval(question, tuple(both), 0.6)
+    restating = finish(question, retrieval, "The encoder-free vision-language model is trained with data [1].")
+    assert restating.abstained and restating.reason == RESTATED
+    unsupported = finish(question, retrieval, "It is trained on the Toronto archive.")
+    assert unsupported.abstained and unsupported.reason == NO_SUPPORT
+    score = (QUOTE_AFTER_RESTATEMENT_MIN + QUOTE_ALONE_MIN) / 2  # between the two bars
+    eve, enel = (Quote(p, p.sentences[1], score, asked_said=RESTATED_WORDS_SAID) for p in both)
+    assert "35M publicly accessible data" in with_quote(restating, eve).text  # [1], the paper it cited
+    assert with_quote(restating, enel).abstained  # [2] was not cited
+    assert with_quote(unsupported, eve).abstained  # no paper cited: the usual bar
+    assert with_quote(restating, replace(eve, asked_said=RESTATED_WORDS_SAID - 0.1)).abstained  # says too little
 
 
 def test_asked_for_a_figure_the_quote_is_a_sentence_that_states_one(sample_library):
