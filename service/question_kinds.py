@@ -39,7 +39,7 @@ _LIST = re.compile(
     # "is anyone working on X?", "anything on X?", "does anything today read X?", "did anyone try X?",
     # "has anybody looked at X?", "is there anything on X?", "who's working on X?"
     r"^(?:(?:is|are|does|do|did|has|have|was|were) )?(?:anything|any ?one|any ?body|someone|somebody)\b|"
-    r"^(?:is|are) there (?:anything|something)\b|^who(?:'s|’s| is| are)? (?:working|doing|looking|studying)\b|"
+    r"^(?:is|are) there (?:anything|something)\b|^who(?:'s|’s| is| are) [a-z]+ing\b|"
     # "I'm looking for papers on X", "find me work on X", "papers using X?"
     rf"^(?:i'?m|i’m|i am|we'?re|we are) looking for (?:some |any )?{_SEVERAL}\b|"
     rf"^(?:show|find|give) me (?:some |any )?(?:work|{_SEVERAL})\b|^{_SEVERAL} (?:on|about|using|that|with|for)\b|"

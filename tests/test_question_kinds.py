@@ -78,6 +78,8 @@ JPQ = "Jointly Optimizing Query Encoder and Product Quantization to Improve Retr
     ("Has anybody tried dropping the vision encoder?", LIST),
     ("Is there anything on crowd counting today?", LIST),
     ("Who's working on diffusion models?", LIST),
+    ("Who is learning representations of proteins?", LIST),
+    ("Who is the first author of TextCraftor?", FACT),
     ("I'm looking for papers on speech recognition", LIST),
     ("Find me work that compresses retrieval indexes", LIST),
     ("Papers using wavelets?", LIST),
