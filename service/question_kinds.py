@@ -53,7 +53,9 @@ _LIST = re.compile(
 _RECOMMEND = re.compile(
     rf"\b(?:should i read|(?:would|could|can|might) help me|i should read|recommend|worth reading|"
     rf"(?:what|which {_PAPERS}?) (?:to|should i) read|where (?:should|do|can) i start|must[- ]read|"
-    rf"most (?:relevant|useful) (?:{_PAPERS} )?(?:for|to)|best (?:paper|read) (?:for|on|about)|the best read)\b|"
+    rf"most (?:relevant|useful) (?:{_PAPERS} )?(?:for|to)|best (?:paper|read) (?:for|on|about)|the best read|"
+    # "What's the paper to read?", "Which one to read first?"
+    r"(?:the|a|one|which) (?:best |first )?(?:paper|one) to read)\b|"
     # a need told first, then one paper asked for: "My model does X. Is there a paper on Y?", "I want Z. Which
     # paper?", "Attention in my decoder costs too much memory. Is there a paper that …?"
     r"^[^.?!;]{0,200}?\b(?:i|i'm|i am|my|we|our)\b.{1,300}?\b(?:which paper|is there a paper|any paper)\b",
