@@ -27,12 +27,14 @@ _WHAT_MEASURE = re.compile(
     r"(?P<qualifier>(?:(?!(?:the|a|an|its|their)\s)[^\W\d_][\w-]*\s+){0,2})"
     r"(?P<head>scores?|rates?|sizes?|accuracy|latency|throughput|perplexity|precision|recall|error)\b", re.I)
 # words after "how many" that are not what is counted ("how many times faster", "how many more"),
-# its unit or the unit's kind ("how many (absolute) points above …": a percentage), or a generic whole an abstract enumerates without
-# the word ("Into how many parts is … divided?": "… into feature regression and label classification")
+# its unit or the unit's kind ("how many (absolute) points above …": a percentage), or a generic whole
+# an abstract enumerates without the word ("Into how many parts is … divided?": "… into feature
+# regression and label classification")
 _NOT_COUNTED = STOPWORDS | {"more", "fewer", "less", "times", "other", "different", "such", "did", "were",
-                            "point", "points", "percent", "percentage", "absolute", "relative", "part", "parts", "stage", "stages",
-                            "step", "steps", "phase", "phases", "component", "components", "kind", "kinds",
-                            "type", "types", "way", "ways", "aspect", "aspects", "category", "categories"}
+                            "point", "points", "percent", "percentage", "absolute", "relative",
+                            "part", "parts", "stage", "stages", "step", "steps", "phase", "phases",
+                            "component", "components", "kind", "kinds", "type", "types", "way", "ways",
+                            "aspect", "aspects", "category", "categories"}
 # words before a head that don't say which measure ("what overall score", "what top-1 accuracy")
 _GENERIC = frozenset({"overall", "final", "average", "best", "main", "reported", "exact", "typical", "total"})
 # measures named by two words side by side: "learning" alone is in every abstract

@@ -16,7 +16,7 @@ from service.answer_quote import answering_sentence, with_quote
 from service.answer_scope import scoped
 from service.ask_records import ABSTENTION, RESTATED, AskOptions, AskResult, Retrieval, Token
 from service.asked_measure import unstated_in
-from service.citations import Passage, check_answer
+from service.citations import Passage, check_answer, marker_numbers
 from service.engines.langchain_bridge import GeneratorChatModel
 from service.engines.protocol import Generator
 from service.guard import neutralise, source_block
@@ -133,7 +133,9 @@ def finish(question: str, retrieval: Retrieval, raw: str) -> AskResult:
         return abstention(question, retrieval, MODEL_DECLINED, raw)
     checked = check_answer(raw.strip(), retrieval.passages, question)
     if not checked.citations:  # never present an uncited guess as sourced
-        reason = RESTATED if checked.restated and not checked.text else NO_SUPPORT
+        # only said the question back: nothing is left, and every source it cited was cited while restating
+        restated = checked.restated and not checked.text and set(marker_numbers(raw)) <= set(checked.restated)
+        reason = RESTATED if restated else NO_SUPPORT
         return abstention(question, retrieval, reason, raw, checked.notes)
     cited = {citation.number for citation in checked.citations}
     titles = " ".join(passage.paper.title for passage in retrieval.passages if passage.number in cited)

@@ -28,12 +28,14 @@ RECOMMEND_LIMIT = 3  # papers a recommendation ranks
 OVERVIEW_LIMIT = 5
 # Frame words of a list/recommend question, cut to leave its topic ("which papers are about X today?").
 _FRAME = re.compile(
-    r"^(?:(?:(?:papers?|works?|studies) using|what(?:'s|’s| is) out|which|what|are there|is there|any|list|show me|find|of|the|today'?s|today’s|these|new|recent|other(?= (?:papers?|works?|studies)\b)|"
+    r"^(?:(?:(?:papers?|works?|studies) using|"
+    r"what(?:'s|’s| is) out|which|what|are there|is there|any|list|show me|find|of|the|today'?s|today’s|these|new|recent|other(?= (?:papers?|works?|studies)\b)|"
     r"papers?|works?|studies|articles|preprints|publications|paper|one|should i read|would|could|can|might|"
     r"help me|i|read|recommend|do you|me|to|for|a|an|how many|are|is|about|on|in|that|which|what(?:'s|’s) new|"
     r"what is new|overview of|give me|an overview|worth reading|best|most relevant|useful|there|"
     # "is anyone working on X", "anything related to X": who asks, not what about
-    r"anything|anyone|anybody|someone|somebody|something|working|doing|related to|with|does|do|did|make use of|makes use of|"
+    r"anything|anyone|anybody|someone|somebody|something|working|doing|related to|with|does|do|did|"
+    r"make use of|makes use of|"
     # "has anybody looked at X", "did anyone try X", "who's working on X", "I'm looking for papers on X"
     r"has|have|tried|try|looked at|look at|looking at|looking for|who(?:'s|’s| is| are)|i'?m|i’m|i am|"
     r"came out|today|where (?:you|one|i|we) can|"
