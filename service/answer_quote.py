@@ -96,7 +96,8 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
     # sentences naming it answer); a question about a topic ("Which spoken language tasks do today's speech
     # models cover?") may ask for what a title says
     about_one = len(titles) == 1 or _ONE_PAPER.search(question)
-    own = asked - titles[paper_id] or asked if about_one else wanted
+    beyond_title = asked - titles[paper_id] or asked
+    own = beyond_title if about_one else wanted
 
     def within_paper(quote: Quote) -> float:
         said = stems[quote.sentence.text]
@@ -104,7 +105,7 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
         return quote.score + own_words - LEXICAL_WEIGHT * _share(wanted, said)
 
     best = max((quote for quote in pool if quote.passage.paper.id == paper_id), key=within_paper)
-    return replace(best, asked_said=_share(asked - titles[paper_id] or asked, stems[best.sentence.text]))
+    return replace(best, asked_said=_share(beyond_title, stems[best.sentence.text]))
 
 
 def _title_words(passages: Sequence[Passage]) -> dict[str, set[str]]:
