@@ -18,6 +18,7 @@ import numpy as np
 from index.models import Paper
 from index.text import STOPWORDS, points_at_code, query_terms
 from service.compare_cells import background_sentences
+from service.denied_topic import denies_topic
 from service.engines.protocol import Generator
 from service.guard import addresses_model, paper_block
 from service.prompts import load_prompt
@@ -108,7 +109,13 @@ def judge_papers(library, topic: str, papers: Sequence[Paper]) -> list[Judged]:
     named = naming_papers(topic, papers)
     judged = [replace(j, verdict="yes" if j.paper.id in named else _verdict(rank, j)) for rank, j in enumerate(judged)]
     wordings = topic_alternatives(topic)
-    return [replace(j, verdict="no") if _unworded(j, wordings) else j for j in judged]
+    return [replace(j, verdict="no") if _unworded(j, wordings) or _denied(j.paper, weights, topic, sentences) else j
+            for j in judged]
+
+
+def _denied(paper: Paper, weights: dict[str, float], topic: str, sentences: dict) -> bool:
+    found = sentences[paper.id].sentences
+    return denies_topic(weights, topic, found, background_sentences(found), paper.title)
 
 
 def naming_papers(topic: str, papers: Sequence[Paper]) -> set[str]:
