@@ -48,8 +48,9 @@ _TAIL = re.compile(r"\b(?:(?:out )?today|this week|these days|in (?:today's|thes
 # A clause that only asks for a reading ("… . Which paper?", "— what should I read first?"): no topic in it.
 _READ_REQUEST = re.compile(
     r"^(?:so )?(?:what(?:'s|’s| is)? the (?:best |first )?(?:paper|one) to read|"
-    r"(?:what|which(?: one| paper)?)(?: (?:should|would|could) (?:i|you) (?:read|recommend)| to read|"
-    r" (?:is|would be) the best read| do you recommend)?)(?: first)?$", re.IGNORECASE)
+    r"(?:what|which(?: one| paper)?)(?: (?:should|would|could) (?:i|you) "
+    r"(?:read|recommend|look at|check out|start with)| to read| (?:is|would be) the best read| do you recommend)?|"
+    r"any (?:suggestions|recommendations|pointers|tips)(?: for me)?)(?: first)?$", re.IGNORECASE)
 
 
 # What the question leaves out: "(translating written text, not speech)", "(leaving out video and 3D models)".

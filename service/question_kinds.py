@@ -61,9 +61,11 @@ _RECOMMEND = re.compile(
     r"^[^.?!;]{0,200}?\b(?:i|i'm|i am|my|we|our)\b.{1,300}?\b(?:which paper|is there a paper|any paper)\b",
     re.IGNORECASE)
 # A question closing on a request for a reading asks what to read, whatever it said before.
+# "… What should I look at?", "… Any suggestions?" close on the same request.
 _READ_REQUEST_LAST = re.compile(
-    rf"(?:^|[.!?;]\s+|\s[—–-]\s)(?:so )?(?:what|which(?: {_PAPERS}| one)?) (?:should|would|do you recommend) (?:i|you) "
-    r"(?:read|recommend)(?: first)?\s*\??$", re.IGNORECASE)
+    rf"(?:^|[.!?;]\s+|\s[—–-]\s)(?:(?:so )?(?:what|which(?: {_PAPERS}| one)?) (?:should|would|do you recommend) "
+    r"(?:i|you) (?:read|recommend|look at|check out|start with)(?: first)?|"
+    r"any (?:suggestions|recommendations|pointers|tips)(?: for me)?)\s*\??$", re.IGNORECASE)
 _OVERVIEW = re.compile(
     # not "what new activation function does X propose?": a fact asked with "new" in it
     r"\b(?:what(?:'s| is| are)? (?:new(?! [\w-]+(?: [\w-]+)? (?:does|do|did)\b)|happening|"

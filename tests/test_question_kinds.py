@@ -70,6 +70,8 @@ JPQ = "Jointly Optimizing Query Encoder and Product Quantization to Improve Retr
     ("Are there papers on LLM agents or tool use?", LIST),
     ("My translation model only uses the top encoder layer. Is there a paper on using the other layers?", RECOMMEND),
     ("I want better fusion between my image and text encoders. Which paper?", RECOMMEND),
+    ("My index of text embeddings eats too much RAM. Any suggestions?", RECOMMEND),
+    ("We count cars on highway cameras, in traffic jams and empty roads. What should I look at?", RECOMMEND),
     # the need in the first person, but not its opening word
     ("Attention in the upsampling step of my decoder costs too much memory. Is there a paper that keeps it "
      "affordable?", RECOMMEND),
@@ -268,6 +270,8 @@ def test_without_log_probabilities_borderline_papers_are_decided_by_a_cosine_lin
     ("Which papers build a new dataset of their own, rather than only using existing ones?",
      "build a new dataset of their own"),
     ("Channel attention papers?", "Channel attention"),
+    ("My index of text embeddings eats too much RAM. Any suggestions?", "My index of text embeddings eats too much RAM"),
+    ("We count cars on highway cameras. What should I look at first?", "We count cars on highway cameras"),
     ("Diffusion papers today?", "Diffusion"),
     ("Which papers explain how attention works?", "explain how attention works"),
     ("Instead of many small attention blocks, I want one module. What should I read?",
