@@ -42,13 +42,18 @@ _LIST = re.compile(
     r"^(?:is|are) there (?:anything|something)\b|^who(?:'s|’s| is| are) [a-z]+ing\b|"
     # "I'm looking for papers on X", "find me work on X", "papers using X?"
     rf"^(?:i'?m|i’m|i am|we'?re|we are) looking for (?:some |any )?{_SEVERAL}\b|"
-    rf"^(?:show|find|give) me (?:some |any )?(?:work|{_SEVERAL})\b|^{_SEVERAL} (?:on|about|using|that|with|for)\b|"
+    # "show me fully unsupervised methods …", "Papers today that report …"
+    rf"^(?:show|find|give) me (?:some |any |all )?(?:[\w-]+ ){{0,3}}"
+    rf"(?:work|{_SEVERAL}|methods|approaches|techniques)\b|"
+    rf"^{_SEVERAL} (?:(?:out )?today )?(?:on|about|using|that|with|for)\b|"
     # "Does any paper use X?", "Any mixture-of-experts models out today?", "What's out today on X?"
     rf"^(?:does|do|did) (?:any|some)(?: of)?(?: (?:the|today's|today’s|these))* {_PAPERS}\b|^any\b|"
     r"^what(?:'s|’s| is| came) out\b|"
     # a few words and "papers?": "Diffusion papers today?"
     rf"^(?!(?:what|which|who|whom|how|why|when|where|does|do|did|is|are|was|were|can|could)\b)"
-    rf"[\w\s'’-]{{1,60}} {_SEVERAL}(?: (?:out )?today)?\?$",
+    # … or with what for, or a bracket after: "Sparse autoencoder papers for LLM interpretability?",
+    # "speech processing papers (ASR, TTS, etc.)"
+    rf"[\w\s'’-]{{1,60}} {_SEVERAL}(?: (?:out )?today)?(?: (?:for|on|in|about) [^?.]{{1,80}}| \([^)]{{1,60}}\))?\??$",
     re.IGNORECASE)
 _RECOMMEND = re.compile(
     rf"\b(?:should i read|(?:would|could|can|might) help me|i should read|recommend|worth reading|"

@@ -71,6 +71,10 @@ JPQ = "Jointly Optimizing Query Encoder and Product Quantization to Improve Retr
     ("My translation model only uses the top encoder layer. Is there a paper on using the other layers?", RECOMMEND),
     ("I want better fusion between my image and text encoders. Which paper?", RECOMMEND),
     ("My index of text embeddings eats too much RAM. Any suggestions?", RECOMMEND),
+    ("Graph transformer papers for molecules?", LIST),
+    ("image generation papers (GANs, diffusion, etc.)", LIST),
+    ("Papers today that evaluate on GLUE?", LIST),
+    ("Show me self-supervised methods for point clouds.", LIST),
     ("We count cars on highway cameras, in traffic jams and empty roads. What should I look at?", RECOMMEND),
     # the need in the first person, but not its opening word
     ("Attention in the upsampling step of my decoder costs too much memory. Is there a paper that keeps it "
@@ -124,6 +128,11 @@ class KindScorer:
     def score_choices(self, messages, choices):
         self.prompts.append(messages[-1]["content"])
         return [0.0 if choice == self.favourite else -5.0 for choice in choices]
+
+
+def test_show_me_asks_for_papers_only_when_it_names_a_kind_of_work():
+    assert kind_by_rules("Show me self-supervised methods for point clouds.") == LIST
+    assert kind_by_rules("Show me the GLUE score of MosaicBERT.") != LIST  # one figure of one paper
 
 
 def test_the_model_classifies_only_what_the_rules_cannot_tell():
