@@ -3,7 +3,8 @@
 passages closest to the question in meaning, with the question's rare words and the kind of thing it
 asks for (a number for "how much", a name for "which model") as bonuses, is quoted and cited. Within the
 paper a question is about, the words of its title don't count (they name the paper, not the answer)
-unless the question has no other words ("What is LXMERT?"). Words are matched by their Porter stems
+unless the question has no other words ("What is LXMERT?"), nor do those of an opening clause that only
+says which paper ("In the paper arguing that …, what …?"). Words are matched by their Porter stems
 (`snowballstemmer`), so "validated" meets "validate" and "observations" "observe", which the index's
 light suffix stemmer keeps apart.
 """
@@ -38,6 +39,11 @@ _COUNT_WORD = re.compile(rf"\b(?:{'|'.join([*COUNT_WORDS, *COUNT_ADJECTIVES])})\
 # "the U-Net paper arguing against …", "the authors": a question about one paper, called by what it is about
 _ONE_PAPER = re.compile(r"\b(?:the|this|that)\s+(?:[\w'’-]+\s+){0,6}?(?:paper|study|article|authors)\b",
                         re.IGNORECASE)
+# "In the paper arguing that a more complex encoder is not needed …, what operation does the decoder use for
+# upsampling?": the opening clause says which paper, as a title would; the clause after it what is asked.
+_PREMISE = re.compile(r"^(?:in|for|from|according to|within) (?:the|this|that) (?:[\w'’-]+ ){0,4}?"
+                      r"(?:paper|work|study|article|method|approach|model|framework|system|analysis)\b"
+                      r"[^?]*?,\s*(?P<ask>[^,]+)$", re.IGNORECASE)
 LEXICAL_WEIGHT = 0.5  # the question's words found in the sentence, as a share, against its dense cosine
 # Within the paper, the question's own words count for more: which of its sentences answers is more a
 # matter of the words asked about than of closeness in meaning, which a question that calls the paper by
@@ -96,7 +102,7 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
     # sentences naming it answer); a question about a topic ("Which spoken language tasks do today's speech
     # models cover?") may ask for what a title says
     about_one = len(titles) == 1 or _ONE_PAPER.search(question)
-    beyond_title = asked - titles[paper_id] or asked
+    beyond_title = asked - titles[paper_id] - _premise_words(question) or asked - titles[paper_id] or asked
     own = beyond_title if about_one else wanted
 
     def within_paper(quote: Quote) -> float:
@@ -106,6 +112,12 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
 
     best = max((quote for quote in pool if quote.passage.paper.id == paper_id), key=within_paper)
     return replace(best, asked_said=_share(beyond_title, stems[best.sentence.text]))
+
+
+def _premise_words(question: str) -> set[str]:
+    """The words only of the clause that says which paper the question is about (`_PREMISE`)."""
+    premise = _PREMISE.match(" ".join(question.split()))
+    return _stems(premise.string[: premise.start("ask")]) - _stems(premise["ask"]) if premise else set()
 
 
 def _title_words(passages: Sequence[Passage]) -> dict[str, set[str]]:

@@ -197,6 +197,16 @@ def test_the_words_asked_about_are_matched_by_their_stems(sample_library):
     assert "text-to-video" in quote_from_whole_paper(sample_library, "Faster Diffusion", question)
 
 
+def test_the_clause_saying_which_paper_is_asked_about_does_not_pick_the_sentence(sample_library):
+    # the opening clause describes the paper in the words of its introducing sentence; the clause after it
+    # asks for the benchmarks, which another sentence names
+    question = ("In the paper introducing a multi-scale encoder-decoder self-attention mechanism for medical image "
+                "analysis, which benchmarks does it report state-of-the-art results on?")
+    # (counted like the rest of the question, they picked the introducing sentence)
+    quoted = quote_from_whole_paper(sample_library, "MEDUSA", question)
+    assert "COVIDx" in quoted and "RSNA" in quoted, quoted
+
+
 def test_a_sentence_pointing_at_code_is_never_a_cell():
     found = ["We propose WidgetNet.", "WidgetNet is faster than the baselines.",
              "Our code is available in https://github.com/x/Faster-WidgetNet."]  # "Faster" is a result cue
