@@ -101,8 +101,9 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
     # within the paper a question is about, its title words only tell it from others ("What is LXMERT?": the
     # sentences naming it answer); a question about a topic ("Which spoken language tasks do today's speech
     # models cover?") may ask for what a title says
-    about_one = len(titles) == 1 or _ONE_PAPER.search(question)
-    beyond_title = asked - titles[paper_id] - _premise_words(question) or asked - titles[paper_id] or asked
+    premise = _premise_words(question)  # "In the work proposing …, what …?" is about one paper too
+    about_one = len(titles) == 1 or _ONE_PAPER.search(question) or premise
+    beyond_title = asked - titles[paper_id] - premise or asked - titles[paper_id] or asked
     own = beyond_title if about_one else wanted
 
     def within_paper(quote: Quote) -> float:
@@ -114,10 +115,17 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
     return replace(best, asked_said=_share(beyond_title, stems[best.sentence.text]))
 
 
+def which_paper_clause(question: str) -> tuple[str, str]:
+    """(the opening clause that only says which paper, the question asked after it), or ("", question)."""
+    text = " ".join(question.split())
+    premise = _PREMISE.match(text)
+    return (text[: premise.start("ask")], premise["ask"]) if premise else ("", text)
+
+
 def _premise_words(question: str) -> set[str]:
-    """The words only of the clause that says which paper the question is about (`_PREMISE`)."""
-    premise = _PREMISE.match(" ".join(question.split()))
-    return _stems(premise.string[: premise.start("ask")]) - _stems(premise["ask"]) if premise else set()
+    """The words only of the clause that says which paper the question is about."""
+    premise, asked = which_paper_clause(question)
+    return _stems(premise) - _stems(asked) if premise else set()
 
 
 def _title_words(passages: Sequence[Passage]) -> dict[str, set[str]]:

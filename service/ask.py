@@ -23,6 +23,7 @@ import numpy as np
 
 from index.models import Chunk, Paper
 from index.text import content_stems, points_at_code, query_terms, split_sentences
+from service.answer_quote import which_paper_clause
 from service.answer_scope import measure_abstention
 from service.ask_records import (
     DEFAULT_OPTIONS,
@@ -160,15 +161,16 @@ def own_passage(library, question: str, paper_id: str, filters: SearchFilter, op
 
 def with_best_sentences(library, question: str, passage: Passage, keep: int, name: str = "") -> Passage:
     """The passage holding the `keep` sentences of the paper's whole abstract closest to the question (its
-    dense cosine plus its share of the question's weighted rare words, the paper's name and title words
-    left out unless nothing else is left), in abstract order, never a code link unless asked: the one
-    chunk retrieval picked may lack the sentence that answers ("five … pre-training tasks" is in another
-    chunk of LXMERT's abstract).
+    dense cosine plus its share of the question's weighted rare words, the words of the paper's name and
+    title and of an opening clause that only says which paper left out unless nothing else is left), in
+    abstract order, never a code link unless asked: the one chunk retrieval picked may lack the sentence
+    that answers ("five … pre-training tasks" is in another chunk of LXMERT's abstract).
     The first sentence giving the paper's name is kept too when the title doesn't give it."""
     paper = passage.paper
     kept = library.sentence_vectors.of([paper])[paper.id]
     vector = np.asarray(library.searcher.query_vector(question), dtype=np.float32)
-    own = content_stems(f"{name} {paper.title}")
+    premise, asked = which_paper_clause(question)  # "In the paper arguing that …, what …?": it says which paper
+    own = content_stems(f"{name} {paper.title}") | (content_stems(premise) - content_stems(asked))
     every = term_weights(library, question)
     # "What is TextCraftor?" has only the name to go by: then the sentences that say it are the answer
     weights = {term: weight for term, weight in every.items() if term not in own} or every

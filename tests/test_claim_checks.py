@@ -18,7 +18,7 @@ from service.answer_quote import (
     answering_sentence,
     with_quote,
 )
-from service.ask import AskOptions, Token, ask_stream, retrieve
+from service.ask import AskOptions, Token, ask_stream, retrieve, with_best_sentences
 from service.ask_records import RESTATED, Retrieval
 from service.citations import Passage, SourceSentence, check_answer
 from service.compare import FIELDS, ComparisonTable, Row, check_summary
@@ -205,6 +205,17 @@ def test_the_clause_saying_which_paper_is_asked_about_does_not_pick_the_sentence
     # (counted like the rest of the question, they picked the introducing sentence)
     quoted = quote_from_whole_paper(sample_library, "MEDUSA", question)
     assert "COVIDx" in quoted and "RSNA" in quoted, quoted
+    # and the sentences the prompt carries of the paper are chosen the same way: counted like the rest, the
+    # clause's words ("single-body", "multi-scale heads") kept three sentences about the mechanism
+    described = ("In the work proposing a single-body, multi-scale-heads self-attention mechanism for medical "
+                 "images, which benchmarks does it lead on?")
+    [paper] = [p for p in sample_library.papers() if p.title.startswith("MEDUSA")]
+    carried = with_best_sentences(sample_library, described, Passage(1, paper, f"{paper.id}#0", (), 0.6), 3)
+    assert any("COVIDx" in s.text for s in carried.sentences), [s.text for s in carried.sentences]
+    # among several papers' passages, such a clause says the question is about one of them, as "the paper" does
+    retrieved = retrieve(sample_library, described).passages
+    passages = [with_best_sentences(sample_library, described, p, 3) for p in retrieved]
+    assert "COVIDx" in answering_sentence(sample_library, described, passages).sentence.text
 
 
 def test_a_sentence_pointing_at_code_is_never_a_cell():
