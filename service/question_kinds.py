@@ -53,7 +53,8 @@ _LIST = re.compile(
     rf"^(?!(?:what|which|who|whom|how|why|when|where|does|do|did|is|are|was|were|can|could)\b)"
     # … or with what for, or a bracket after: "Sparse autoencoder papers for LLM interpretability?",
     # "speech processing papers (ASR, TTS, etc.)"
-    rf"[\w\s'’-]{{1,60}} {_SEVERAL}(?: (?:out )?today)?(?: (?:for|on|in|about) [^?.]{{1,80}}| \([^)]{{1,60}}\))?\??$",
+    rf"[\w\s'’-]{{1,60}} {_SEVERAL}(?: (?:out )?today)?"
+    rf"(?:(?: (?:for|on|in|about) [^?.]{{1,80}})?\?| \([^)]{{1,60}}\)\??)$",
     re.IGNORECASE)
 _RECOMMEND = re.compile(
     rf"\b(?:should i read|(?:would|could|can|might) help me|i should read|recommend|worth reading|"

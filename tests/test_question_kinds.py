@@ -133,6 +133,7 @@ class KindScorer:
 def test_show_me_asks_for_papers_only_when_it_names_a_kind_of_work():
     assert kind_by_rules("Show me self-supervised methods for point clouds.") == LIST
     assert kind_by_rules("Show me the GLUE score of MosaicBERT.") != LIST  # one figure of one paper
+    assert kind_by_rules("Summarise today's papers") == OVERVIEW  # a few words and "papers", but no question
 
 
 def test_the_model_classifies_only_what_the_rules_cannot_tell():
