@@ -21,7 +21,7 @@ from service.ask_records import Answer, AskEvent, AskResult, Retrieval, Sources,
 from service.citations import Citation, Passage, SourceSentence
 from service.engines.protocol import Generator
 from service.paper_judging import MIN_COSINE, Judged, decide, evidence, judge_papers
-from service.question_kinds import OVERVIEW, RECOMMEND
+from service.question_kinds import ASKS_SUGGESTIONS, OVERVIEW, READING_VERBS, RECOMMEND
 from service.search import ALL_PAPERS, SearchFilter
 
 RECOMMEND_LIMIT = 3  # papers a recommendation ranks
@@ -48,9 +48,8 @@ _TAIL = re.compile(r"\b(?:(?:out )?today|this week|these days|in (?:today's|thes
 # A clause that only asks for a reading ("… . Which paper?", "— what should I read first?"): no topic in it.
 _READ_REQUEST = re.compile(
     r"^(?:so )?(?:what(?:'s|’s| is)? the (?:best |first )?(?:paper|one) to read|"
-    r"(?:what|which(?: one| paper)?)(?: (?:should|would|could) (?:i|you) "
-    r"(?:read|recommend|look at|check out|start with)| to read| (?:is|would be) the best read| do you recommend)?|"
-    r"any (?:suggestions|recommendations|pointers|tips)(?: for me)?)(?: first)?$", re.IGNORECASE)
+    rf"(?:what|which(?: one| paper)?)(?: (?:should|would|could) (?:i|you) {READING_VERBS}| to read|"
+    rf" (?:is|would be) the best read| do you recommend)?|{ASKS_SUGGESTIONS})(?: first)?$", re.IGNORECASE)
 
 
 # What the question leaves out: "(translating written text, not speech)", "(leaving out video and 3D models)".

@@ -109,13 +109,17 @@ def judge_papers(library, topic: str, papers: Sequence[Paper]) -> list[Judged]:
     named = naming_papers(topic, papers)
     judged = [replace(j, verdict="yes" if j.paper.id in named else _verdict(rank, j)) for rank, j in enumerate(judged)]
     wordings = topic_alternatives(topic)
-    return [replace(j, verdict="no") if _unworded(j, wordings) or _denied(j.paper, weights, topic, sentences) else j
+    return [replace(j, verdict="no") if _unworded(j, wordings) or _denied(j, weights, topic, sentences) else j
             for j in judged]
 
 
-def _denied(paper: Paper, weights: dict[str, float], topic: str, sentences: dict) -> bool:
-    found = sentences[paper.id].sentences
-    return denies_topic(weights, topic, found, background_sentences(found), paper.title)
+def _denied(judged: Judged, weights: dict[str, float], topic: str, sentences: dict) -> bool:
+    """A paper not already off the topic that says its words only to say it did without them (the abstract
+    is read only for papers still in the running)."""
+    if judged.verdict == "no":
+        return False
+    found = sentences[judged.paper.id].sentences
+    return denies_topic(weights, topic, found, background_sentences(found), judged.paper.title)
 
 
 def naming_papers(topic: str, papers: Sequence[Paper]) -> set[str]:

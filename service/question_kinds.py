@@ -66,12 +66,14 @@ _RECOMMEND = re.compile(
     # paper?", "Attention in my decoder costs too much memory. Is there a paper that …?"
     r"^[^.?!;]{0,200}?\b(?:i|i'm|i am|my|we|our)\b.{1,300}?\b(?:which paper|is there a paper|any paper)\b",
     re.IGNORECASE)
+# How a request for a reading is put: what one should "read" or "look at", "any suggestions?". Shared with
+# `listing`, whose topic leaves such a clause out.
+READING_VERBS = r"(?:read|recommend|look at|check out|start with)"
+ASKS_SUGGESTIONS = r"any (?:suggestions|recommendations|pointers|tips)(?: for me)?"
 # A question closing on a request for a reading asks what to read, whatever it said before.
-# "… What should I look at?", "… Any suggestions?" close on the same request.
 _READ_REQUEST_LAST = re.compile(
     rf"(?:^|[.!?;]\s+|\s[—–-]\s)(?:(?:so )?(?:what|which(?: {_PAPERS}| one)?) (?:should|would|do you recommend) "
-    r"(?:i|you) (?:read|recommend|look at|check out|start with)(?: first)?|"
-    r"any (?:suggestions|recommendations|pointers|tips)(?: for me)?)\s*\??$", re.IGNORECASE)
+    rf"(?:i|you) {READING_VERBS}(?: first)?|{ASKS_SUGGESTIONS})\s*\??$", re.IGNORECASE)
 _OVERVIEW = re.compile(
     # not "what new activation function does X propose?": a fact asked with "new" in it
     r"\b(?:what(?:'s| is| are)? (?:new(?! [\w-]+(?: [\w-]+)? (?:does|do|did)\b)|happening|"
