@@ -91,7 +91,7 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
               for (p, s), v in zip(candidates, vectors, strict=True)]
     # asked for a figure, a sentence with none can't answer, however close in meaning: the bonus alone let
     # bf16 and fp32 embeddings pick different sentences ("How much does … speed up DeepFloyd-IF sampling?")
-    figures = [quote for quote in scored if _states_figure(quote.sentence.text)] if _ASKS_NUMBER.search(question) else []
+    figures = [quote for quote in scored if states_figure(quote.sentence.text)] if _ASKS_NUMBER.search(question) else []
     # and of those, one that states what is asked ("four fine-tuned models" for "how many … models") beats a
     # closer one with another figure, which would not be quoted alone
     stating = [quote for quote in figures
@@ -158,7 +158,17 @@ def _has_shape(question: str, sentence: str) -> bool:
     return False
 
 
-def _states_figure(sentence: str) -> bool:
+def asks_figure(question: str) -> bool:
+    """Whether the question asks for a figure ("how many …", "what speedup …", "by what margin …")."""
+    return bool(_ASKS_NUMBER.search(question))
+
+
+def states_number(sentence: str) -> bool:
+    """A quantity in digits ("4.8 times", "55.0%", "7B"), not a digit inside a name ("3D", "R10@1")."""
+    return bool(_NUMBER.search(sentence))
+
+
+def states_figure(sentence: str) -> bool:
     """A number or a count in words ("two publicly available retrieval benchmarks", "dual paths")."""
     return bool(_NUMBER.search(sentence) or _COUNT_WORD.search(sentence))
 

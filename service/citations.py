@@ -35,8 +35,10 @@ from index.text import content_stems, sentences, split_sentences
 from service.figure_binding import (
     COUNT_WORDS,
     count_for_another_thing,
+    figure_asked_elsewhere,
     figure_bound_elsewhere,
     figure_of_another_measure,
+    figures_given_instead,
 )
 from service.figure_roles import figure_in_another_role
 from service.restatement import only_restates
@@ -238,7 +240,8 @@ def check_answer(answer: str, passages: Sequence[Passage], question: str = "") -
         if rewritten:
             claim = _Claim(text, claim.numbers)
             notes.append(rewritten)
-        if reason := unfit_claim(claim.text, [by_number[n] for n in judged_by], passages):
+        cited = [by_number[n] for n in judged_by]
+        if reason := unfit_claim(claim.text, cited, passages) or _not_the_asked_figure(claim.text, question, cited):
             notes.append(f"removed the sentence {_short(claim.text)}: {reason}")
             continue
         text, quote_notes = verify_quotes(claim.text, [by_number[n] for n in numbers] or passages)
@@ -250,6 +253,10 @@ def check_answer(answer: str, passages: Sequence[Passage], question: str = "") -
                      claim.text, by_number[number], added)
     citations = tuple(_citation(by_number[number], found) for number, found in evidence.items())
     return CheckedAnswer(" ".join(rendered), citations, tuple(notes), tuple(dict.fromkeys(restated)))
+
+
+def _not_the_asked_figure(claim: str, question: str, cited: Sequence[Passage]) -> str | None:
+    return next(filter(None, (figure_asked_elsewhere(claim, question, p.paper) for p in cited)), None)
 
 
 def unfit_claim(claim: str, cited: Sequence[Passage], passages: Sequence[Passage]) -> str | None:
@@ -286,18 +293,9 @@ def _figure_for_something_else(claim: str, paper: Paper) -> str | None:
     sentence closest to the claim's words gives other figures, and the claim's come from a sentence
     about something else ("81.15% on the VQAv2 test-std set" where the test-std sentence says 78.73%)."""
     claimed = result_numbers(claim)
-    found = sentences(paper.abstract)
-    if not claimed or not found:
-        return None
-    words = content_stems(RESULT_NUMBER.sub(" ", claim))
-    shared = [len(words & content_stems(RESULT_NUMBER.sub(" ", sentence))) for sentence in found]
-    best = max(range(len(found)), key=lambda i: shared[i])
-    holders = [i for i, sentence in enumerate(found) if claimed & result_numbers(sentence)]
-    given = result_numbers(found[best])
-    if claimed & given or not given or not holders or shared[best] <= max(shared[i] for i in holders):
-        return None
-    return (f"{', '.join(sorted(claimed))} is the paper's figure for something else; "
-            f"it gives {', '.join(sorted(given))} for this")
+    given = figures_given_instead(content_stems(RESULT_NUMBER.sub(" ", claim)), claimed, paper)
+    return given and (f"{', '.join(sorted(claimed))} is the paper's figure for something else; "
+                      f"it gives {', '.join(sorted(given))} for this")
 
 
 def _swapped_counterpart(claim: str, papers: Sequence[Paper]) -> str | None:

@@ -165,8 +165,21 @@ def trace_cell(field: str, phrase: str | None, abstract: str, taken: set[int] = 
         spread = support >= SPREAD_SUPPORT[0] and best_sentence(phrase, [abstract])[1] >= SPREAD_SUPPORT[1]
         if (index is not None and (support >= MIN_SUPPORT or spread) and numbers_ok and names_ok and figures_ok
                 and of_its_field(field, phrase) and not _from_background(phrase, found, eligible, support)):
-            return Cell(_LEADING_JOINER.sub("", phrase), index, True, "model")
+            text = with_its_amount(phrase, eligible[index]) if field == "data" else phrase
+            return Cell(_LEADING_JOINER.sub("", text), index, True, "model")
     return extractive_cell(field, found, taken)
+
+
+# An amount said right before a phrase: "35M" of "35M publicly accessible data", "180k hours of" ….
+_AMOUNT_BEFORE = re.compile(r"(?:\d+(?:[.,]\d+)*\s?[KMBkmb]?\+?(?:\s+(?:hours|minutes|days)\s+of)?)\s+$")
+
+
+def with_its_amount(phrase: str, sentence: str) -> str:
+    """A data phrase with the amount its sentence gives right before it: the model wrote "publicly
+    accessible data" of "solely utilizing 35M publicly accessible data", and the amount is the point."""
+    at = sentence.lower().find(phrase.lower())
+    amount = _AMOUNT_BEFORE.search(sentence[:at]) if at > 0 else None
+    return f"{amount.group(0)}{phrase}" if amount else phrase
 
 
 def _restates_title(field: str, phrase: str, title: str) -> bool:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from index.models import Paper
 from index.text import STOPWORDS, content_stems, sentences, stem
-from service.tldr_checks import result_figures, result_numbers
+from service.tldr_checks import RESULT_NUMBER, result_figures, result_numbers
 
 # Counts written out ("three bridge layers"). "one" is left out: it is mostly not a count ("one of the …").
 COUNT_WORDS = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
@@ -104,6 +104,33 @@ def figure_of_another_measure(claim: str, paper: Paper) -> str | None:
             paper_says = " or ".join(sorted(set().union(*given)))
             return f"it gives {figure} as {' and '.join(sorted(kinds))}, where the paper gives it as {paper_says}"
     return None
+
+
+def figure_asked_elsewhere(claim: str, question: str, paper: Paper) -> str | None:
+    """Why the claim's figures don't answer the question, or None: the paper's sentence with most of the
+    question's words (beyond the title's) gives other figures than the claim's, which come from another
+    sentence ("what accuracy on VQAv2 test-std, the base model?" answered with the scaled model's 81.15%,
+    or "how many times faster at inference?" with the long-form ASR's 20x)."""
+    claimed = result_numbers(claim)
+    given = figures_given_instead(content_stems(question) - content_stems(paper.title), claimed, paper)
+    return given and (f"{', '.join(sorted(claimed))} is not the paper's figure for what was asked; "
+                      f"it gives {', '.join(sorted(given))} for that")
+
+
+def figures_given_instead(words: set[str], claimed: set[str], paper: Paper) -> set[str] | None:
+    """The figures of the paper's sentence with most of `words` where the `claimed` figures come only from
+    sentences with fewer of them; None where that sentence states a claimed figure, or none, or no sentence
+    states the claimed ones."""
+    found = sentences(paper.abstract)
+    if not claimed or not found:
+        return None
+    shared = [len(words & content_stems(RESULT_NUMBER.sub(" ", sentence))) for sentence in found]
+    best = max(range(len(found)), key=shared.__getitem__)
+    holders = [i for i, sentence in enumerate(found) if claimed & result_numbers(sentence)]
+    given = result_numbers(found[best])
+    if claimed & given or not given or not holders or shared[best] <= max(shared[i] for i in holders):
+        return None
+    return given
 
 
 def measures_named(text: str, leaving_out: str = "") -> set[str]:

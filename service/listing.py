@@ -44,6 +44,10 @@ _FRAME = re.compile(
     r"deals? with|experiments? (?:on|with)|(?:build|builds|built|based) (?:on|upon)|uses?)(?![\w'’])[\s,]*)+",
     re.IGNORECASE)
 _TAIL = re.compile(r"\b(?:(?:out )?today|this week|these days|in (?:today's|these) papers)\b|"
+                   # "… papers in today's batch?": where the papers are, not what about
+                   r"(?:\s+papers?)?\s+(?:in|from|among) (?:today's|today’s|these|this|the day's|the day’s) "
+                   r"(?:batch|lot|list|feed|set|selection|bunch|crop|haul)\b|"
+                   r",?\s+(?:(?:and|or) )?(?:that|this) sort of thing\b|,?\s+and so on\b|"
                    r"\s+(?:papers?|studies)(?=(?:\s+(?:out\s+)?today)?\s*[?.!]*$)|[?.!]+$", re.IGNORECASE)  # "Channel attention papers?"
 # A clause that only asks for a reading ("… . Which paper?", "— what should I read first?"): no topic in it.
 _READ_REQUEST = re.compile(

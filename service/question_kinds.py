@@ -36,6 +36,8 @@ _LIST = re.compile(
     rf"^(?:which|what|list|show me|find)(?: of)?(?: (?:the|today's|today’s|these|new|recent|other))* {_SEVERAL}\b|"
     rf"\bwhich {_SEVERAL}\b|^(?:are|is) there (?:(?:any|a|other) )?{_PAPERS}\b|^any {_PAPERS}\b|^list\b|"
     rf"\bhow many {_PAPERS}\b|"
+    # "Which of these are speech papers?", "which ones of today's use X?" (not "which of these two …")
+    r"^which (?:ones? )?of (?:these|them|today's|today’s|the day's|the day’s)\b(?! (?:two|three|both)\b)|"
     # "is anyone working on X?", "anything on X?", "does anything today read X?", "did anyone try X?",
     # "has anybody looked at X?", "is there anything on X?", "who's working on X?"
     r"^(?:(?:is|are|does|do|did|has|have|was|were) )?(?:anything|any ?one|any ?body|someone|somebody)\b|"
@@ -64,7 +66,9 @@ _RECOMMEND = re.compile(
     r"(?:the|a|one|which) (?:best |first )?(?:paper|one) to read)\b|"
     # a need told first, then one paper asked for: "My model does X. Is there a paper on Y?", "I want Z. Which
     # paper?", "Attention in my decoder costs too much memory. Is there a paper that …?"
-    r"^[^.?!;]{0,200}?\b(?:i|i'm|i am|my|we|our)\b.{1,300}?\b(?:which paper|is there a paper|any paper)\b",
+    r"^[^.?!;]{0,200}?\b(?:i|i'm|i am|my|we|our)\b.{1,300}?\b(?:which paper|is there a paper|any paper)\b|"
+    # … or after: "Starting an NER project on Turkish text. Is there a paper with a baseline I could build on?"
+    r"\b(?:which paper|is there a paper|any paper)\b[^?]{0,120}\b(?:i|we) (?:could|can|should|might)\b",
     re.IGNORECASE)
 # How a request for a reading is put: what one should "read" or "look at", "any suggestions?". Shared with
 # `listing`, whose topic leaves such a clause out.

@@ -23,6 +23,7 @@ from service.ask import (
     ask,
     ask_stream,
     retrieve,
+    with_best_sentences,
     within_budget,
 )
 from service.ask_records import ABSTENTION, MIN_RELEVANCE
@@ -210,6 +211,19 @@ def test_an_answer_that_only_says_the_question_back_gives_way_to_the_cited_paper
     result = ask(sample_library, generator, question)
     assert not result.abstained and "Attention Context Contribution (ACC) metric" in result.text
     assert result.citations[0].title.startswith("Latency Adjustable Transformer Encoder")
+
+
+def test_a_question_asking_for_a_figure_carries_a_close_sentence_that_states_one(sample_library):
+    def carried(question: str, title: str) -> list[str]:
+        found = next(p for p in retrieve(sample_library, question).passages if p.paper.title.startswith(title))
+        return [s.text for s in with_best_sentences(sample_library, question, found, 3).sentences]
+
+    speedup = carried("What inference speedup does the latency-adjustable transformer encoder achieve on BERT-base?",
+                      "Latency")
+    assert len(speedup) == 3 and any("by up to 4.8 times" in text for text in speedup)
+    # a figure far behind is no answer: "how many times" is answered by "once"
+    assert any("encoding the context once" in text
+               for text in carried("How many times does Uni-Encoder need to encode the dialogue context?", "Uni"))
 
 
 def test_the_prompt_holds_numbered_sources_and_the_question(sample_library):

@@ -19,7 +19,7 @@ from service.compare import (
     short_names,
     validate_reply,
 )
-from service.compare_cells import PHRASE_CHARS, extractive_cell, trace_cell, uncut
+from service.compare_cells import PHRASE_CHARS, extractive_cell, trace_cell, uncut, with_its_amount
 from tests.compare_support import GOOD, PROOF, SEGMENT, SPEECH, ScriptedGenerator, good
 
 # --- parsing and validation -----------------------------------------------------------------------------
@@ -110,6 +110,15 @@ def test_a_phrase_naming_a_dataset_the_paper_never_names_is_not_kept():
 def test_supported_phrase_keeps_the_models_words_and_points_at_its_sentence():
     cell = trace_cell("data", "BraTS and KiTS benchmarks", SEGMENT.abstract)
     assert (cell.text, cell.sentence_index, cell.supported, cell.origin) == ("BraTS and KiTS benchmarks", 2, True, "model")
+
+
+def test_a_data_phrase_keeps_the_amount_its_sentence_gives_right_before_it():
+    abstract = ("We present EVE, an encoder-free vision-language model. Notably, solely utilizing 35M publicly "
+                "accessible data, EVE can rival the encoder-based VLMs of similar capacities.")
+    assert trace_cell("data", "publicly accessible data", abstract).text == "35M publicly accessible data"
+    assert with_its_amount("public audio data", "It is trained on 180k hours of public audio data.") == \
+        "180k hours of public audio data"
+    assert with_its_amount("benchmark data", "We use the benchmark data of 2019.") == "benchmark data"
 
 
 def test_hallucinated_phrase_is_replaced_by_the_best_abstract_text():

@@ -12,7 +12,12 @@ from index.text import sentences
 from service.citations import Passage, SourceSentence, check_answer
 from service.compare import FIELDS, ComparisonTable, Row, check_summary
 from service.compare_cells import Cell, trace_cell
-from service.figure_binding import count_for_another_thing, figure_bound_elsewhere, figure_of_another_measure
+from service.figure_binding import (
+    count_for_another_thing,
+    figure_asked_elsewhere,
+    figure_bound_elsewhere,
+    figure_of_another_measure,
+)
 
 UNI = ("Uni-Encoder: A Fast and Accurate Response Selection Paradigm",
        "We propose Uni-Encoder. For instance, it improves R10@1 by 2.9% with an approximately 4X faster inference "
@@ -104,6 +109,26 @@ def test_a_figure_the_paper_gives_for_one_measure_is_not_given_to_another():
     assert figure_of_another_measure("It is 4.8 times better.", acc) is None  # no measure named: nothing to compare
     assert figure_of_another_measure("It cuts FLOPs and latency by 4.8 times.", acc) is None
     assert figure_of_another_measure("It reaches 88.5% with half the FLOPs.", paper("T", "It reaches 88.5%.")) is None
+
+
+BRIDGE = ("BridgeTower: Building Bridges Between Encoders in Vision-Language Representation Learning",
+          "In particular, on the VQAv2 test-std set, BridgeTower achieves an accuracy of 78.73%, outperforming the "
+          "previous state-of-the-art model METER by 1.09%. Notably, when further scaling the model, BridgeTower "
+          "achieves an accuracy of 81.15%, surpassing models that are pre-trained on larger datasets.")
+
+
+def test_a_figure_from_another_sentence_than_the_one_the_question_asks_about_is_removed():
+    question = "What accuracy does BridgeTower get on VQAv2 test-std (the base model, not the scaled one)?"
+    checked = check_answer("BridgeTower achieves an accuracy of 81.15%, surpassing models pre-trained on larger "
+                           "datasets [1]. On VQAv2 test-std it reaches 78.73% [1].", [passage(*BRIDGE)], question)
+    assert checked.text == "On VQAv2 test-std it reaches 78.73% [1]."
+    assert any("81.15 is not the paper's figure for what was asked; it gives 1.09, 78.73" in n for n in checked.notes)
+    bridge = paper(*BRIDGE)
+    assert figure_asked_elsewhere("BridgeTower reaches 78.73%.", question, bridge) is None
+    # a question about the scaled model is answered by its figure
+    assert figure_asked_elsewhere("It reaches 81.15%.", "What accuracy does the scaled BridgeTower model reach "
+                                  "when further scaling it?", bridge) is None
+    assert figure_asked_elsewhere("It reaches 81.15%.", "", bridge) is None  # no question: nothing to go by
 
 
 def test_compare_cells_and_summaries_pair_figures_as_the_paper_does():

@@ -112,6 +112,9 @@ JPQ = "Jointly Optimizing Query Encoder and Product Quantization to Improve Retr
     ("What new datasets are out on speech today?", OVERVIEW),
     ("I must choose between a decoder-only model and an encoder-decoder, and I want a principled comparison. "
      "What should I read?", RECOMMEND),
+    ("Which of these are speech papers?", LIST),
+    ("Which of today's use point clouds?", LIST),
+    ("Starting an NER project on Turkish text. Is there a paper with a baseline I could build on?", RECOMMEND),
 ])
 def test_rules_tell_the_kinds_apart(question, kind):
     assert kind_by_rules(question) == kind
@@ -134,6 +137,7 @@ def test_show_me_asks_for_papers_only_when_it_names_a_kind_of_work():
     assert kind_by_rules("Show me self-supervised methods for point clouds.") == LIST
     assert kind_by_rules("Show me the GLUE score of MosaicBERT.") != LIST  # one figure of one paper
     assert kind_by_rules("Summarise today's papers") == OVERVIEW  # a few words and "papers", but no question
+    assert kind_by_rules("Which of these two models is faster?") != LIST  # two papers, not a list of them
 
 
 def test_the_model_classifies_only_what_the_rules_cannot_tell():
@@ -286,6 +290,10 @@ def test_without_log_probabilities_borderline_papers_are_decided_by_a_cosine_lin
     ("Which papers explain how attention works?", "explain how attention works"),
     ("Instead of many small attention blocks, I want one module. What should I read?",
      "Instead of many small attention blocks, I want one module"),
+    ("Any medical imaging papers in today's batch?", "medical imaging"),
+    ("Which of these are speech papers?", "speech"),
+    ("Which papers are about retrieval - dense retrieval, index compression, that sort of thing?",
+     "retrieval dense retrieval, index compression"),
 ])
 def test_the_topic_is_the_question_without_its_frame(question, topic):
     assert topic_of(question) == topic
