@@ -81,8 +81,8 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
         return None
     vectors = np.asarray(library.embedder.embed_batch([s.text for _, s in candidates]))
     question_vector = np.asarray(library.searcher.query_vector(question))
-    asked = _stems(question)
-    stems = {s.text: _stems(s.text) for _, s in candidates}  # each sentence's, stemmed once
+    asked = porter_stems(question)
+    stems = {s.text: porter_stems(s.text) for _, s in candidates}  # each sentence's, stemmed once
     titles = _title_words(passages)
     # across papers, title words pick the paper ("today's speech models": SpeechT5's "spoken language")
     wanted = asked - titles[passages[0].paper.id] or asked if len(titles) == 1 else asked
@@ -125,7 +125,7 @@ def which_paper_clause(question: str) -> tuple[str, str]:
 def _premise_words(question: str) -> set[str]:
     """The words only of the clause that says which paper the question is about."""
     premise, asked = which_paper_clause(question)
-    return _stems(premise) - _stems(asked) if premise else set()
+    return porter_stems(premise) - porter_stems(asked) if premise else set()
 
 
 def _title_words(passages: Sequence[Passage]) -> dict[str, set[str]]:
@@ -133,7 +133,7 @@ def _title_words(passages: Sequence[Passage]) -> dict[str, set[str]]:
     paper arguing against more complex encoders" favoured "most current U-Net variants … more complex
     encoder" over the paper's sentence giving the reason asked for; "the encoder-free 3D LMM" favoured
     "we present the first Encoder-free 3D LMM, ENEL" over its sentence with the VQA score."""
-    titles = {passage.paper.id: _stems(passage.paper.title) for passage in passages}
+    titles = {passage.paper.id: porter_stems(passage.paper.title) for passage in passages}
     return {paper_id: title | {word.removesuffix("s") for word in title}  # "LMMs" names what "LMM" does
             for paper_id, title in titles.items()}
 
@@ -142,7 +142,7 @@ def _share(wanted: set[str], stems: set[str]) -> float:
     return len(wanted & stems) / len(wanted) if wanted else 0.0
 
 
-def _stems(text: str) -> set[str]:
+def porter_stems(text: str) -> set[str]:
     """The Porter stems of the text's query terms: on every fact set, replayed offline, they pick the
     answering sentence at least as often as the light stemmer (docs/BENCHMARKS.md, session 32)."""
     if not hasattr(_STEMMERS, "porter"):

@@ -16,6 +16,7 @@ import numpy as np
 
 from index.models import Paper
 from index.text import as_typed, points_at_code, sentences
+from service.answer_quote import LEXICAL_WEIGHT, porter_stems
 from service.ask_records import Answer, AskEvent, AskResult, Retrieval, Sources, Token
 from service.citations import Citation, Passage
 from service.compare import MAX_PAPERS, MIN_PAPERS, Comparison, Row, compare_papers
@@ -206,13 +207,24 @@ def what_it_does(library, paper: Paper, aspect: str, name: str = "") -> tuple[tu
     contributing = [i for i in candidates if _CONTRIBUTES.search(kept.sentences[i])] or candidates
     targets = ([] if naming else [(named_title, contributing)]) + ([(aspect, candidates)] if aspect else [])
     for target, among in targets:
-        vector = np.asarray(library.searcher.query_vector(target), dtype=np.float32)
-        best = max(among, key=lambda i: float(kept.vectors[i] @ vector))
+        # the aspect's own words count as in a fact's quote ("pre-training objectives": the sentence naming them)
+        asked = porter_stems(target) - porter_stems(f"{name} {paper.title}") if target == aspect else set()
+        best = _closest(library, kept, target, among, asked)
         if best not in chosen:
             chosen.append(best)
     if not aspect and (how := how_it_works(kept.sentences, usable, candidates[0], chosen, name)) is not None:
         chosen.append(how)
     return tuple((i, kept.sentences[i]) for i in sorted(chosen))
+
+
+def _closest(library, kept, target: str, among: Sequence[int], asked: set[str]) -> int:
+    """Of the sentences `among`, the closest to `target`: dense cosine plus the share of `asked` it says."""
+    vector = np.asarray(library.searcher.query_vector(target), dtype=np.float32)
+
+    def score(i: int) -> float:
+        said = len(asked & porter_stems(kept.sentences[i])) / len(asked) if asked else 0.0
+        return float(kept.vectors[i] @ vector) + LEXICAL_WEIGHT * said
+    return max(among, key=score)
 
 
 def how_it_works(texts: Sequence[str], usable: Sequence[int], first_own: int, chosen: Sequence[int],

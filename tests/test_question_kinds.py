@@ -431,6 +431,16 @@ def test_compare_answers_quote_what_each_paper_does_and_what_the_question_asks(s
     assert any("point cloud" in text for text in quoted)
 
 
+def test_a_compare_quote_for_the_aspect_says_the_aspects_own_words(sample_library):
+    question = "What pre-training objectives do M2-Encoder and LXMERT each use?"
+    named = named_papers(sample_library, question)
+    aspect = question_aspect(question, [name for name, _ in named], [paper.title for _, paper in named])
+    quoted = {name: " ".join(text for _, text in what_it_does(sample_library, paper, aspect, name))
+              for name, paper in named}
+    # nearest in meaning alone, LXMERT's quote was its framework's aim, M2-Encoder's its dataset
+    assert "pre-train the model with" in quoted["LXMERT"] and "contrastive loss" in quoted["M2-Encoder"]
+
+
 @pytest.mark.parametrize(("question", "names", "titles", "aspect"), [
     # the words around a name that its title has name the paper too
     ("Compare TracksTo4D with the geometry-aware 3D GAN inversion encoder.", ["TracksTo4D", "GAN"],
