@@ -59,8 +59,8 @@ log = logging.getLogger(__name__)
 NO_RELEVANT_PASSAGES = "no passage is relevant enough"
 NOT_NAMED_PAPER_RETRIEVED = "no relevant passage comes from the paper the question names"
 # Asked for a figure, a sentence stating one this close behind the last carried sentence takes its place
-# (cosine plus weighted word share). On every seen fact set the answering figure stood 0.07 behind, the
-# figures that did not answer 0.34 and more (docs/BENCHMARKS.md, session 35).
+# (cosine plus weighted word share). Over the seen fact sets, the one such figure that answered stood 0.07
+# behind; those that did not, 0.34 and more (docs/BENCHMARKS.md, session 35).
 FIGURE_MARGIN = 0.15
 
 
@@ -192,8 +192,8 @@ def _with_a_figure(question: str, score: dict[int, float], sentences: Sequence[s
     """The `keep` best sentences. Asked for a figure where none of them states one, a close runner-up stating
     one in digits takes the last place: "… adjusts the inference cost with desired inference latency speedup"
     was carried, not "… improves the inference latency of BERTbase by up to 4.8 times" (0.07 behind). A figure
-    far behind is another figure ("how many forward passes" is answered by "only once"), and "a single face
-    image" no answer to "how many"."""
+    far behind is another figure ("how many forward passes" is answered by "one forward pass"), and "a single
+    face image" no answer to "how many"."""
     ranked = sorted(score, key=lambda i: -score[i])
     chosen = ranked[:keep]
     if keep and asks_figure(question) and not any(states_figure(sentences[i]) for i in chosen):
