@@ -86,12 +86,12 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
     titles = _title_words(passages)
     # across papers, title words pick the paper ("today's speech models": SpeechT5's "spoken language")
     wanted = asked - titles[passages[0].paper.id] or asked if len(titles) == 1 else asked
-    scored = [Quote(p, s, float(v @ question_vector) + LEXICAL_WEIGHT * _share(wanted, stems[s.text])
+    scored = [Quote(p, s, float(v @ question_vector) + LEXICAL_WEIGHT * word_share(wanted, stems[s.text])
                     + SHAPE_BONUS * _has_shape(question, s.text))
               for (p, s), v in zip(candidates, vectors, strict=True)]
     # asked for a figure, a sentence with none can't answer, however close in meaning: the bonus alone let
     # bf16 and fp32 embeddings pick different sentences ("How much does … speed up DeepFloyd-IF sampling?")
-    figures = [quote for quote in scored if states_figure(quote.sentence.text)] if _ASKS_NUMBER.search(question) else []
+    figures = [quote for quote in scored if states_figure(quote.sentence.text)] if asks_figure(question) else []
     # and of those, one that states what is asked ("four fine-tuned models" for "how many … models") beats a
     # closer one with another figure, which would not be quoted alone
     stating = [quote for quote in figures
@@ -108,11 +108,11 @@ def answering_sentence(library, question: str, passages: Sequence[Passage]) -> Q
 
     def within_paper(quote: Quote) -> float:
         said = stems[quote.sentence.text]
-        own_words = (LEXICAL_WEIGHT + OWN_WORDS_EXTRA) * _share(own, said)
-        return quote.score + own_words - LEXICAL_WEIGHT * _share(wanted, said)
+        own_words = (LEXICAL_WEIGHT + OWN_WORDS_EXTRA) * word_share(own, said)
+        return quote.score + own_words - LEXICAL_WEIGHT * word_share(wanted, said)
 
     best = max((quote for quote in pool if quote.passage.paper.id == paper_id), key=within_paper)
-    return replace(best, asked_said=_share(beyond_title, stems[best.sentence.text]))
+    return replace(best, asked_said=word_share(beyond_title, stems[best.sentence.text]))
 
 
 def which_paper_clause(question: str) -> tuple[str, str]:
@@ -138,7 +138,8 @@ def _title_words(passages: Sequence[Passage]) -> dict[str, set[str]]:
             for paper_id, title in titles.items()}
 
 
-def _share(wanted: set[str], stems: set[str]) -> float:
+def word_share(wanted: set[str], stems: set[str]) -> float:
+    """The share of the `wanted` stems that `stems` holds (0 when nothing is wanted)."""
     return len(wanted & stems) / len(wanted) if wanted else 0.0
 
 
@@ -151,7 +152,7 @@ def porter_stems(text: str) -> set[str]:
 
 
 def _has_shape(question: str, sentence: str) -> bool:
-    if _ASKS_NUMBER.search(question):
+    if asks_figure(question):
         return bool(_NUMBER.search(sentence))
     if _ASKS_NAME.search(question):
         return bool(set(_NAME.findall(sentence)) - set(_NAME.findall(question)))
@@ -170,7 +171,7 @@ def states_number(sentence: str) -> bool:
 
 def states_figure(sentence: str) -> bool:
     """A number or a count in words ("two publicly available retrieval benchmarks", "dual paths")."""
-    return bool(_NUMBER.search(sentence) or _COUNT_WORD.search(sentence))
+    return states_number(sentence) or bool(_COUNT_WORD.search(sentence))
 
 
 def stands_alone(result: AskResult, quote: Quote) -> bool:

@@ -196,7 +196,7 @@ def _with_a_figure(question: str, score: dict[int, float], sentences: Sequence[s
     face image" no answer to "how many"."""
     ranked = sorted(score, key=lambda i: -score[i])
     chosen = ranked[:keep]
-    if keep and asks_figure(question) and not any(states_figure(sentences[i]) for i in chosen):
+    if chosen and asks_figure(question) and not any(states_figure(sentences[i]) for i in chosen):
         close = [i for i in ranked[keep:] if score[i] >= score[chosen[-1]] - FIGURE_MARGIN]
         chosen[-1:] = next(([i] for i in close if states_number(sentences[i])), chosen[-1:])
     return set(chosen)

@@ -16,7 +16,7 @@ import numpy as np
 
 from index.models import Paper
 from index.text import as_typed, points_at_code, sentences
-from service.answer_quote import LEXICAL_WEIGHT, porter_stems
+from service.answer_quote import LEXICAL_WEIGHT, porter_stems, word_share
 from service.ask_records import Answer, AskEvent, AskResult, Retrieval, Sources, Token
 from service.citations import Citation, Passage
 from service.compare import MAX_PAPERS, MIN_PAPERS, Comparison, Row, compare_papers
@@ -222,8 +222,7 @@ def _closest(library, kept, target: str, among: Sequence[int], asked: set[str]) 
     vector = np.asarray(library.searcher.query_vector(target), dtype=np.float32)
 
     def score(i: int) -> float:
-        said = len(asked & porter_stems(kept.sentences[i])) / len(asked) if asked else 0.0
-        return float(kept.vectors[i] @ vector) + LEXICAL_WEIGHT * said
+        return float(kept.vectors[i] @ vector) + LEXICAL_WEIGHT * word_share(asked, porter_stems(kept.sentences[i]))
     return max(among, key=score)
 
 
