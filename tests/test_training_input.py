@@ -1,4 +1,5 @@
-"""training/train_tldr_adapter.py: what the adapter reads while training (title or not, how much abstract)."""
+"""training/train_tldr_adapter.py: what the adapter reads while training (title or not, how much abstract),
+and where and in what precision it trains."""
 
 from __future__ import annotations
 
@@ -6,8 +7,14 @@ import argparse
 
 import pytest
 
-pytest.importorskip("torch")
-from training.train_tldr_adapter import add_input_arguments, training_pair  # noqa: E402
+torch = pytest.importorskip("torch")
+from index.hf import native_bf16  # noqa: E402
+from training.train_tldr_adapter import (  # noqa: E402
+    add_compute_arguments,
+    add_input_arguments,
+    compute_target,
+    training_pair,
+)
 
 ROW = {
     "paper_id": "p1",
@@ -56,3 +63,20 @@ def test_a_plain_style_pair_uses_the_plain_prompt_and_the_whole_abstract():
     assert "everyday" in " ".join(pair) and "everyday" not in " ".join(tldr)
     assert "12th" in pair, "plain summaries read the whole abstract, as the app's do"
     assert target[-1] == "widgets.<|im_end|>"
+
+
+def test_training_precision_follows_the_hardware():
+    # bf16 on a CPU without native bf16 is emulated: a pass over train would take days instead of hours
+    assert compute_target("cpu", "auto") == ("cpu", torch.bfloat16 if native_bf16("cpu") else torch.float32)
+    assert compute_target("cpu", "float32") == ("cpu", torch.float32)
+    assert compute_target("cpu", "bfloat16") == ("cpu", torch.bfloat16), "an explicit choice is kept"
+    device, _ = compute_target()
+    assert device != "cpu" or not torch.cuda.is_available(), "a lent GPU is used"
+
+
+def test_compute_arguments_default_to_auto():
+    parser = argparse.ArgumentParser()
+    add_compute_arguments(parser)
+    assert vars(parser.parse_args([])) == {"device": "auto", "dtype": "auto"}
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--dtype", "float8"])

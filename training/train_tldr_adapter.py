@@ -28,6 +28,7 @@ from safetensors.torch import save_file
 from torch import nn
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from index.hf import auto_device, torch_dtype
 from index.models import Paper
 from service.engines import model_assets
 from service.engines.transformers_lm import convert_gguf
@@ -87,18 +88,23 @@ def row_paper(row: dict, with_title: bool = True) -> Paper:
 
 def target_loss(model, prompt: list[int], target: list[int], max_tokens: int) -> torch.Tensor:
     ids = (prompt + target)[-max_tokens:]
-    hidden = model.model(input_ids=torch.tensor([ids])).last_hidden_state[0, -len(target) - 1 : -1]
-    return nn.functional.cross_entropy(model.lm_head(hidden).float(), torch.tensor(target))
+    hidden = model.model(input_ids=torch.tensor([ids], device=model.device)).last_hidden_state[0, -len(target) - 1 : -1]
+    return nn.functional.cross_entropy(model.lm_head(hidden).float(), torch.tensor(target, device=model.device))
 
 
 def model_with_lora(args):
-    """(bundle, tokenizer, bf16 model, its fresh LoRA wrappers) for the bundled 0.5B model."""
+    """(bundle, tokenizer, model, its fresh LoRA wrappers) for the bundled 0.5B model, on `--device` in
+    `--dtype` (`compute_target`); the adapter's own weights are fp32 in every case (`LoraLinear`)."""
     torch.manual_seed(args.seed)
+    device, dtype = compute_target(args.device, args.dtype)
+    print(f"training on {device} in {str(dtype).removeprefix('torch.')} "
+          f"(CPU capability {torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} threads)", flush=True)
     bundle = model_assets.BUNDLED["bundled"]
     model_path = model_assets.ensure_converted(bundle, Settings().model_cache, convert_gguf)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.bfloat16)
-    return bundle, tokenizer, model, attach_lora(model, args.top, args.rank, args.scale)
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
+    wrapped = attach_lora(model, args.top, args.rank, args.scale)
+    return bundle, tokenizer, model.to(device), wrapped
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -163,6 +169,22 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
                         help="read at most this many words of the abstract, as the app does (0: all of it)")
 
 
+def add_compute_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where training runs and in what precision (`compute_target`)."""
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
+                        help="auto: a GPU when there is one, else the CPU")
+    parser.add_argument("--dtype", choices=("auto", "bfloat16", "float32"), default="auto",
+                        help="the base model's precision; auto: bf16 only where the hardware computes it natively")
+
+
+def compute_target(device: str = "auto", dtype: str = "auto") -> tuple[str, torch.dtype]:
+    """(device, base-model precision) to train on. `auto` trains on a GPU when there is one, and in bf16
+    only where the hardware computes it natively: on an AVX2-only CPU torch emulates bf16 at a small
+    fraction of fp32's speed, which turns the rebuild's hours into days (docs/BENCHMARKS.md, session 36)."""
+    chosen = auto_device() if device == "auto" else device
+    return chosen, torch_dtype(dtype, chosen)
+
+
 def write_adapter(wrapped: dict[str, LoraLinear], out: Path, metadata: dict[str, str]) -> None:
     """The LoRA weights in bf16, in the layout `service.engines.transformers_lm.read_lora` loads (`scale` in the metadata)."""
     tensors = {}
@@ -189,6 +211,7 @@ def main() -> None:
     parser.add_argument("--style", choices=("tldr", "plain"), default="tldr",
                         help="the product prompt the targets answer (plain: targets from training.plain_targets)")
     add_input_arguments(parser)
+    add_compute_arguments(parser)
     parser.add_argument("--out", type=Path,
                         default=model_assets.ADAPTER_DIR / "scitldr-qwen2.5-coder-0.5b-lora.safetensors")
     train(parser.parse_args())

@@ -42,6 +42,7 @@ from service.engines.transformers_lm import read_lora
 from training.train_tldr_adapter import (
     LoraLinear,
     adapter_metadata,
+    add_compute_arguments,
     add_input_arguments,
     model_with_lora,
     read_rows,
@@ -79,14 +80,16 @@ def sequence_logprobs(model, prompt: list[int], continuations: list[list[int]], 
     """Mean token log-probability of each continuation after the prompt. The prompt (but its last
     token) runs once without a graph; its last token then starts every continuation, so only the
     continuations' positions are trained through and the output layer runs on them only."""
+    device = model.device
     with torch.no_grad():
-        cache = model.model(input_ids=torch.tensor([prompt[:-1]]), use_cache=True).past_key_values
+        cache = model.model(input_ids=torch.tensor([prompt[:-1]], device=device), use_cache=True).past_key_values
     cache.batch_repeat_interleave(len(continuations))
     longest = max(len(c) for c in continuations)
-    targets = torch.tensor([c + [pad_id] * (longest - len(c)) for c in continuations])
-    inputs = torch.cat([torch.full((len(continuations), 1), prompt[-1]), targets[:, :-1]], dim=1)
-    mask = torch.tensor([[1] * len(c) + [0] * (longest - len(c)) for c in continuations])
-    full_mask = torch.cat([torch.ones(len(continuations), len(prompt) - 1, dtype=mask.dtype), mask], dim=1)
+    targets = torch.tensor([c + [pad_id] * (longest - len(c)) for c in continuations], device=device)
+    inputs = torch.cat([torch.full((len(continuations), 1), prompt[-1], device=device), targets[:, :-1]], dim=1)
+    mask = torch.tensor([[1] * len(c) + [0] * (longest - len(c)) for c in continuations], device=device)
+    full_mask = torch.cat([torch.ones(len(continuations), len(prompt) - 1, dtype=mask.dtype, device=device), mask],
+                          dim=1)
     hidden = model.model(input_ids=inputs, attention_mask=full_mask, past_key_values=cache).last_hidden_state
     logprobs = torch.log_softmax(model.lm_head(hidden).float(), dim=-1)
     picked = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1) * mask
@@ -102,7 +105,7 @@ def paper_loss(model, tokenizer, row: dict, beams: list[dict], scorer, args) -> 
     candidates = [tokenizer(text + END, add_special_tokens=False)["input_ids"] for text, _ in ranked]
     scores = sequence_logprobs(model, prompt, candidates + [gold_ids], tokenizer.pad_token_id)
     gold_nll = -scores[-1]
-    rank_loss = torch.zeros(())
+    rank_loss = torch.zeros((), device=model.device)
     for better in range(len(ranked)):
         for worse in range(better + 1, len(ranked)):
             length_gap = abs(len(ranked[better][0].split()) - len(ranked[worse][0].split()))
@@ -183,6 +186,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     add_input_arguments(parser)
+    add_compute_arguments(parser)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     if args.ids and args.rank_weight:
