@@ -6,7 +6,8 @@ other papers of the day on the topic decides the clear cases; for the borderline
 in with how much likelier each paper makes the question, read from its log-probabilities (without a
 scoring model, a cosine line). Recommendations rank the papers that are not clearly off the topic. Each
 listed paper carries one evidence sentence from its abstract, cited. When no paper qualifies, the
-answer says so: that is an answer about the day, not an abstention.
+answer says so: that is an answer about the day, not an abstention, unless the question was only a topic's
+name typed as a search ("RL for robot control?"), which then found nothing the papers cover.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from service.ask_records import Answer, AskEvent, AskResult, Retrieval, Sources,
 from service.citations import Citation, Passage, SourceSentence
 from service.engines.protocol import Generator
 from service.paper_judging import MIN_COSINE, Judged, decide, evidence, judge_papers
-from service.question_kinds import ASKS_SUGGESTIONS, OVERVIEW, READING_VERBS, RECOMMEND
+from service.question_kinds import ASKS_SUGGESTIONS, OUT_OF_SCOPE, OVERVIEW, READING_VERBS, RECOMMEND, is_bare_topic
 from service.search import ALL_PAPERS, SearchFilter
 
 RECOMMEND_LIMIT = 3  # papers a recommendation ranks
 OVERVIEW_LIMIT = 5
+NO_PAPER_ON_TOPIC = "no paper of the scope is about the topic searched for"  # the reason a search abstains
 # Frame words of a list/recommend question, cut to leave its topic ("which papers are about X today?").
 _FRAME = re.compile(
     r"^(?:(?:(?:papers?|works?|studies) using|"
@@ -171,6 +173,11 @@ def list_answer(library, generator: Generator | None, question: str, kind: str,
     notes = tuple(f"[{n}] judged by the model (borderline by retrieval)" for n, item in enumerate(listed, 1)
                   if item.decided_by == "model")
     retrieval = Retrieval(topic, passages, max((p.relevance for p in passages), default=0.0))
+    if not listed and is_bare_topic(question):
+        # a search that found nothing: the papers don't cover it ("Best pizza in Naples?"), where "Which papers
+        # are about X?" is answered "none"
+        yield Answer(AskResult(question, text, (), True, NO_PAPER_ON_TOPIC, "", retrieval, (), kind=OUT_OF_SCOPE))
+        return
     yield Answer(AskResult(question, text, citations, False, "", "", retrieval, notes, kind=kind))
 
 

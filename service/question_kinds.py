@@ -94,6 +94,20 @@ _FACT_OPENING = re.compile(
     r"(?:into|from|at|to|with|under|through|during) (?:which|what|how)\b)\b",
     re.IGNORECASE)
 
+# A few words naming a topic and nothing more, as typed into a search box ("speech recognition", "RL for robot
+# control?"): which papers are about it. Not with a question word, an auxiliary verb, a person, an imperative
+# or a second sentence (those are questions the other rules or the model tell apart), and not with a word shaped
+# like a paper's name ("LXMERT accuracy?", "BridgeTower"): that asks about the paper, and the model decides.
+BARE_TOPIC_WORDS = 8
+_NOT_A_BARE_TOPIC = re.compile(
+    r"\b(?:what|which|who|whom|whose|how|why|when|where|is|are|was|were|be|been|does|do|did|has|have|had|can|"
+    r"could|should|would|will|may|might|must|i|we|you|me|my|our|your)\b|"
+    r"^(?:name|explain|describe|summari[sz]e|tell|give|define|list|show|find|compare)\b|[.;:!?]\s+\S",
+    re.IGNORECASE)
+# camelCase inside a word (BridgeTower, MosaicBERT, neU-Net, TracksTo4D), or capitals throughout a longer one
+# (LXMERT, OWSM-CTC); not an acronym for a field (RL, ASR, LLMs, BERT, GLUE)
+_NAME_SHAPED = re.compile(r"[a-z][^\s]*[A-Z]|^(?=(?:[^a-z]*[A-Z]){5})[A-Z0-9+-]+$")
+
 
 @dataclass(frozen=True)
 class QuestionKind:
@@ -128,7 +142,23 @@ def kind_by_rules(question: str, is_follow_up: bool = False) -> str | None:
         return FOLLOW_UP
     if _FACT_OPENING.match(text):
         return FACT
+    if _names_a_topic_only(text):
+        return LIST
     return None
+
+
+def is_bare_topic(question: str) -> bool:
+    """Whether the question is a list question only for being a topic's name, a few words without a verb
+    of its own, as a search is typed: not one that asks for papers ("Anything on object detection?")."""
+    text = " ".join(question.split())
+    return kind_by_rules(text) == LIST and not _LIST.search(text)
+
+
+def _names_a_topic_only(text: str) -> bool:
+    words = re.findall(r"[\w'’+-]+", text)
+    if not words or len(words) > BARE_TOPIC_WORDS or _NOT_A_BARE_TOPIC.search(text):
+        return False
+    return not any(_NAME_SHAPED.search(word) for word in words)
 
 
 def kind_by_model(question: str, score_choices) -> str:

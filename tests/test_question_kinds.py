@@ -33,6 +33,7 @@ from service.question_kinds import (
     OVERVIEW,
     RECOMMEND,
     classify,
+    is_bare_topic,
     kind_by_rules,
 )
 
@@ -115,6 +116,11 @@ JPQ = "Jointly Optimizing Query Encoder and Product Quantization to Improve Retr
     ("Which of these are speech papers?", LIST),
     ("Which of today's use point clouds?", LIST),
     ("Starting an NER project on Turkish text. Is there a paper with a baseline I could build on?", RECOMMEND),
+    # a topic's name alone, as typed into a search box
+    ("speech recognition", LIST),
+    ("RL for robot control?", LIST),
+    ("vision-language pretraining", LIST),
+    ("LLMs for code", LIST),
 ])
 def test_rules_tell_the_kinds_apart(question, kind):
     assert kind_by_rules(question) == kind
@@ -138,6 +144,26 @@ def test_show_me_asks_for_papers_only_when_it_names_a_kind_of_work():
     assert kind_by_rules("Show me the GLUE score of MosaicBERT.") != LIST  # one figure of one paper
     assert kind_by_rules("Summarise today's papers") == OVERVIEW  # a few words and "papers", but no question
     assert kind_by_rules("Which of these two models is faster?") != LIST  # two papers, not a list of them
+
+
+@pytest.mark.parametrize("question", [
+    "LXMERT accuracy?", "BridgeTower", "OWSM-CTC speed", "neU-Net artifacts",  # shaped like a paper's name
+    "I want to speed up diffusion inference", "Explain diffusion models",  # a person, an imperative
+    "Faster sampling. Any ideas", "diffusion models that are trained on video and images with fewer steps",
+])
+def test_a_bare_topic_is_a_few_words_naming_no_paper(question):
+    assert not is_bare_topic(question)
+    assert is_bare_topic("speech recognition") and not is_bare_topic("Anything on speech recognition?")
+    assert kind_by_rules(question) is None  # the model decides, as before
+
+
+def test_a_bare_topic_lists_its_papers_or_abstains_when_none_covers_it(sample_library):
+    found = ask(sample_library, RelevanceJudge("segmentation"), "medical image segmentation")
+    assert found.kind == LIST and not found.abstained
+    assert {c.title for c in found.citations} == MEDICAL_SEGMENTATION
+    nothing = ask(sample_library, RelevanceJudge(), "Best pizza in Naples?")
+    assert nothing.kind == OUT_OF_SCOPE and nothing.abstained and nothing.citations == ()
+    assert re.fullmatch(r"None of the papers of \d{4}-\d\d-\d\d fits “Best pizza in Naples\?”\.", nothing.text)
 
 
 def test_the_model_classifies_only_what_the_rules_cannot_tell():
