@@ -7,8 +7,9 @@
 # adapter, the final one (adapter.safetensors, the format the transformers engine and the repository
 # ship) and its GGUF LoRA (adapter.gguf, the file the llama.cpp engine loads). Steps as in
 # training/README.md; ≈ 95 min on a 2-core CPU with AVX-512 BF16, ≈ 2.5 h on an AVX2-only one (fp32 there:
-# precision follows the hardware), minutes on a GPU (used when there is one). PAPERS (default 1400) sets step 1's papers; a train
-# file of a few dozen lines with PAPERS=16 makes a quick trial run of the whole chain (not the weights).
+# precision follows the hardware), minutes on a GPU (used when there is one). PAPERS (default 1400) sets
+# step 1's papers; a train file of a few dozen lines with PAPERS=16 makes a quick trial run of the whole
+# chain (not the weights).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TRAIN="${1:-../shared/data/scitldr/train.jsonl}"
