@@ -153,7 +153,7 @@ def porter_stems(text: str) -> set[str]:
 
 def _has_shape(question: str, sentence: str) -> bool:
     if asks_figure(question):
-        return bool(_NUMBER.search(sentence))
+        return states_number(sentence)
     if _ASKS_NAME.search(question):
         return bool(set(_NAME.findall(sentence)) - set(_NAME.findall(question)))
     return False

@@ -222,7 +222,8 @@ def _closest(library, kept, target: str, among: Sequence[int], asked: set[str]) 
     vector = np.asarray(library.searcher.query_vector(target), dtype=np.float32)
 
     def score(i: int) -> float:
-        return float(kept.vectors[i] @ vector) + LEXICAL_WEIGHT * word_share(asked, porter_stems(kept.sentences[i]))
+        said = word_share(asked, porter_stems(kept.sentences[i])) if asked else 0.0  # no words asked: no stemming
+        return float(kept.vectors[i] @ vector) + LEXICAL_WEIGHT * said
     return max(among, key=score)
 
 
