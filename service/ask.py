@@ -53,6 +53,7 @@ from service.paper_by_paper import (
 )
 from service.question_kinds import COMPARE, FACT, LIST, OUT_OF_SCOPE, OVERVIEW, RECOMMEND, classify
 from service.search import ALL_PAPERS, SearchFilter, SearchHit, coverage, term_weights
+from service.topic_compare import compared_topic, topic_compare_answer
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +242,8 @@ def _answer_events(library, generator: Generator, question: str, kind: str, filt
         named = named_papers(library, question, filters)
         if len(named) >= MIN_PAPERS:
             return compare_answer(library, generator, question, named, library.outputs)
+        if found := compared_topic(question):  # "Compare the speech papers": the papers a topic lists
+            return topic_compare_answer(library, generator, question, *found, filters)
     return fact_answer(library, generator, question, filters, conversation, options, kind)
 
 

@@ -121,18 +121,21 @@ def _parts(question: str) -> list[str]:
 
 
 def compare_answer(library, generator: Generator, question: str, named: Sequence[tuple[str, Paper]],
-                   cache) -> Iterator[AskEvent]:
+                   cache, lead: str = "", aspect: str | None = None) -> Iterator[AskEvent]:
     """Events of a compare answer over the named papers: the sources, then at once each paper's own
-    sentences on what it does (no model), then, once the table is built, each paper's row in a line."""
+    sentences on what it does (no model), then, once the table is built, each paper's row in a line.
+    A lead, when given, opens the answer (which papers a topic brought); an aspect given replaces the
+    one read from the question."""
     passages = tuple(Passage(n, paper, "", (), 1.0) for n, (_, paper) in enumerate(named, 1))
     yield Sources(Retrieval(question, passages, 1.0, 1.0))
     names = [name for name, _ in named]
-    aspect = question_aspect(question, names, [paper.title for _, paper in named])
+    if aspect is None:
+        aspect = question_aspect(question, names, [paper.title for _, paper in named])
     quotes = [what_it_does(library, paper, aspect, name) for name, paper in named]
     # a name shown as the paper's is one its authors gave it ("3D GAN inversion" makes no paper "GAN")
     shown = [(name if name and built_by_authors(name, paper.title, paper.abstract) else "", paper)
              for name, paper in named]
-    opening = quoted_lines(shown, quotes)
+    opening = [lead] * bool(lead) + quoted_lines(shown, quotes)
     yield Token("\n".join(opening))
     comparison = compare_papers([paper for _, paper in named], generator, cache)
     rows, citations = row_lines(comparison, [name for name, _ in shown], quotes)

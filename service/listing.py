@@ -163,22 +163,27 @@ def list_answer(library, generator: Generator | None, question: str, kind: str,
     for item in listed_papers(library, generator, kind, question, topic, scope):
         listed.append(item)
         yield Token(("" if len(listed) > 1 else _lead(kind, subject, scope)) + _line(kind, len(listed), item) + "\n")
-    text = (_lead(kind, subject, scope) + "\n".join(_line(kind, n, item) for n, item in enumerate(listed, 1))
-            if listed else _none(subject, scope))
+    result = listing_result(question, kind, topic, listed, scope, _lead(kind, subject, scope), _none(subject, scope))
     if not listed:
-        yield Token(text)
+        yield Token(result.text)
+        if is_bare_topic(question):
+            # a search that found nothing: the papers don't cover it ("Best pizza in Naples?"), where "Which papers
+            # are about X?" is answered "none"
+            result = replace(result, abstained=True, reason=NO_PAPER_ON_TOPIC, kind=OUT_OF_SCOPE)
+    yield Answer(result)
+
+
+def listing_result(question: str, kind: str, topic: str, listed: Sequence[ListedPaper], scope: SearchFilter,
+                   lead: str, none: str) -> AskResult:
+    """The answer over the listed papers: the lead and a cited line each, or the none-text when none is."""
+    text = lead + "\n".join(_line(kind, n, item) for n, item in enumerate(listed, 1)) if listed else none
     citations = tuple(listing_citation(n, item) for n, item in enumerate(listed, 1))
     passages = tuple(Passage(n, item.paper, "", (SourceSentence(item.sentence_index, item.sentence),), item.score)
                      for n, item in enumerate(listed, 1))
     notes = tuple(f"[{n}] judged by the model (borderline by retrieval)" for n, item in enumerate(listed, 1)
                   if item.decided_by == "model")
     retrieval = Retrieval(topic, passages, max((p.relevance for p in passages), default=0.0))
-    if not listed and is_bare_topic(question):
-        # a search that found nothing: the papers don't cover it ("Best pizza in Naples?"), where "Which papers
-        # are about X?" is answered "none"
-        yield Answer(AskResult(question, text, (), True, NO_PAPER_ON_TOPIC, "", retrieval, (), kind=OUT_OF_SCOPE))
-        return
-    yield Answer(AskResult(question, text, citations, False, "", "", retrieval, notes, kind=kind))
+    return AskResult(question, text, citations, False, "", "", retrieval, notes, kind=kind)
 
 
 def _subject(question: str, topic: str) -> str:
@@ -189,16 +194,18 @@ def _subject(question: str, topic: str) -> str:
 
 def _none(subject: str, scope: SearchFilter) -> str:
     """The honest answer when no paper of the scope qualifies."""
-    where = _scope_name(scope)
+    where = scope_name(scope)
     if subject.startswith("about "):
         return f"None of the papers of {where} is {subject}."
     return f"None of the papers of {where} fits {subject.removeprefix('for ')}."
 
 
 def _lead(kind: str, subject: str, scope: SearchFilter) -> str:
-    where = _scope_name(scope)
+    where = scope_name(scope)
     if kind == RECOMMEND:
-        return f"To read first {subject.replace('about ', 'on ', 1)} ({where}):\n"
+        # "about X" reads "on X" here; a quoted question keeps its own words ("if I care about …")
+        on_subject = "on " + subject.removeprefix("about ") if subject.startswith("about ") else subject
+        return f"To read first {on_subject} ({where}):\n"
     if kind == OVERVIEW:
         return f"The papers of {where} closest to what is new {subject}:\n"
     return f"Papers of {where} {subject}:\n"
@@ -209,7 +216,7 @@ def _line(kind: str, number: int, item: ListedPaper) -> str:
     return f"{number}. {item.paper.title} [{number}] — {why}“{item.sentence}”"
 
 
-def _scope_name(scope: SearchFilter) -> str:
+def scope_name(scope: SearchFilter) -> str:
     if not scope.days:
         return "the library"
     start, end = scope.days
