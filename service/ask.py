@@ -239,10 +239,15 @@ def _answer_events(library, generator: Generator, question: str, kind: str, filt
     if kind in (LIST, RECOMMEND, OVERVIEW):
         return list_answer(library, generator, question, kind, filters)
     if kind == COMPARE:
+        # "Compare the speech papers": a set named by its topic, no paper by its name, takes the papers the topic
+        # lists (a search for each part of the question would take one paper a part)
+        if (found := compared_topic(question)) and not names_outright(library, question, filters):
+            return topic_compare_answer(library, generator, question, *found, filters)
         named = named_papers(library, question, filters)
         if len(named) >= MIN_PAPERS:
             return compare_answer(library, generator, question, named, library.outputs)
-        if found := compared_topic(question):  # "Compare the speech papers": the papers a topic lists
+        # "A few papers today deal with X. How do their solutions compare?": the set named in what came before
+        if (found := compared_topic(question, look_back=True)) and not names_outright(library, question, filters):
             return topic_compare_answer(library, generator, question, *found, filters)
     return fact_answer(library, generator, question, filters, conversation, options, kind)
 

@@ -24,7 +24,7 @@ MODEL_CHOICES = (FACT, LIST, RECOMMEND, COMPARE, OVERVIEW)
 _PAPERS = r"(?:papers?|works?|studies|articles|preprints|publications)"
 _SEVERAL = r"(?:papers|works|studies|articles|preprints|publications)"  # "which paper …?" asks a fact
 _COMPARE = re.compile(
-    r"\b(?:compare|comparing|comparison|contrast|versus|vs\.?|differ(?:s|ence|ences)?\b|"
+    r"\b(?:compare|comparing|comparison|comparative|contrast|versus|vs\.?|differ(?:s|ence|ences)?\b|"
     r"(?:how|what) (?:is|are) .{1,60}? (?:different|similar)|the same as|better than|outperform|"
     # "How do A and B each speed up inference?": one question of two things side by side ("how many … each"
     # is a count per paper, a fact)

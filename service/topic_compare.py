@@ -25,43 +25,67 @@ TOPIC_LIMIT = 5  # papers a topic's comparison takes: its table costs a model ex
 _SET = re.compile(r"\b(?:papers|works|studies|methods|approaches|models|architectures|techniques|systems|"
                   r"frameworks|ones|entries|submissions)\b", re.IGNORECASE)
 _COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "2": 2, "3": 3, "4": 4, "5": 5}
-_COUNT = re.compile(rf"\b(?:the|today's|today’s|these)?\s*({'|'.join(_COUNTS)})\b(?=[\w\s-]*\b{_SET.pattern})",
-                    re.IGNORECASE)
+_COUNT = re.compile(rf"\b(?:the|today's|today’s|these)?\s*({'|'.join(_COUNTS)})\b"
+                    rf"(?=(?:\s+of\s+(?:the|today's|today’s|these))?[\w\s-]*\b{_SET.pattern})", re.IGNORECASE)
 # A compare question's own words: what is left names the set ("the medical image segmentation papers").
 _COMPARE_FRAME = re.compile(
     r"\b(?:compare|contrast|comparison of|how (?:do|does|did)|in what ways? do|what(?:'s|’s| is| are) the "
     r"(?:main |key )?(?:differences?|similarities) (?:between|among|of)|(?:differences?|similarities) "
-    r"(?:between|among|of)|differ(?:ent)?|(?:from|with|to) (?:each other|one another)|all|each|both)\b",
+    r"(?:between|among|of)|differ(?:ent|ences?)?|(?:please )?(?:provide|give|write)(?: me)? (?:an? )?"
+    r"(?:comparative )?(?:summary|overview|comparison) of|comparative|(?:from|with|to) (?:each other|one another)|all|each|both)\b",
     re.IGNORECASE)
 
 # What the papers are compared on, after the verb ("differ in how they upsample"); the aspect, not the topic.
 _ASPECT = re.compile(r"\b(?:differ|compare|contrast)\w*\s+(?:in|on|with respect to|regarding|when it comes to)\b.*$",
                      re.IGNORECASE)
 # A set named by what was said before ("their upsampling approaches", "these papers"): no topic to list.
-_WHEN = frozenset({"today's", "today’s", "today", "day's", "day’s", "new", "recent", "latest"})
+# Where a sentence's parts meet: a dash, a colon ("The speech papers: how do they differ?").
+_PARTS = re.compile(r"\s+[—–-]\s+|:\s*")
+_WHEN = frozenset({"today's", "today’s", "today", "day's", "day’s", "new", "recent", "latest", "few", "several",
+                   "some", "many", "couple"})
+# Words that open a set's description without being of it ("the papers concerned with X").
+_LEADING = re.compile(r"^\s*(?:that|which|who)?\s*(?:are\s+)?(?:concerned with|dealing with|focused on|focusing on|"
+                      r"working on|looking at)\s+", re.IGNORECASE)
 _BACK = re.compile(r"(?:their|its|these|those|both|such|the above)\b", re.IGNORECASE)
 
 
-def compared_topic(question: str) -> tuple[str, int] | None:
+def compared_topic(question: str, look_back: bool = False) -> tuple[str, int] | None:
     """The topic a compare question takes its papers from, and how many it asks for (0: all the topic's, up
-    to TOPIC_LIMIT), when it compares a set of papers rather than papers it names; else None."""
-    asking = [part for part in re.split(r"(?<=[.?!])\s+", question) if _COMPARE_FRAME.search(part)]
-    # "The speech papers: how do they differ?" names its set before the colon, as does "Compare A: …"
-    head = asking[-1].split(":", 1)[0] if asking else ""
-    count = _COUNT.search(head)
-    text = " ".join(_COMPARE_FRAME.sub(" ", _ASPECT.sub("", _COUNT.sub(" ", head))).split())
+    to TOPIC_LIMIT), when it compares a set of papers rather than papers it names; else None. The set is
+    named where the comparison is asked, or, with `look_back`, when that says "their …" or names no set
+    ("A few papers today deal with X. How do their solutions compare?", "the papers that drop the encoder
+    — how do they compare?"), in the part before it."""
+    sentences = [part for part in re.split(r"(?<=[.?!])\s+", question) if part.strip()]
+    asking = max((i for i, part in enumerate(sentences) if _COMPARE_FRAME.search(part)), default=None)
+    if asking is None:
+        return None
+    # the sentence asking, in its parts ("the speech papers — how do they differ?"); then, looking back,
+    # each sentence before it while the set is still to be found
+    for at in range(asking, -1 if look_back else asking - 1, -1):
+        found = [topic for part in _PARTS.split(sentences[at]) if part.strip() and (topic := _set_topic(part))]
+        if found:
+            return found[0]
+        if at < asking and not _SET.search(sentences[at]):
+            return None
+    return None
+
+
+def _set_topic(part: str) -> tuple[str, int] | None:
+    count = _COUNT.search(part)
+    text = " ".join(_COMPARE_FRAME.sub(" ", _ASPECT.sub("", _COUNT.sub(" ", part))).split())
     if not (found := _SET.search(text)):
         return None
     # "the speech papers on model size": the set is named before its noun, and what follows is asked of it;
     # "the papers on 3D": nothing before, so what follows names it
     before, after = text[:found.start()], text[found.end():]
     topic = _topic_words(before) or _topic_words(after)
-    if not topic or _BACK.match(topic):
+    if not topic or _BACK.match(topic) or _BACK.match(before.strip()):
         return None
     return topic, _COUNTS[count.group(1).lower()] if count else 0
 
 
 def _topic_words(text: str) -> str:
+    text = _LEADING.sub("", text.split(",")[0])  # ", with attention to how each …": asked of the set, not it
     words = topic_of(text).split()
     while words and words[0].lower() in _WHEN:  # "the latest speech papers" → "speech"
         words.pop(0)
@@ -82,13 +106,18 @@ def topic_compare_answer(library, generator: Generator, question: str, topic: st
     if len(listed) >= MIN_PAPERS:
         chosen = listed[:limit]
         more = f", the {len(chosen)} first of the {len(listed)} it lists" if len(listed) > len(chosen) else ""
-        lead = f"The papers of {where} about {topic}{more}, compared:"
+        lead = f"The papers of {where} {_about(topic)}{more}, compared:"
         aspect = " ".join(w for w in question_aspect(question, [topic]).split() if w.lower() not in topic.lower())
         yield from compare_answer(library, generator, question, [("", item.paper) for item in chosen],
                                   library.outputs, lead=lead, aspect=aspect)
         return
     yield Sources(Retrieval(topic, (), 0.0, 0.0))
-    lead = f"Only one paper of {where} is about {topic}, so there is nothing to compare it with:\n"
-    result = listing_result(question, LIST, topic, listed, scope, lead, f"None of the papers of {where} is about {topic}.")
+    lead = f"Only one paper of {where} is {_about(topic)}, so there is nothing to compare it with:\n"
+    result = listing_result(question, LIST, topic, listed, scope, lead, f"None of the papers of {where} is {_about(topic)}.")
     yield Token(result.text)
     yield Answer(replace(result, kind=COMPARE))
+
+
+def _about(topic: str) -> str:
+    """"about speech"; a set described at length is quoted ("that fit “throw out the separate encoder …”")."""
+    return f"about {topic}" if len(topic.split()) <= 4 else f"that fit “{topic}”"

@@ -42,6 +42,10 @@ class _SilentExtractor:
     ("The speech papers: how do they differ?", ("speech", 0)),
     ("Compare the latest speech papers", ("speech", 0)),
     ("Compare the papers about diffusion models", ("diffusion", 0)),
+    ("speech papers - architecture differences?", ("speech", 0)),
+    ("the papers that drop the vision encoder — how do their training tricks compare?", ("drop the vision encoder", 0)),
+    ("Please provide a comparative summary of the papers concerned with dense retrieval, with attention to speed.",
+     ("dense retrieval", 0)),
 ])
 def test_a_compare_question_over_a_set_of_papers_names_its_topic(question, found):
     assert compared_topic(question) == found
@@ -90,3 +94,10 @@ def test_a_topic_with_one_paper_or_none_says_there_is_nothing_to_compare(sample_
     none = ask(sample_library, model, "Compare the protein folding papers.")
     assert re.fullmatch(r"None of the papers of \S+ is about protein folding\.", none.text) and none.citations == ()
     assert model.requests == 0
+
+
+def test_a_set_named_in_a_sentence_before_the_comparison_is_looked_back_for_only_when_asked():
+    question = "A few papers today deal with dense retrieval. How do their solutions compare?"
+    assert compared_topic(question) is None  # first, the papers the question's parts name by search
+    assert compared_topic(question, look_back=True) == ("dense retrieval", 0)
+    assert compared_topic("Speech is hard. How do MosaicBERT and EVE compare?", look_back=True) is None
