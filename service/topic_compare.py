@@ -38,7 +38,6 @@ _COMPARE_FRAME = re.compile(
 # What the papers are compared on, after the verb ("differ in how they upsample"); the aspect, not the topic.
 _ASPECT = re.compile(r"\b(?:differ|compare|contrast)\w*\s+(?:in|on|with respect to|regarding|when it comes to)\b.*$",
                      re.IGNORECASE)
-# A set named by what was said before ("their upsampling approaches", "these papers"): no topic to list.
 # Where a sentence's parts meet: a dash, a colon ("The speech papers: how do they differ?").
 _PARTS = re.compile(r"\s+[—–-]\s+|:\s*")
 _WHEN = frozenset({"today's", "today’s", "today", "day's", "day’s", "new", "recent", "latest", "few", "several",
@@ -46,6 +45,7 @@ _WHEN = frozenset({"today's", "today’s", "today", "day's", "day’s", "new", "
 # Words that open a set's description without being of it ("the papers concerned with X").
 _LEADING = re.compile(r"^\s*(?:that|which|who)?\s*(?:are\s+)?(?:concerned with|dealing with|focused on|focusing on|"
                       r"working on|looking at)\s+", re.IGNORECASE)
+# A set named by what was said before ("their upsampling approaches", "these papers"): no topic to list.
 _BACK = re.compile(r"(?:their|its|these|those|both|such|the above)\b", re.IGNORECASE)
 
 
@@ -112,8 +112,8 @@ def topic_compare_answer(library, generator: Generator, question: str, topic: st
                                   library.outputs, lead=lead, aspect=aspect)
         return
     yield Sources(Retrieval(topic, (), 0.0, 0.0))
-    lead = f"Only one paper of {where} is {_about(topic)}, so there is nothing to compare it with:\n"
-    result = listing_result(question, LIST, topic, listed, scope, lead, f"None of the papers of {where} is {_about(topic)}.")
+    lead = f"Only one paper of {where} {_is_about(topic)}, so there is nothing to compare it with:\n"
+    result = listing_result(question, LIST, topic, listed, scope, lead, f"None of the papers of {where} {_is_about(topic)}.")
     yield Token(result.text)
     yield Answer(replace(result, kind=COMPARE))
 
@@ -121,3 +121,7 @@ def topic_compare_answer(library, generator: Generator, question: str, topic: st
 def _about(topic: str) -> str:
     """"about speech"; a set described at length is quoted ("that fit “throw out the separate encoder …”")."""
     return f"about {topic}" if len(topic.split()) <= 4 else f"that fit “{topic}”"
+
+
+def _is_about(topic: str) -> str:
+    return f"is about {topic}" if len(topic.split()) <= 4 else f"fits “{topic}”"
