@@ -240,14 +240,16 @@ def _answer_events(library, generator: Generator, question: str, kind: str, filt
         return list_answer(library, generator, question, kind, filters)
     if kind == COMPARE:
         # "Compare the speech papers": a set named by its topic, no paper by its name, takes the papers the topic
-        # lists (a search for each part of the question would take one paper a part)
-        if (found := compared_topic(question)) and not names_outright(library, question, filters):
+        # lists (a search for each part of the question would take one paper a part). Looking back ("A few papers
+        # today deal with X. How do their solutions compare?") finds the same topic when the asking part has one.
+        found = compared_topic(question, look_back=True)
+        by_topic = found is not None and not names_outright(library, question, filters)
+        if by_topic and compared_topic(question):
             return topic_compare_answer(library, generator, question, *found, filters)
         named = named_papers(library, question, filters)
         if len(named) >= MIN_PAPERS:
             return compare_answer(library, generator, question, named, library.outputs)
-        # "A few papers today deal with X. How do their solutions compare?": the set named in what came before
-        if (found := compared_topic(question, look_back=True)) and not names_outright(library, question, filters):
+        if by_topic:  # the set named in what came before, when the parts name fewer than two papers
             return topic_compare_answer(library, generator, question, *found, filters)
     return fact_answer(library, generator, question, filters, conversation, options, kind)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 
 from index.text import STOPWORDS
 from service.ask_records import Answer, AskEvent, Retrieval, Sources, Token
@@ -21,6 +20,7 @@ from service.question_kinds import COMPARE, LIST
 from service.search import ALL_PAPERS, SearchFilter
 
 TOPIC_LIMIT = 5  # papers a topic's comparison takes: its table costs a model extraction per paper
+SHORT_TOPIC_WORDS = 4  # a longer topic is a description, quoted in the answer rather than said "about"
 # The papers a question compares as a set: a plural of what the day's papers are ("the speech papers").
 _SET = re.compile(r"\b(?:papers|works|studies|methods|approaches|models|architectures|techniques|systems|"
                   r"frameworks|ones|entries|submissions)\b", re.IGNORECASE)
@@ -113,15 +113,19 @@ def topic_compare_answer(library, generator: Generator, question: str, topic: st
         return
     yield Sources(Retrieval(topic, (), 0.0, 0.0))
     lead = f"Only one paper of {where} {_is_about(topic)}, so there is nothing to compare it with:\n"
-    result = listing_result(question, LIST, topic, listed, scope, lead, f"None of the papers of {where} {_is_about(topic)}.")
+    result = listing_result(question, COMPARE, topic, listed, scope, lead, f"None of the papers of {where} {_is_about(topic)}.")
     yield Token(result.text)
-    yield Answer(replace(result, kind=COMPARE))
+    yield Answer(result)
 
 
 def _about(topic: str) -> str:
     """"about speech"; a set described at length is quoted ("that fit “throw out the separate encoder …”")."""
-    return f"about {topic}" if len(topic.split()) <= 4 else f"that fit “{topic}”"
+    return f"that fit “{topic}”" if _described_at_length(topic) else f"about {topic}"
 
 
 def _is_about(topic: str) -> str:
-    return f"is about {topic}" if len(topic.split()) <= 4 else f"fits “{topic}”"
+    return f"fits “{topic}”" if _described_at_length(topic) else f"is about {topic}"
+
+
+def _described_at_length(topic: str) -> bool:
+    return len(topic.split()) > SHORT_TOPIC_WORDS
