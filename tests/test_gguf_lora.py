@@ -1,5 +1,6 @@
-"""The shipped SciTLDR adapter written as a GGUF LoRA file: the tensors llama.cpp reads are exactly
-the ones the torch engine applies (A, and B with the file's scale folded in), under llama.cpp's names."""
+"""The shipped SciTLDR adapter written as a GGUF LoRA file: the tensors llama.cpp reads are the ones the
+torch engine applies (A, and B with the file's scale folded in), under llama.cpp's names, in Q8_0 where
+their rows split into its blocks (exactly, in F32, where they don't)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,12 @@ SHIPPED = model_assets.ADAPTER_DIR / "scitldr-qwen2.5-coder-0.5b-lora.safetensor
 def _tensors(path) -> dict[str, np.ndarray]:
     reader = gguf.GGUFReader(str(path))
     # GGUF stores ggml's dimension order; numpy's is the reverse
-    return {t.name: np.asarray(t.data).reshape(tuple(reversed([int(n) for n in t.shape]))) for t in reader.tensors}
+    return {t.name: gguf.quants.dequantize(t.data, t.tensor_type).reshape(tuple(reversed([int(n) for n in t.shape])))
+            for t in reader.tensors}
+
+
+def _types(path) -> dict[str, str]:
+    return {t.name: t.tensor_type.name for t in gguf.GGUFReader(str(path)).tensors}
 
 
 def _field(path, key: str):
@@ -35,10 +41,31 @@ def test_a_small_adapter_gets_llamacpp_names_shapes_scale_and_alpha(tmp_path):
     write_gguf_lora(source, out, "qwen2", 2)
     tensors = _tensors(out)
     assert set(tensors) == {"blk.1.attn_q.weight.lora_a", "blk.1.attn_q.weight.lora_b"}
+    assert set(_types(out).values()) == {"F32"}, "rows of 4 and 2 values don't fill a Q8_0 block"
     assert np.array_equal(tensors["blk.1.attn_q.weight.lora_a"], lora_a)
     assert np.array_equal(tensors["blk.1.attn_q.weight.lora_b"], 2 * lora_b)
     assert _field(out, "general.type") == "adapter" and _field(out, "adapter.type") == "lora"
     assert float(_field(out, "adapter.lora.alpha")) == 2.0, "alpha = rank: llama.cpp's scale·alpha/rank = scale"
+
+
+def test_an_adapter_in_whole_blocks_is_written_in_q8_0_within_its_rounding(tmp_path):
+    rng = np.random.default_rng(0)
+    lora_a = rng.normal(size=(32, 64)).astype(np.float32)  # rank 32, in 64: rows of whole 32-value blocks
+    lora_b = rng.normal(scale=0.01, size=(96, 32)).astype(np.float32)
+    source = tmp_path / "q8.safetensors"
+    save_file({"model.layers.0.mlp.up_proj.lora_A": lora_a, "model.layers.0.mlp.up_proj.lora_B": lora_b},
+              str(source), metadata={"scale": "0.5"})
+    out = tmp_path / "q8.gguf"
+    write_gguf_lora(source, out, "qwen2", 1)
+    assert set(_types(out).values()) == {"Q8_0"}
+    tensors = _tensors(out)
+    for name, expected in (("lora_a", lora_a), ("lora_b", 0.5 * lora_b)):
+        written = tensors[f"blk.0.ffn_up.weight.{name}"]
+        assert written.shape == expected.shape and not np.array_equal(written, expected)
+        # Q8_0: a block in 255 steps of its largest magnitude: off by half a step, and the step itself is
+        # stored in fp16 (relative error 2^-11, times up to 127 steps)
+        steps = np.abs(expected).reshape(expected.shape[0], -1, 32).max(axis=-1, keepdims=True) / 127
+        assert np.all(np.abs(written - expected).reshape(steps.shape[:2] + (32,)) <= steps * (0.5 + 127 / 2**11))
 
 
 def test_a_module_the_architecture_lacks_is_named(tmp_path):
@@ -66,4 +93,5 @@ def test_the_shipped_adapter_converts_once_per_digest(tmp_path):
     mtime = first.stat().st_mtime_ns
     assert ensure_gguf_lora(SHIPPED, tmp_path, spec.architecture, spec.blocks) == first
     assert first.stat().st_mtime_ns == mtime and len(_tensors(first)) == 224
+    assert set(_types(first).values()) == {"Q8_0"}, "every shipped matrix's rows fill Q8_0 blocks"
     assert [p.name for p in tmp_path.iterdir()] == [first.name]

@@ -5,6 +5,11 @@ side) hold `<HF linear module>.lora_A` (rank × in) and `.lora_B` (out × rank) 
 metadata. The GGUF file names each pair after the base tensor it adapts (`blk.10.ffn_down.weight.lora_a`)
 and stores B with the scale folded in; `adapter.lora.alpha` equals the rank, so llama.cpp's
 `scale · alpha / rank` is exactly the scale a request gives. No torch: bf16 is widened with numpy.
+
+Both matrices are written in Q8_0, as the base model's weights are quantized: llama.cpp's CPU kernels
+multiply Q8_0 with int8 dot products, while F32 and F16 adapters went through its float path, which
+cost most of the adapter's time (docs/BENCHMARKS.md, session 38). A tensor whose rows don't split into
+Q8_0's 32-value blocks stays F32.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import numpy as np
 from service.engines.model_assets import write_atomically
 
 _DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16}
-FORMAT = 1  # in the cached file's name: bump when the writer changes, so no stale conversion is served
+FORMAT = 2  # in the cached file's name: bump when the writer changes, so no stale conversion is served
 
 
 def read_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -72,12 +77,24 @@ def write_gguf_lora(source: Path, destination: Path, architecture: str, blocks: 
         # alpha = rank makes llama.cpp's scale · alpha / rank exactly the scale a request gives
         writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(max(ranks)) if len(ranks) == 1 else 0.0)
         for name, tensor in tensors.items():
-            writer.add_tensor(name, np.ascontiguousarray(tensor))
+            _add_tensor(writer, name, np.ascontiguousarray(tensor))
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
     finally:
         writer.close()
+
+
+def _add_tensor(writer, name: str, tensor: np.ndarray) -> None:
+    """`tensor` in Q8_0 where its rows split into whole blocks, else as it is (F32)."""
+    import gguf
+
+    q8 = gguf.GGMLQuantizationType.Q8_0
+    block = gguf.GGML_QUANT_SIZES[q8][0]
+    if tensor.shape[-1] % block:
+        writer.add_tensor(name, tensor)
+        return
+    writer.add_tensor(name, gguf.quants.quantize(tensor, q8), raw_dtype=q8)
 
 
 def ensure_gguf_lora(source: Path, cache_root: Path, architecture: str, blocks: int) -> Path:
